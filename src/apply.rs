@@ -1,0 +1,414 @@
+//! The executor: carries out a plan's creations and verifications through the
+//! drivers, per vendor concurrently, in batches, and records every outcome.
+//!
+//! Recording is write-ahead: a `pending` record reaches the journal (fsync'd)
+//! before its creation is sent, the final record as its answer arrives, and the
+//! state file is rewritten once at the end. Whatever kills roster in between, the
+//! next load knows every creation that may have happened.
+
+use crate::desired::{Account, Desired, Env, Password, User};
+use crate::plan::{Action, Change, Plan};
+use crate::secret::Secret;
+use crate::state::{now, Journal, Record, State, Status, Store};
+use crate::vendors::{CallError, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
+use anyhow::{bail, Context};
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use tracing::Instrument;
+
+/// A policy for `password: generate` where the vendor states none.
+const DEFAULT_POLICY: PasswordPolicy = PasswordPolicy {
+    min: 12,
+    max: 64,
+    symbols: "!@#$%^&*?",
+};
+
+/// One pair to create or verify, ready to send.
+pub struct Job<'a> {
+    pub action: Action,
+    pub email: &'a str,
+    pub user: &'a User,
+    pub account: &'a Account,
+    pub password: Option<Secret>,
+}
+
+impl Job<'_> {
+    fn new_user(&self) -> NewUser<'_> {
+        NewUser {
+            email: self.email,
+            user: self.user,
+            account: &self.account.block,
+            password: self.password.clone(),
+        }
+    }
+
+    fn record(
+        &self,
+        status: Status,
+        remote_id: Option<String>,
+        error: Option<String>,
+        warnings: Vec<String>,
+    ) -> Record {
+        Record {
+            status,
+            remote_id,
+            at: now(),
+            fingerprint: self.account.fingerprint.clone(),
+            spec: self.account.spec.clone(),
+            error,
+            warnings,
+        }
+    }
+}
+
+/// A vendor's work: its driver and the pairs to create or verify.
+pub struct VendorJobs<'a> {
+    pub name: String,
+    pub driver: Box<dyn Driver>,
+    pub concurrency: usize,
+    pub jobs: Vec<Job<'a>>,
+}
+
+/// Everything apply needs before it sends anything: drivers connected and
+/// passwords resolved. Fails, naming every unset variable, before any request.
+pub fn prepare<'a>(
+    desired: &'a Desired,
+    plan: &Plan,
+    env: Env,
+) -> anyhow::Result<Vec<VendorJobs<'a>>> {
+    let mut by_vendor: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    for change in plan.applied() {
+        by_vendor.entry(&change.vendor).or_default().push(change);
+    }
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for (name, changes) in by_vendor {
+        let Some(vendor) = desired.vendors.get(name) else {
+            problems.push(format!("vendor `{name}` is not in the desired state"));
+            continue;
+        };
+        let driver = match vendor.config.kind.connect(vendor, env) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(format!("vendor `{name}`: {e:#}"));
+                continue;
+            }
+        };
+        let mut jobs = Vec::with_capacity(changes.len());
+        for change in changes {
+            let found = desired
+                .users
+                .get_key_value(&change.email)
+                .and_then(|(email, user)| Some((email, user, user.accounts.get(name)?)));
+            let Some((email, user, account)) = found else {
+                problems.push(format!("{name}/{}: not in the desired state", change.email));
+                continue;
+            };
+            let policy = account.block.password_policy();
+            let password = match &user.password {
+                None => None,
+                Some(Password::Generate) => Some(policy.unwrap_or(DEFAULT_POLICY).generate()),
+                Some(Password::Template(t)) => match t.resolve(env) {
+                    Ok(p) => match policy.map(|pol| pol.check(&p)) {
+                        Some(Err(e)) => {
+                            problems.push(format!("{name}/{email}: {e}"));
+                            continue;
+                        }
+                        _ => Some(Secret::new(p)),
+                    },
+                    Err(missing) => {
+                        problems.push(format!(
+                            "{name}/{email}: the password needs {} which is not set",
+                            missing.join(", ")
+                        ));
+                        continue;
+                    }
+                },
+            };
+            jobs.push(Job {
+                action: change.action,
+                email,
+                user,
+                account,
+                password,
+            });
+        }
+        let concurrency = vendor
+            .config
+            .concurrency
+            .unwrap_or(vendor.config.kind.defaults().concurrency)
+            .max(1);
+        out.push(VendorJobs {
+            name: name.to_string(),
+            driver,
+            concurrency,
+            jobs,
+        });
+    }
+    if !problems.is_empty() {
+        bail!(
+            "apply cannot start; nothing was sent:\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
+    Ok(out)
+}
+
+/// Keeps the state in memory and the journal on disk in step.
+pub struct Recorder {
+    store: Store,
+    inner: Mutex<(State, Journal)>,
+}
+
+impl Recorder {
+    pub fn new(store: Store, state: State) -> anyhow::Result<Recorder> {
+        let journal = store.journal()?;
+        Ok(Recorder {
+            store,
+            inner: Mutex::new((state, journal)),
+        })
+    }
+
+    /// Records and journals `records` (durable when this returns).
+    fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
+        let mut guard = self
+            .inner
+            .lock()
+            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
+        let (state, journal) = &mut *guard;
+        journal.append(records.iter().map(|(email, r)| (vendor, *email, r)))?;
+        for (email, record) in records {
+            state.set(vendor, email, record);
+        }
+        Ok(())
+    }
+
+    /// Writes the state file and drops the journal.
+    pub fn finish(self) -> anyhow::Result<State> {
+        let (mut state, journal) = self
+            .inner
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
+        drop(journal);
+        self.store.save(&mut state)?;
+        Ok(state)
+    }
+}
+
+/// What apply did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub created: usize,
+    pub adopted: usize,
+    pub failed: Vec<(String, String, String)>,
+    pub pending: Vec<(String, String, String)>,
+    pub warnings: Vec<(String, String, String)>,
+    pub requests: usize,
+}
+
+impl Report {
+    fn merge(&mut self, other: Report) {
+        self.created += other.created;
+        self.adopted += other.adopted;
+        self.failed.extend(other.failed);
+        self.pending.extend(other.pending);
+        self.warnings.extend(other.warnings);
+        self.requests += other.requests;
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.pending.is_empty()
+    }
+
+    fn count(&mut self, vendor: &str, email: &str, record: &Record) {
+        let entry = || {
+            (
+                vendor.to_string(),
+                email.to_string(),
+                record.error.clone().unwrap_or_default(),
+            )
+        };
+        match record.status {
+            Status::Created => self.created += 1,
+            Status::Adopted => self.adopted += 1,
+            Status::Failed => self.failed.push(entry()),
+            Status::Pending => self.pending.push(entry()),
+        }
+        for w in &record.warnings {
+            self.warnings
+                .push((vendor.to_string(), email.to_string(), w.clone()));
+        }
+    }
+}
+
+/// Runs every vendor's jobs; a failing user or vendor never stops the others.
+pub async fn execute(work: Vec<VendorJobs<'_>>, recorder: &Recorder) -> anyhow::Result<Report> {
+    let results = futures::future::join_all(work.into_iter().map(|v| {
+        let span = tracing::info_span!("vendor", vendor = %v.name);
+        run_vendor(v, recorder).instrument(span)
+    }))
+    .await;
+    let mut report = Report::default();
+    for r in results {
+        report.merge(r?);
+    }
+    Ok(report)
+}
+
+async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result<Report> {
+    let VendorJobs {
+        name,
+        driver,
+        concurrency,
+        jobs,
+    } = work;
+    let mut report = Report::default();
+
+    // Pending pairs are looked up first: found is adopted, the rest is created,
+    // and the driver adopts any "already exists" the vendor answers.
+    let (verify, mut create): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|j| j.action == Action::Verify);
+    let lookups: Vec<_> = stream::iter(verify)
+        .map(|job| {
+            let driver = &driver;
+            async move {
+                let found = driver.lookup(job.email).await;
+                (job, found)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut records = Vec::new();
+    for (job, found) in lookups {
+        match found {
+            Ok(Lookup::Found { remote_id }) => {
+                report.requests += 1;
+                records.push((
+                    job.email,
+                    job.record(Status::Adopted, Some(remote_id), None, vec![]),
+                ));
+            }
+            Ok(Lookup::NotFound) => {
+                report.requests += 1;
+                create.push(job);
+            }
+            Ok(Lookup::Unsupported) => create.push(job),
+            Err(e) => {
+                report.requests += 1;
+                let error = format!("still unverified: lookup failed: {e}");
+                records.push((
+                    job.email,
+                    job.record(Status::Pending, None, Some(error), vec![]),
+                ));
+            }
+        }
+    }
+    for (email, record) in &records {
+        report.count(&name, email, record);
+    }
+    recorder.write(&name, records)?;
+
+    let batch = driver.batch_limit().max(1);
+    let mut batches = Vec::new();
+    let mut rest = create;
+    while !rest.is_empty() {
+        let tail = rest.split_off(batch.min(rest.len()));
+        batches.push(std::mem::replace(&mut rest, tail));
+    }
+    let results: Vec<anyhow::Result<Report>> = stream::iter(batches)
+        .map(|jobs| create_batch(&name, driver.as_ref(), jobs, recorder))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for r in results {
+        report.merge(r?);
+    }
+    Ok(report)
+}
+
+async fn create_batch(
+    vendor: &str,
+    driver: &dyn Driver,
+    jobs: Vec<Job<'_>>,
+    recorder: &Recorder,
+) -> anyhow::Result<Report> {
+    // Write-ahead: the intent is durable before the request leaves.
+    let intents = jobs
+        .iter()
+        .map(|j| {
+            let note = "creation sent; no answer recorded yet".to_string();
+            (j.email, j.record(Status::Pending, None, Some(note), vec![]))
+        })
+        .collect();
+    recorder
+        .write(vendor, intents)
+        .context("cannot journal the creations about to be sent")?;
+
+    let users: Vec<NewUser<'_>> = jobs.iter().map(Job::new_user).collect();
+    tracing::info!(users = users.len(), "creating");
+    let answer = driver.create(&users).await;
+    let mut outcomes: BTreeMap<String, Outcome> = match answer {
+        Ok(list) => list.into_iter().collect(),
+        Err(e) => {
+            let outcome = match e {
+                CallError::NotSent(reason) => Outcome::Failed { reason },
+                CallError::Refused { message, .. } => Outcome::Failed { reason: message },
+                CallError::Unknown(reason) => Outcome::Unknown { reason },
+            };
+            jobs.iter()
+                .map(|j| (j.email.to_string(), outcome.clone()))
+                .collect()
+        }
+    };
+    let mut report = Report {
+        requests: 1,
+        ..Report::default()
+    };
+    let records: Vec<(&str, Record)> = jobs
+        .iter()
+        .map(|job| {
+            let outcome = outcomes.remove(job.email).unwrap_or(Outcome::Unknown {
+                reason: "the vendor's answer did not mention this user".into(),
+            });
+            let id = |remote: Option<String>| Some(remote.unwrap_or_else(|| job.email.to_string()));
+            let record = match outcome {
+                Outcome::Created {
+                    remote_id,
+                    warnings,
+                } => job.record(Status::Created, id(remote_id), None, warnings),
+                Outcome::Exists { remote_id } => {
+                    job.record(Status::Adopted, id(remote_id), None, vec![])
+                }
+                Outcome::Rejected { reason } => job.record(
+                    Status::Failed,
+                    None,
+                    Some(format!("rejected: {reason}")),
+                    vec![],
+                ),
+                Outcome::Failed { reason } => {
+                    job.record(Status::Failed, None, Some(reason), vec![])
+                }
+                Outcome::Unknown { reason } => job.record(
+                    Status::Pending,
+                    None,
+                    Some(format!("outcome unknown, to verify: {reason}")),
+                    vec![],
+                ),
+            };
+            report.count(vendor, job.email, &record);
+            (job.email, record)
+        })
+        .collect();
+    for (email, record) in &records {
+        match record.status {
+            Status::Failed | Status::Pending => {
+                tracing::warn!(%email, status = record.status.as_str(), error = record.error.as_deref().unwrap_or(""), "not created")
+            }
+            _ => tracing::debug!(%email, status = record.status.as_str(), "recorded"),
+        }
+    }
+    recorder.write(vendor, records)?;
+    Ok(report)
+}

@@ -1,0 +1,479 @@
+//! Loading roster.yaml: read the files, parse each once, merge them, type every
+//! account block by its vendor's kind, merge roles in, and let each vendor check
+//! its own rules. Every problem found is reported, not just the first.
+
+use super::yaml::{self, Blocks, Document, Place, UserEntry, SECRET_KEYS};
+use super::{hex, Account, Desired, Env, Password, Profile, User, Vendor};
+use crate::vendors::Kind;
+use anyhow::{bail, Context};
+use serde_yaml::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The format version this roster reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// At most this many problems are listed; the count says how many more.
+const MAX_PROBLEMS: usize = 50;
+
+struct Source {
+    path: PathBuf,
+    name: String,
+    text: String,
+}
+
+/// Loads and validates the desired state at `path` (a file, or a folder of *.yaml).
+/// `env` resolves `${VAR}`; unset variables are warnings here, for apply to enforce.
+pub fn load(path: &Path, env: Env) -> anyhow::Result<Desired> {
+    let sources = read_sources(path)?;
+    let mut problems = Problems::default();
+    let mut docs = Vec::with_capacity(sources.len());
+    for (i, source) in sources.iter().enumerate() {
+        match yaml::parse(&source.text) {
+            Ok(doc) => docs.push((i, doc)),
+            Err(e) => problems.push(yaml::located(&source.name, &e)),
+        }
+    }
+    problems.finish()?;
+
+    let mut loader = Loader {
+        sources: &sources,
+        env,
+        problems,
+        vendors: BTreeMap::new(),
+        kinds: BTreeMap::new(),
+        roles: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let mut users = Vec::new();
+    let mut versioned = false;
+    for (file, doc) in docs {
+        versioned |= loader.take_document(file, doc, &mut users);
+    }
+    if !versioned {
+        loader.problems.push(format!(
+            "{}: no file states `version: {FORMAT_VERSION}`",
+            path.display()
+        ));
+    }
+    loader.check_roles();
+    let users = loader.build_users(users);
+    loader.warn_about_secrets(&users);
+    loader.problems.finish()?;
+
+    let mut digest = Sha256::new();
+    for s in &sources {
+        digest.update(s.name.as_bytes());
+        digest.update((s.text.len() as u64).to_le_bytes());
+        digest.update(s.text.as_bytes());
+    }
+    Ok(Desired {
+        vendors: loader
+            .vendors
+            .into_iter()
+            .map(|(k, (_, v))| (k, v))
+            .collect(),
+        users,
+        warnings: loader.warnings,
+        digest: format!("sha256:{}", hex(&digest.finalize())),
+    })
+}
+
+fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!(
+            "cannot read {} (point -f at your roster.yaml or its folder)",
+            path.display()
+        )
+    })?;
+    let paths = if meta.is_dir() {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            bail!("{}: the folder holds no *.yaml file", path.display());
+        }
+        paths
+    } else {
+        vec![path.to_path_buf()]
+    };
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.display().to_string();
+            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {name}"))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "{name}: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            if text.trim().is_empty() {
+                bail!("{name}: the file is empty (expected `version: {FORMAT_VERSION}`, vendors and users)");
+            }
+            Ok(Source { path: p, name, text })
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Problems(Vec<String>, BTreeSet<String>);
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        if self.1.insert(problem.clone()) {
+            self.0.push(problem);
+        }
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        let all = std::mem::take(&mut self.0);
+        match all.len() {
+            0 => Ok(()),
+            1 => bail!("{}", all[0]),
+            n => {
+                let mut text = format!("{n} problems in the desired state:");
+                for p in all.iter().take(MAX_PROBLEMS) {
+                    text.push_str("\n  - ");
+                    text.push_str(p);
+                }
+                if n > MAX_PROBLEMS {
+                    text.push_str(&format!("\n  ... and {} more", n - MAX_PROBLEMS));
+                }
+                bail!("{text}")
+            }
+        }
+    }
+}
+
+/// A user entry and where it was written.
+struct Entry {
+    file: usize,
+    index: usize,
+    user: UserEntry<Blocks>,
+}
+
+struct Loader<'a> {
+    sources: &'a [Source],
+    env: Env<'a>,
+    problems: Problems,
+    vendors: BTreeMap<String, (usize, Vendor)>,
+    kinds: BTreeMap<String, Kind>,
+    roles: BTreeMap<String, (usize, Blocks)>,
+    warnings: Vec<String>,
+}
+
+impl Loader<'_> {
+    fn name(&self, file: usize) -> &str {
+        &self.sources[file].name
+    }
+
+    /// Merges one file in; returns whether it stated a version.
+    fn take_document(
+        &mut self,
+        file: usize,
+        doc: Document<Blocks>,
+        users: &mut Vec<Entry>,
+    ) -> bool {
+        if let Some(v) = doc.version.filter(|v| *v != FORMAT_VERSION) {
+            self.problems.push(format!(
+                "{}: version {v} is not supported (this roster reads version {FORMAT_VERSION})",
+                self.name(file)
+            ));
+        }
+        for (name, config) in doc.vendors {
+            if let Some((other, _)) = self.vendors.get(&name) {
+                let other = self.name(*other).to_string();
+                self.problems.push(format!(
+                    "{}: vendors.{name}: also defined in {other}",
+                    self.name(file)
+                ));
+                continue;
+            }
+            self.kinds.insert(name.clone(), config.0.kind);
+            let vendor = Vendor {
+                name: name.clone(),
+                config: config.0,
+                file: self.sources[file].path.clone(),
+            };
+            self.vendors.insert(name, (file, vendor));
+        }
+        for (name, blocks) in doc.roles {
+            if let Some((other, _)) = self.roles.get(&name) {
+                let other = self.name(*other).to_string();
+                self.problems.push(format!(
+                    "{}: roles.{name}: also defined in {other}",
+                    self.name(file)
+                ));
+                continue;
+            }
+            self.roles.insert(name, (file, blocks));
+        }
+        users.extend(doc.users.into_iter().enumerate().map(|(index, u)| Entry {
+            file,
+            index,
+            user: u.0,
+        }));
+        doc.version.is_some()
+    }
+
+    /// The message for a block that does not fit its kind, placed at its line if
+    /// the file can be re-read to find it.
+    fn block_problem(
+        &self,
+        file: usize,
+        place: Place,
+        vendor: &str,
+        err: &serde_yaml::Error,
+    ) -> String {
+        let path = match &place {
+            Place::User(i) => format!("users[{i}].accounts.{vendor}"),
+            Place::Role(r) => format!("roles.{r}.{vendor}"),
+        };
+        match yaml::locate(&self.sources[file].text, &self.kinds, place, vendor) {
+            Some(located) => yaml::located(self.name(file), &located),
+            None => format!("{}: {path}: {err}", self.name(file)),
+        }
+    }
+
+    fn unknown_vendor(&self, file: usize, path: &str, name: &str) -> String {
+        let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
+        format!(
+            "{}: {path}: unknown vendor `{name}` (vendors: {})",
+            self.name(file),
+            if known.is_empty() {
+                "none defined".to_string()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
+
+    /// Role blocks are checked once, not once per user holding the role.
+    fn check_roles(&mut self) {
+        let mut found = Vec::new();
+        for (role, (file, blocks)) in &self.roles {
+            for (vendor, value) in &blocks.0 {
+                let path = format!("roles.{role}.{vendor}");
+                match self.kinds.get(vendor) {
+                    None => found.push(self.unknown_vendor(*file, &path, vendor)),
+                    Some(kind) => {
+                        if let Err(e) = kind.parse_account(value.clone()) {
+                            found.push(self.block_problem(
+                                *file,
+                                Place::Role(role.clone()),
+                                vendor,
+                                &e,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for p in found {
+            self.problems.push(p);
+        }
+    }
+
+    fn build_users(&mut self, entries: Vec<Entry>) -> BTreeMap<String, User> {
+        let mut users = BTreeMap::new();
+        let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for entry in entries {
+            let key = entry.user.email.to_lowercase();
+            if let Some((file, index)) = seen.get(&key) {
+                self.problems.push(format!(
+                    "{}: users[{}]: email {} is also given at {}: users[{index}]",
+                    self.name(entry.file),
+                    entry.index,
+                    entry.user.email,
+                    self.name(*file)
+                ));
+                continue;
+            }
+            seen.insert(key.clone(), (entry.file, entry.index));
+            if let Some(user) = self.build_user(entry) {
+                users.insert(key, user);
+            }
+        }
+        users
+    }
+
+    fn build_user(&mut self, entry: Entry) -> Option<User> {
+        let Entry {
+            file,
+            index,
+            user: u,
+        } = entry;
+        let at = |path: &str| format!("{}: users[{index}]{path}", self.sources[file].name);
+        let profile = Profile {
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            middle_name: u.middle_name,
+            title: u.title,
+            phone: u.phone,
+            mobile: u.mobile,
+            fax: u.fax,
+            time_zone: u.time_zone,
+        };
+        let password = u.password.map(|t| match t.raw() {
+            "generate" => Password::Generate,
+            _ => Password::Template(t),
+        });
+        let mut user = User {
+            profile,
+            password,
+            accounts: BTreeMap::new(),
+        };
+
+        let mut ok = true;
+        let mut roles = Vec::with_capacity(u.roles.len());
+        for (i, role) in u.roles.iter().enumerate() {
+            match self.roles.get(role) {
+                Some((_, blocks)) => roles.push(blocks),
+                None => {
+                    let known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+                    self.problems.push(format!(
+                        "{}: unknown role `{role}` (roles: {})",
+                        at(&format!(".roles[{i}]")),
+                        if known.is_empty() {
+                            "none defined".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+
+        // A user has an account in every vendor named in its own blocks or its roles'.
+        let mut names: BTreeSet<&String> = u.accounts.0.keys().collect();
+        names.extend(roles.iter().flat_map(|r| r.0.keys()));
+        let mut found = Vec::new();
+        for name in names {
+            let path = format!(".accounts.{name}");
+            let Some(kind) = self.kinds.get(name).copied() else {
+                if u.accounts.0.contains_key(name) {
+                    found.push(self.unknown_vendor(file, &format!("users[{index}]{path}"), name));
+                }
+                continue; // a role's unknown vendor is reported once, by check_roles
+            };
+            let own = u.accounts.0.get(name).cloned().unwrap_or(Value::Null);
+            if !own.is_null() {
+                if let Err(e) = kind.parse_account(own.clone()) {
+                    found.push(self.block_problem(file, Place::User(index), name, &e));
+                    continue;
+                }
+            }
+            let mut merged = Value::Mapping(Default::default());
+            for role in &roles {
+                if let Some(block) = role.0.get(name) {
+                    merge(&mut merged, block);
+                }
+            }
+            merge(&mut merged, &own);
+            let block = match kind.parse_account(merged) {
+                Ok(block) => block,
+                Err(e) => {
+                    found.push(format!("{}: {e} (with its roles merged in)", at(&path)));
+                    continue;
+                }
+            };
+            if let Err(e) = block.check(&user) {
+                found.push(format!("{} ({}): {e}", at(&path), user.profile.email));
+                continue;
+            }
+            user.accounts
+                .insert(name.clone(), Account::new(&user.profile, block));
+        }
+        let failed = !found.is_empty();
+        for p in found {
+            self.problems.push(p);
+        }
+        (!failed).then_some(user)
+    }
+
+    /// Warns of variables plan can't resolve (apply will insist) and of credentials
+    /// written into the file, where everyone with the repository can read them.
+    fn warn_about_secrets(&mut self, users: &BTreeMap<String, User>) {
+        let env = self.env;
+        for (name, (file, vendor)) in &self.vendors {
+            let file = &self.sources[*file].name;
+            let mut unset = BTreeSet::new();
+            for (key, template) in vendor.config.templates() {
+                let Some(t) = template else { continue };
+                unset.extend(t.missing(env));
+                if SECRET_KEYS.contains(&key) && t.is_literal() && !t.raw().is_empty() {
+                    self.warnings.push(format!(
+                        "{file}: vendors.{name}.{key} is a literal credential: anyone who can read the repository can use it; use ${{VAR}} instead"
+                    ));
+                }
+            }
+            if !unset.is_empty() {
+                self.warnings.push(format!(
+                    "vendor `{name}` uses {} which {} not set: fine for plan, apply will need {}",
+                    unset
+                        .iter()
+                        .map(|v| format!("${{{v}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if unset.len() == 1 { "is" } else { "are" },
+                    if unset.len() == 1 { "it" } else { "them" },
+                ));
+            }
+        }
+        let mut literal = Vec::new();
+        let mut unset = BTreeSet::new();
+        for user in users.values() {
+            if let Some(Password::Template(t)) = &user.password {
+                if t.is_literal() {
+                    literal.push(user.profile.email.as_str());
+                }
+                unset.extend(t.missing(env));
+            }
+        }
+        if !literal.is_empty() {
+            self.warnings.push(format!(
+                "{} user(s) have a literal password in the file ({}{}): anyone who can read the repository can log in as them; use `password: generate` or ${{VAR}}",
+                literal.len(),
+                literal.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+                if literal.len() > 5 { ", ..." } else { "" }
+            ));
+        }
+        if !unset.is_empty() {
+            let names: Vec<String> = unset.iter().take(10).map(|v| format!("${{{v}}}")).collect();
+            self.warnings.push(format!(
+                "passwords use {}{} which {} not set: fine for plan, apply will need them",
+                names.join(", "),
+                if unset.len() > 10 { ", ..." } else { "" },
+                if unset.len() == 1 { "is" } else { "are" },
+            ));
+        }
+    }
+}
+
+/// Deep-merges `over` into `base`: mappings key by key, anything else replaced.
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (_, Value::Null) => {}
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) if existing.is_mapping() && v.is_mapping() => merge(existing, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}

@@ -1,0 +1,472 @@
+//! The one place roster.yaml is parsed: YAML text into raw, per-file documents.
+//!
+//! Parsing is one pass of serde_yaml into typed structures, so unknown keys and
+//! wrong types come back with file:line:column. Account blocks are kept as YAML
+//! values here because their type depends on the kind of a vendor that may be
+//! defined in another file; `load` types them once every vendor is known, and on
+//! an error calls [`locate`], which re-reads that one file with the kinds in hand
+//! so the message carries its line too.
+
+use super::interpolate::Template;
+use crate::vendors::Kind;
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// One file of roster.yaml. `B` is how account blocks are read: [`Blocks`] keeps
+/// them as values, [`CheckedBlocks`] types them (see [`locate`]).
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "B: DeserializeOwned + Default")
+)]
+pub struct Document<B> {
+    pub version: Option<u64>,
+    #[serde(default, deserialize_with = "unique_map")]
+    pub vendors: BTreeMap<String, Checked<VendorConfig>>,
+    #[serde(default, deserialize_with = "roles")]
+    pub roles: BTreeMap<String, B>,
+    #[serde(default, deserialize_with = "users")]
+    pub users: Vec<Checked<UserEntry<B>>>,
+}
+
+/// A vendor account's connection settings, as written. Which keys a kind needs or
+/// allows is the kind's own rule (`check_config` in its driver).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorConfig {
+    pub kind: Kind,
+    pub base_url: Option<Template>,
+    pub token: Option<Template>,
+    pub client_id: Option<Template>,
+    pub client_secret: Option<Template>,
+    pub username: Option<Template>,
+    pub password: Option<Template>,
+    pub api_token: Option<Template>,
+    pub account_id: Option<Template>,
+    pub company_id: Option<Template>,
+    pub integration_key: Option<Template>,
+    pub batch_size: Option<usize>,
+    pub concurrency: Option<usize>,
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+}
+
+/// Keys of a vendor's settings that hold credentials.
+pub const SECRET_KEYS: &[&str] = &[
+    "token",
+    "client_secret",
+    "password",
+    "api_token",
+    "integration_key",
+];
+
+impl VendorConfig {
+    /// The templated settings by key, in a fixed order.
+    pub fn templates(&self) -> [(&'static str, Option<&Template>); 10] {
+        [
+            ("base_url", self.base_url.as_ref()),
+            ("token", self.token.as_ref()),
+            ("client_id", self.client_id.as_ref()),
+            ("client_secret", self.client_secret.as_ref()),
+            ("username", self.username.as_ref()),
+            ("password", self.password.as_ref()),
+            ("api_token", self.api_token.as_ref()),
+            ("account_id", self.account_id.as_ref()),
+            ("company_id", self.company_id.as_ref()),
+            ("integration_key", self.integration_key.as_ref()),
+        ]
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Template> {
+        self.templates()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, t)| t)
+    }
+
+    /// Errors unless every key in `keys` is set.
+    pub fn require(&self, keys: &[&str]) -> Result<(), String> {
+        match keys.iter().find(|k| self.get(k).is_none()) {
+            Some(k) => Err(format!("kind {} needs `{k}`", self.kind)),
+            None => Ok(()),
+        }
+    }
+
+    /// Errors if a key outside `keys` is set (another kind's setting, probably).
+    pub fn allow_only(&self, keys: &[&str]) -> Result<(), String> {
+        match self
+            .templates()
+            .into_iter()
+            .find(|(k, t)| t.is_some() && !keys.contains(k))
+        {
+            Some((k, _)) => Err(format!(
+                "`{k}` is not a setting of kind {} (it takes: {})",
+                self.kind,
+                keys.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The value of `key` with its variables substituted; an error names what is unset.
+    pub fn resolve(&self, key: &str, env: super::Env) -> anyhow::Result<String> {
+        let template = self
+            .get(key)
+            .ok_or_else(|| anyhow::anyhow!("`{key}` is not set"))?;
+        template.resolve(env).map_err(|missing| {
+            anyhow::anyhow!(
+                "`{key}` needs environment variable {} which is not set",
+                missing.join(", ")
+            )
+        })
+    }
+}
+
+impl Check for VendorConfig {
+    fn check(&self) -> Result<(), String> {
+        if self.batch_size == Some(0) || self.concurrency == Some(0) {
+            return Err("`batch_size` and `concurrency` must be at least 1".into());
+        }
+        self.kind.check_config(self)
+    }
+}
+
+/// A request rate: `5/s`, `300/m`, `3000/h`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl RateLimit {
+    pub fn per_second(self) -> f64 {
+        f64::from(self.count) / self.per.as_secs_f64()
+    }
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid rate {s:?}: expected N/s, N/m or N/h, N at least 1");
+        let (count, unit) = s.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        if count == 0 {
+            return Err(bad());
+        }
+        Ok(RateLimit { count, per })
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(|e| de::Error::custom(format!("invalid duration {text:?} (e.g. 30s, 2m): {e}")))
+}
+
+/// One entry of `users:`, as written.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "B: DeserializeOwned + Default")
+)]
+pub struct UserEntry<B> {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub middle_name: Option<String>,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub fax: Option<String>,
+    pub time_zone: Option<String>,
+    pub password: Option<Template>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub accounts: B,
+}
+
+impl<B: DeserializeOwned + Default> Check for UserEntry<B> {
+    fn check(&self) -> Result<(), String> {
+        let email = self.email.trim();
+        let valid = email == self.email
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            })
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && email.matches('@').count() == 1;
+        if !valid {
+            return Err(format!("invalid email {:?}", self.email));
+        }
+        for (key, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("`{key}` is empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Account blocks by vendor name, kept as YAML values until their kinds are known.
+#[derive(Default)]
+pub struct Blocks(pub BTreeMap<String, serde_yaml::Value>);
+
+impl<'de> Deserialize<'de> for Blocks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        unique_map(d).map(Blocks)
+    }
+}
+
+/// Validation that runs while the parser still knows where a mapping is, so a
+/// failure carries its line and column.
+pub trait Check {
+    fn check(&self) -> Result<(), String>;
+}
+
+/// A `T` read from a mapping and checked on the spot.
+pub struct Checked<T>(pub T);
+
+impl<'de, T: DeserializeOwned + Check> Deserialize<'de> for Checked<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CheckedVisitor<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned + Check> Visitor<'de> for CheckedVisitor<T> {
+            type Value = Checked<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Checked<T>, A::Error> {
+                let value = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                value.check().map_err(de::Error::custom)?;
+                Ok(Checked(value))
+            }
+        }
+        d.deserialize_map(CheckedVisitor(PhantomData))
+    }
+}
+
+/// A string-keyed map that refuses a key given twice (serde's own map keeps the last).
+fn unique_map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    d.deserialize_map(UniqueVisitor(PhantomData, |_: &str| ()))
+}
+
+/// `roles:`, telling [`locate`] which role it is in.
+fn roles<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    d.deserialize_map(UniqueVisitor(PhantomData, |name: &str| {
+        enter(|| Place::Role(name.to_string()))
+    }))
+}
+
+/// `users:`, telling [`locate`] which entry it is in.
+fn users<'de, D, V>(d: D) -> Result<Vec<V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UsersVisitor<V>(PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for UsersVisitor<V> {
+        type Value = Vec<V>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of users")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<V>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<V>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            loop {
+                let index = out.len();
+                enter(|| Place::User(index));
+                match seq.next_element()? {
+                    Some(v) => out.push(v),
+                    None => return Ok(out),
+                }
+            }
+        }
+    }
+    d.deserialize_seq(UsersVisitor(PhantomData))
+}
+
+struct UniqueVisitor<V, F>(PhantomData<V>, F);
+
+impl<'de, V: Deserialize<'de>, F: Fn(&str)> Visitor<'de> for UniqueVisitor<V, F> {
+    type Value = BTreeMap<String, V>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new()) // `key:` with nothing after it
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("`{key}` is given twice")));
+            }
+            (self.1)(&key);
+            let value = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+}
+
+/// A parse error with its place: `file:line:column: path: message`.
+pub fn located(file: &str, err: &serde_yaml::Error) -> String {
+    let text = err.to_string();
+    match err.location() {
+        Some(loc) => {
+            let message = match text.rsplit_once(" at line ") {
+                Some((message, _)) => message.to_string(),
+                None => text,
+            };
+            format!("{file}:{}:{}: {message}", loc.line(), loc.column())
+        }
+        None => format!("{file}: {text}"),
+    }
+}
+
+/// Reads one file's text as a document with account blocks left untyped.
+pub fn parse(text: &str) -> Result<Document<Blocks>, serde_yaml::Error> {
+    serde_yaml::from_str(text)
+}
+
+/// Where an account block is written: a user entry, or a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    User(usize),
+    Role(String),
+}
+
+/// What [`locate`] looks for: the block of `vendor` at `place`.
+struct Target {
+    kinds: BTreeMap<String, Kind>,
+    place: Place,
+    vendor: String,
+    /// Where the parser is now.
+    at: Option<Place>,
+}
+
+thread_local! {
+    /// Set only while [`locate`] runs. serde cannot pass context into derived
+    /// impls; a seed would mean writing every visitor by hand.
+    static TARGET: RefCell<Option<Target>> = const { RefCell::new(None) };
+}
+
+/// Notes where the parser is, when [`locate`] is listening.
+fn enter(place: impl FnOnce() -> Place) {
+    TARGET.with(|t| {
+        if let Some(t) = t.borrow_mut().as_mut() {
+            t.at = Some(place());
+        }
+    });
+}
+
+/// Account blocks typed by the kind of their vendor, read straight from the parser.
+#[derive(Default)]
+pub struct CheckedBlocks;
+
+impl<'de> Deserialize<'de> for CheckedBlocks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BlocksVisitor;
+        impl<'de> Visitor<'de> for BlocksVisitor {
+            type Value = CheckedBlocks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of vendor names to account blocks")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<CheckedBlocks, E> {
+                Ok(CheckedBlocks)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckedBlocks, A::Error> {
+                while let Some(name) = map.next_key::<String>()? {
+                    let kind = TARGET.with(|t| {
+                        let t = t.borrow();
+                        let t = t.as_ref()?;
+                        (t.at.as_ref() == Some(&t.place) && t.vendor == name)
+                            .then(|| t.kinds.get(&name).copied())
+                            .flatten()
+                    });
+                    match kind {
+                        Some(kind) => kind.next_account(&mut map)?,
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CheckedBlocks)
+            }
+        }
+        d.deserialize_map(BlocksVisitor)
+    }
+}
+
+/// Re-reads `text` with the block of `vendor` at `place` typed by the vendor's kind
+/// and returns its error, which serde_yaml places at its line and column. Used
+/// only on the error path, so the common path parses each file once.
+pub fn locate(
+    text: &str,
+    kinds: &BTreeMap<String, Kind>,
+    place: Place,
+    vendor: &str,
+) -> Option<serde_yaml::Error> {
+    TARGET.with(|t| {
+        *t.borrow_mut() = Some(Target {
+            kinds: kinds.clone(),
+            place,
+            vendor: vendor.to_string(),
+            at: None,
+        })
+    });
+    let result = serde_yaml::from_str::<Document<CheckedBlocks>>(text);
+    TARGET.with(|t| *t.borrow_mut() = None);
+    result.err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!("5/s".parse::<RateLimit>().unwrap().per_second(), 5.0);
+        assert_eq!(
+            "3000/h".parse::<RateLimit>().unwrap().per_second(),
+            3000.0 / 3600.0
+        );
+        for bad in ["5", "0/s", "x/s", "5/d", "-1/s"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! roster: declarative user provisioning. Load the desired users from YAML, compare
+//! them with the recorded state, plan, and create what is missing through vendor
+//! drivers, recording every outcome.
+//!
+//! The pipeline is `desired::load` -> `state::Store::load` -> `plan::diff` ->
+//! `plan::render` -> `apply::execute`; each step is usable without the CLI.
+
+pub mod apply;
+pub mod cli;
+pub mod desired;
+pub mod plan;
+pub mod secret;
+pub mod state;
+pub mod vendors;

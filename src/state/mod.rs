@@ -1,0 +1,109 @@
+//! The recorded state: what roster has created or adopted at each vendor, kept in a
+//! JSON file the pipeline commits, plus the journal apply appends to as it runs.
+
+mod store;
+
+pub use store::{Journal, Store};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The state format this roster reads and writes.
+pub const STATE_VERSION: u64 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub version: u64,
+    /// Fixed when the state is first written; empty until then.
+    pub lineage: String,
+    /// One more on every write.
+    pub serial: u64,
+    /// Records by vendor name, then by lower-cased email.
+    #[serde(default)]
+    pub vendors: BTreeMap<String, BTreeMap<String, Record>>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: STATE_VERSION,
+            lineage: String::new(),
+            serial: 0,
+            vendors: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// roster created it.
+    Created,
+    /// It was there already; roster took it over.
+    Adopted,
+    /// A creation was sent and its outcome is unknown: to verify.
+    Pending,
+    /// The vendor refused it, or the request failed: to create again.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Adopted => "adopted",
+            Status::Pending => "pending",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Whether an account exists at the vendor.
+    pub fn exists(self) -> bool {
+        matches!(self, Status::Created | Status::Adopted)
+    }
+}
+
+/// What roster knows of one user in one vendor account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    /// When this record was written (RFC 3339, UTC).
+    pub at: String,
+    /// Fingerprint of `spec`.
+    pub fingerprint: String,
+    /// The non-secret payload as it was sent or adopted.
+    pub spec: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl State {
+    pub fn get(&self, vendor: &str, email: &str) -> Option<&Record> {
+        self.vendors.get(vendor)?.get(email)
+    }
+
+    pub fn set(&mut self, vendor: &str, email: &str, record: Record) {
+        self.vendors
+            .entry(vendor.to_string())
+            .or_default()
+            .insert(email.to_string(), record);
+    }
+
+    /// Every record, sorted by vendor then email.
+    pub fn records(&self) -> impl Iterator<Item = (&str, &str, &Record)> {
+        self.vendors
+            .iter()
+            .flat_map(|(v, users)| users.iter().map(move |(e, r)| (v.as_str(), e.as_str(), r)))
+    }
+}
+
+/// Now, as RFC 3339 in UTC to the second.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

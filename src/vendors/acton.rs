@@ -1,0 +1,370 @@
+//! Act-On: `POST {base}/api/1/user` with a JSON array of user specs, any number per
+//! call; one answer element per user, matched by email. No lookup endpoint.
+
+use super::http::{Call, CallError, Http};
+use super::{Defaults, Driver, Limits, NewUser, Outcome, PasswordPolicy};
+use crate::desired::{Env, User, Vendor, VendorConfig};
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+pub const KIND: &str = "acton";
+
+/// 5 calls a second (30,000 a day); the API takes any number of users per call.
+pub const DEFAULTS: Defaults = Defaults {
+    batch_size: 100,
+    concurrency: 4,
+    rate_per_second: 5.0,
+};
+
+/// 6-30 characters of `a-zA-Z0-9!@#$%^&*?|`; the user changes it at first login.
+pub const PASSWORD: Option<PasswordPolicy> = Some(PasswordPolicy {
+    min: 6,
+    max: 30,
+    symbols: "!@#$%^&*?|",
+});
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserType {
+    Marketing,
+    Sales,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Marketing {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactLists {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDelete {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewManage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage: Option<bool>,
+}
+
+/// A user's `accounts.<name>` block for an Act-On vendor.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<UserType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_email_confirmation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marketing: Option<Marketing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_lists: Option<ContactLists>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<CreateDelete>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programs: Option<CreateDelete>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_wide_email: Option<ViewManage>,
+}
+
+pub fn check_config(config: &VendorConfig) -> Result<(), String> {
+    config.allow_only(&["base_url", "token"])?;
+    config.require(&["base_url", "token"])
+}
+
+pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
+    if account.user_type.is_none() {
+        return Err("`user_type` is required (Marketing or Sales), in the block or a role".into());
+    }
+    super::check_password(PASSWORD, user.password.as_ref())
+}
+
+pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
+    let config = &vendor.config;
+    let base = config.resolve("base_url", env)?;
+    let token = Secret::new(config.resolve("token", env)?);
+    let limits = Limits::new(config, DEFAULTS);
+    let http =
+        Http::new(&vendor.name, &limits, vec![token.clone()])?.with_throttle_statuses(&[429, 503]);
+    Ok(Box::new(Acton {
+        url: format!("{}/api/1/user", base.trim_end_matches('/')),
+        token,
+        batch: limits.batch_size,
+        http,
+    }))
+}
+
+struct Acton {
+    url: String,
+    token: Secret,
+    batch: usize,
+    http: Http,
+}
+
+fn yn(b: bool) -> &'static str {
+    if b {
+        "Y"
+    } else {
+        "N"
+    }
+}
+
+/// The vendor's user spec for one user, password included.
+fn userspec(new: &NewUser<'_>, account: &Account) -> Value {
+    let p = &new.user.profile;
+    let mut spec = Map::new();
+    let mut put = |k: &str, v: Value| {
+        spec.insert(k.to_string(), v);
+    };
+    let user_type = match account.user_type {
+        Some(UserType::Sales) => "Sales",
+        _ => "Marketing",
+    };
+    put("userType", json!(user_type));
+    put("email", json!(p.email));
+    put("firstName", json!(p.first_name));
+    put("lastName", json!(p.last_name));
+    if let Some(pw) = &new.password {
+        put("password", json!(pw.expose()));
+    }
+    for (key, value) in [
+        ("title", &p.title),
+        ("phoneNumber", &p.phone),
+        ("mobileNumber", &p.mobile),
+        ("faxNumber", &p.fax),
+        ("timeZone", &p.time_zone),
+    ] {
+        if let Some(v) = value {
+            put(key, json!(v));
+        }
+    }
+    if let Some(b) = account.send_email_confirmation {
+        put("sendEmailConfirmation", json!(yn(b)));
+    }
+    if let Some(m) = &account.marketing {
+        let mut o = Map::new();
+        if let Some(l) = m.launch {
+            o.insert(
+                "launchPrivilege".into(),
+                json!(if l { "Allowed" } else { "Not Allowed" }),
+            );
+        }
+        if let Some(a) = m.admin {
+            o.insert("admin".into(), json!(yn(a)));
+        }
+        put("marketingPrivileges", Value::Object(o));
+    }
+    let flags = |pairs: &[(&str, Option<bool>)]| {
+        Value::Object(
+            pairs
+                .iter()
+                .filter_map(|(k, v)| v.map(|b| (k.to_string(), json!(yn(b)))))
+                .collect(),
+        )
+    };
+    if let Some(c) = &account.contact_lists {
+        put(
+            "contactLists",
+            flags(&[
+                ("create", c.create),
+                ("delete", c.delete),
+                ("download", c.download),
+            ]),
+        );
+    }
+    if let Some(c) = &account.content {
+        put(
+            "content",
+            flags(&[("create", c.create), ("delete", c.delete)]),
+        );
+    }
+    if let Some(c) = &account.programs {
+        put(
+            "programs",
+            flags(&[("create", c.create), ("delete", c.delete)]),
+        );
+    }
+    if let Some(c) = &account.account_wide_email {
+        put(
+            "accountWideEmail",
+            flags(&[("view", c.view), ("manage", c.manage)]),
+        );
+    }
+    Value::Object(spec)
+}
+
+/// One element of the answer array.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    email: Option<String>,
+    status: Option<String>,
+    error_code: Option<Value>,
+    error_message: Option<String>,
+    #[serde(default)]
+    privilege_responses: Vec<Value>,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Answer {
+    fn outcome(self) -> Outcome {
+        let ok = self
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("ok") || s.eq_ignore_ascii_case("success"));
+        if ok {
+            let warnings = self
+                .privilege_responses
+                .iter()
+                .filter(|r| {
+                    r.get("status").and_then(Value::as_str).is_some_and(|s| {
+                        !s.eq_ignore_ascii_case("ok") && !s.eq_ignore_ascii_case("success")
+                    })
+                })
+                .map(|r| {
+                    format!(
+                        "privilege not granted: {}",
+                        super::http::snippet(r.to_string().as_bytes())
+                    )
+                })
+                .collect();
+            return Outcome::Created {
+                remote_id: None,
+                warnings,
+            };
+        }
+        let code = self.error_code.as_ref().map(text).unwrap_or_default();
+        let message = self.error_message.unwrap_or_default();
+        if code.to_ascii_uppercase().contains("EXIST")
+            || message.to_ascii_uppercase().contains("EXIST")
+        {
+            return Outcome::Exists { remote_id: None };
+        }
+        let reason = match (code.is_empty(), message.is_empty()) {
+            (false, false) => format!("{code}: {message}"),
+            (false, true) => code,
+            (true, false) => message,
+            (true, true) => format!("status {:?}", self.status.unwrap_or_default()),
+        };
+        Outcome::Rejected { reason }
+    }
+}
+
+#[async_trait]
+impl Driver for Acton {
+    fn batch_limit(&self) -> usize {
+        self.batch
+    }
+
+    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+        let mut specs = Vec::with_capacity(batch.len());
+        for new in batch {
+            #[allow(unreachable_patterns)] // while Act-On is the only kind
+            let account = match new.account {
+                super::AccountBlock::Acton(account) => account,
+                _ => {
+                    return Err(CallError::NotSent(format!(
+                        "{}: not an Act-On account block",
+                        new.email
+                    )))
+                }
+            };
+            specs.push(userspec(new, account));
+        }
+        let request = self
+            .http
+            .client()
+            .post(&self.url)
+            .bearer_auth(self.token.expose())
+            .json(&specs)
+            .build()
+            .map_err(|e| {
+                CallError::NotSent(self.http.redact(&format!("cannot build the request: {e}")))
+            })?;
+        let response = self.http.send(Call::Create, request).await?;
+        if !response.status.is_success() {
+            return Err(self.http.failure(&response));
+        }
+        let answers: Vec<Answer> = response.json().map_err(CallError::Unknown)?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| Some((a.email.clone()?.to_lowercase(), a.outcome())))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(v: Value) -> Outcome {
+        serde_json::from_value::<Answer>(v).unwrap().outcome()
+    }
+
+    #[test]
+    fn classifies_answers() {
+        assert_eq!(
+            answer(
+                json!({"email":"a@x","status":"ok","privilegeResponses":[{"privilege":"admin","status":"ok"}]})
+            ),
+            Outcome::Created {
+                remote_id: None,
+                warnings: vec![]
+            }
+        );
+        let Outcome::Created { warnings, .. } = answer(
+            json!({"email":"a@x","status":"ok","privilegeResponses":[{"privilege":"admin","status":"error"}]}),
+        ) else {
+            panic!("not created")
+        };
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            answer(
+                json!({"email":"a@x","status":"error","errorCode":"USER_ALREADY_EXISTS","errorMessage":"dup"})
+            ),
+            Outcome::Exists { remote_id: None }
+        );
+        assert_eq!(
+            answer(
+                json!({"email":"a@x","status":"error","errorCode":"E1","errorMessage":"User exists already"})
+            ),
+            Outcome::Exists { remote_id: None }
+        );
+        assert_eq!(
+            answer(
+                json!({"email":"a@x","status":"error","errorCode":42,"errorMessage":"bad domain"})
+            ),
+            Outcome::Rejected {
+                reason: "42: bad domain".into()
+            }
+        );
+    }
+}

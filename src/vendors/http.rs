@@ -1,0 +1,442 @@
+//! The HTTP client every driver sends through: timeouts, the one retry policy,
+//! the rate limit, and redaction of secrets from anything shown.
+//!
+//! The retry rule is the heart of "never create twice": a request is sent again
+//! only when the vendor cannot have acted on it (the connection was refused, or it
+//! answered "slow down"), or when it is a read. A creation whose fate is unknown
+//! comes back as `CallError::Unknown` and the executor records the pair pending.
+
+use crate::secret::Secret;
+use crate::vendors::Limits;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// A vendor's answer, read whole.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            format!(
+                "unreadable answer (HTTP {}): {e}: {}",
+                self.status.as_u16(),
+                snippet(&self.body)
+            )
+        })
+    }
+}
+
+/// Why a call gave no usable answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The request never reached the vendor (after every allowed retry).
+    #[error("{0}")]
+    NotSent(String),
+    /// The request may have reached the vendor; whether it acted is unknown.
+    #[error("{0}")]
+    Unknown(String),
+    /// The vendor refused the whole request.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+}
+
+/// Whether sending a request again could do something twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// Creates something: resent only if the vendor cannot have acted on it.
+    Create,
+    /// Reads: safe to resend.
+    Read,
+}
+
+/// How often and how long to retry.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with jitter: half fixed, half random, capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.cap);
+        let half = exp / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// A GCRA token bucket: `rate` requests a second, bursts of `burst`.
+pub struct RateLimiter {
+    interval: Duration,
+    burst: u32,
+    tat: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_per_second: f64, burst: u32) -> RateLimiter {
+        let interval = if rate_per_second > 0.0 && rate_per_second.is_finite() {
+            Duration::from_secs_f64(1.0 / rate_per_second)
+        } else {
+            Duration::ZERO
+        };
+        RateLimiter {
+            interval,
+            burst: burst.max(1),
+            tat: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this request's slot.
+    pub async fn acquire(&self) {
+        let at = {
+            let mut tat = self.tat.lock().await;
+            let now = Instant::now();
+            let start = (*tat).max(now);
+            let at = start
+                .checked_sub(self.interval * (self.burst - 1))
+                .unwrap_or(now)
+                .max(now);
+            *tat = start + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Holds every later request until `until`: the vendor said to slow down.
+    pub async fn hold_until(&self, until: Instant) {
+        let mut tat = self.tat.lock().await;
+        let burst_span = self.interval * (self.burst - 1);
+        *tat = (*tat).max(until + burst_span);
+    }
+}
+
+/// The shared client of one configured vendor.
+pub struct Http {
+    client: reqwest::Client,
+    vendor: String,
+    secrets: Vec<Secret>,
+    limiter: RateLimiter,
+    retry: RetryPolicy,
+    throttle_statuses: &'static [u16],
+}
+
+impl Http {
+    pub fn new(vendor: &str, limits: &Limits, secrets: Vec<Secret>) -> anyhow::Result<Http> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(Http {
+            client,
+            vendor: vendor.to_string(),
+            secrets,
+            limiter: RateLimiter::new(limits.rate_per_second, limits.concurrency as u32),
+            retry: RetryPolicy::default(),
+            throttle_statuses: &[429],
+        })
+    }
+
+    /// Statuses that mean "slow down, nothing was done" for this vendor (429 always).
+    pub fn with_throttle_statuses(mut self, statuses: &'static [u16]) -> Http {
+        self.throttle_statuses = statuses;
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Http {
+        self.retry = retry;
+        self
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// `text` with every secret of this vendor replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_string(), |t, s| s.redact_in(&t))
+    }
+
+    /// Sends `request` under the rate limit and the retry policy.
+    pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
+        let method = request.method().clone();
+        let path = request.url().path().to_string(); // never the query: it may hold a secret
+        let mut attempt = 0;
+        loop {
+            let Some(this_try) = request.try_clone() else {
+                return Err(CallError::NotSent("request body cannot be replayed".into()));
+            };
+            self.limiter.acquire().await;
+            let started = Instant::now();
+            let result = self.client.execute(this_try).await;
+            let more = attempt + 1 < self.retry.attempts;
+            match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    tracing::debug!(vendor = %self.vendor, %method, %path, status = status.as_u16(),
+                        ms = started.elapsed().as_millis() as u64, "answer");
+                    let body = match resp.bytes().await {
+                        Ok(b) => b.to_vec(),
+                        Err(e) => {
+                            let msg = self.describe_error(&e, "reading the answer failed");
+                            if call == Call::Read && more {
+                                self.pause(attempt, None).await;
+                                attempt += 1;
+                                continue;
+                            }
+                            return Err(CallError::Unknown(msg));
+                        }
+                    };
+                    let throttled = self.throttle_statuses.contains(&status.as_u16());
+                    let transient =
+                        call == Call::Read && matches!(status.as_u16(), 500 | 502 | 503 | 504);
+                    if (throttled || transient) && more {
+                        let wait = retry_after(&headers);
+                        tracing::info!(vendor = %self.vendor, status = status.as_u16(),
+                            wait_ms = wait.map(|w| w.as_millis() as u64), "vendor asked to slow down; retrying");
+                        if let Some(wait) = wait {
+                            self.limiter.hold_until(Instant::now() + wait).await;
+                        }
+                        self.pause(attempt, wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Ok(Response {
+                        status,
+                        headers,
+                        body,
+                    });
+                }
+                Err(e) => {
+                    // A refused connection never carried the request; anything later
+                    // (timeout, reset) may have reached the vendor.
+                    let not_sent = e.is_connect() && !e.is_timeout();
+                    let msg = self.describe_error(&e, "request failed");
+                    tracing::debug!(vendor = %self.vendor, %method, %path, error = %msg, "no answer");
+                    if (not_sent || call == Call::Read) && more {
+                        self.pause(attempt, None).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(if not_sent {
+                        CallError::NotSent(msg)
+                    } else {
+                        CallError::Unknown(msg)
+                    });
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, attempt: u32, at_least: Option<Duration>) {
+        let wait = self
+            .retry
+            .backoff(attempt)
+            .max(at_least.unwrap_or_default());
+        tokio::time::sleep(wait).await;
+    }
+
+    /// A reqwest error as a sentence, with its causes and without the URL (which may
+    /// carry a credential in its query).
+    fn describe_error(&self, e: &reqwest::Error, what: &str) -> String {
+        let mut text = if e.is_timeout() {
+            format!("{what}: timed out")
+        } else {
+            format!("{what}")
+        };
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        self.redact(&text)
+    }
+
+    /// An error answer to the whole request, as a sentence a person can act on. A
+    /// 5xx may come after the vendor acted, so it is `Unknown`; a 4xx is a refusal.
+    pub fn failure(&self, response: &Response) -> CallError {
+        let message = self.redact(&describe(response.status, &response.body));
+        if response.status.is_server_error() {
+            CallError::Unknown(message)
+        } else {
+            CallError::Refused {
+                status: response.status.as_u16(),
+                message,
+            }
+        }
+    }
+}
+
+/// `Retry-After` as a duration: seconds, or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(3600)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .min(Duration::from_secs(3600)),
+    )
+}
+
+/// An error answer as "HTTP 401 access_denied: bad token", whatever the vendor's
+/// error shape (OAuth, Act-On, DocuSign, ServiceStack, SCIM).
+pub fn describe(status: StatusCode, body: &[u8]) -> String {
+    let head = format!("HTTP {}", status.as_u16());
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let text = snippet(body);
+        return if text.is_empty() {
+            head
+        } else {
+            format!("{head}: {text}")
+        };
+    };
+    let v = v.get("ResponseStatus").unwrap_or(&v);
+    let pick = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| v.get(*k).and_then(|x| x.as_str()).filter(|s| !s.is_empty()))
+            .map(str::to_string)
+    };
+    let code = pick(&["errorCode", "ErrorCode", "error", "scimType", "code"]);
+    let message = pick(&[
+        "message",
+        "Message",
+        "errorMessage",
+        "error_description",
+        "detail",
+    ]);
+    match (code, message) {
+        (Some(c), Some(m)) => format!("{head} {c}: {m}"),
+        (Some(c), None) => format!("{head} {c}"),
+        (None, Some(m)) => format!("{head}: {m}"),
+        (None, None) => format!("{head}: {}", snippet(body)),
+    }
+}
+
+/// The start of a body, on one line, for error messages.
+pub fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 200 {
+        format!("{}...", one_line.chars().take(200).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_every_error_shape() {
+        let cases = [
+            (
+                401,
+                r#"{"error":"access_denied","error_description":"bad token"}"#,
+                "HTTP 401 access_denied: bad token",
+            ),
+            (
+                400,
+                r#"{"errorCode":"INVALID_EMAIL","message":"nope"}"#,
+                "HTTP 400 INVALID_EMAIL: nope",
+            ),
+            (
+                400,
+                r#"{"ResponseStatus":{"ErrorCode":"Dup","Message":"exists"}}"#,
+                "HTTP 400 Dup: exists",
+            ),
+            (
+                409,
+                r#"{"scimType":"uniqueness","detail":"taken","status":"409"}"#,
+                "HTTP 409 uniqueness: taken",
+            ),
+            (
+                422,
+                r#"{"error":"password is missing"}"#,
+                "HTTP 422 password is missing",
+            ),
+            (
+                502,
+                "<html>\n bad   gateway</html>",
+                "HTTP 502: <html> bad gateway</html>",
+            ),
+            (500, "", "HTTP 500"),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(
+                describe(StatusCode::from_u16(status).unwrap(), body.as_bytes()),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        h.insert(RETRY_AFTER, httpdate::fmt_http_date(later).parse().unwrap());
+        let got = retry_after(&h).unwrap();
+        assert!(
+            got > Duration::from_secs(25) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_spaces_requests() {
+        let limiter = RateLimiter::new(5.0, 1);
+        let start = Instant::now();
+        for _ in 0..6 {
+            limiter.acquire().await;
+        }
+        // Six requests at 5/s: the sixth starts one second after the first.
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_allows_bursts_then_holds() {
+        let limiter = RateLimiter::new(2.0, 4);
+        let start = Instant::now();
+        for _ in 0..4 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        limiter.hold_until(start + Duration::from_secs(10)).await;
+        limiter.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(10));
+    }
+}

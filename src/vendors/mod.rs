@@ -1,0 +1,303 @@
+//! The Driver trait, what a driver returns, and the registry of vendor kinds.
+//!
+//! A vendor kind lives in one file of this folder and joins roster through one line
+//! of the `registry!` invocation below. The file provides:
+//! - `KIND`, the name used in `kind:`, and `DEFAULTS`;
+//! - `Account`, the typed account block (serde, `deny_unknown_fields`);
+//! - `check_config` and `check_account`, the load-time rules of the vendor;
+//! - `connect`, which builds the `Driver` that speaks its API.
+
+pub mod acton;
+pub mod http;
+
+use crate::desired::{Password, User, VendorConfig};
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde::de::MapAccess;
+use std::time::Duration;
+
+pub use http::{CallError, Http};
+
+/// What creating one user came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The vendor created the account; `remote_id` when it says one.
+    Created {
+        remote_id: Option<String>,
+        warnings: Vec<String>,
+    },
+    /// The account was already there: adopted, never created twice.
+    Exists { remote_id: Option<String> },
+    /// The vendor refused this user (its own code and message); retrying won't help.
+    Rejected { reason: String },
+    /// The request failed before the vendor acted on it.
+    Failed { reason: String },
+    /// Nobody knows whether the vendor acted: the pair stays pending and is verified.
+    Unknown { reason: String },
+}
+
+/// What a lookup by email found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found {
+        remote_id: String,
+    },
+    NotFound,
+    /// The vendor has no way to look a user up.
+    Unsupported,
+}
+
+/// One user to create, as handed to a driver.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub user: &'a User,
+    pub account: &'a AccountBlock,
+    pub password: Option<Secret>,
+}
+
+/// A vendor API turned into creations and lookups. Drivers never touch the state;
+/// they send through their `Http`, which owns retries, rate limits and redaction.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// The most users one creation request may carry.
+    fn batch_limit(&self) -> usize;
+
+    /// Creates `batch`; returns an outcome per user, keyed by lower-cased email.
+    /// Users missing from the answer are treated as `Unknown`.
+    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError>;
+
+    /// Looks a user up by email, where the vendor allows it.
+    async fn lookup(&self, _email: &str) -> Result<Lookup, CallError> {
+        Ok(Lookup::Unsupported)
+    }
+}
+
+/// Per-kind defaults, from the vendor's documented limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults {
+    pub batch_size: usize,
+    pub concurrency: usize,
+    /// Requests per second the vendor allows.
+    pub rate_per_second: f64,
+}
+
+/// A vendor's password rule; roster checks it at load and generates passwords
+/// that pass it.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordPolicy {
+    pub min: usize,
+    pub max: usize,
+    /// Characters allowed besides ASCII letters and digits.
+    pub symbols: &'static str,
+}
+
+impl PasswordPolicy {
+    pub fn check(&self, password: &str) -> Result<(), String> {
+        let len = password.chars().count();
+        if len < self.min || len > self.max {
+            return Err(format!(
+                "password must be {}-{} characters long (it has {len})",
+                self.min, self.max
+            ));
+        }
+        if let Some(bad) = password
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && !self.symbols.contains(*c))
+        {
+            return Err(format!(
+                "password may hold only letters, digits and {} (found {bad:?})",
+                self.symbols
+            ));
+        }
+        Ok(())
+    }
+
+    /// A random password that passes the policy, with every kind of character.
+    pub fn generate(&self) -> Secret {
+        use rand::seq::SliceRandom;
+        use rand::Rng;
+        const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+        const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+        const DIGIT: &[u8] = b"23456789";
+        let mut rng = rand::thread_rng();
+        let len = 20.clamp(self.min, self.max);
+        let mut classes: Vec<&[u8]> = vec![LOWER, UPPER, DIGIT];
+        if !self.symbols.is_empty() {
+            classes.push(self.symbols.as_bytes());
+        }
+        let all: Vec<u8> = classes.concat();
+        let mut chars: Vec<u8> = classes
+            .iter()
+            .map(|class| class[rng.gen_range(0..class.len())])
+            .collect();
+        while chars.len() < len {
+            chars.push(all[rng.gen_range(0..all.len())]);
+        }
+        chars.shuffle(&mut rng);
+        Secret::new(String::from_utf8_lossy(&chars).into_owned())
+    }
+}
+
+/// Checks what every kind asks of a user's password at load time: present where the
+/// vendor needs one, and within its policy when written literally.
+pub fn check_password(
+    policy: Option<PasswordPolicy>,
+    password: Option<&Password>,
+) -> Result<(), String> {
+    let Some(policy) = policy else { return Ok(()) };
+    match password {
+        None => Err(
+            "this vendor needs a password: set `password: generate` or `password: ${VAR}`".into(),
+        ),
+        Some(Password::Generate) => Ok(()),
+        Some(Password::Template(t)) if t.is_literal() => policy.check(t.raw()),
+        Some(Password::Template(_)) => Ok(()), // checked when apply resolves it
+    }
+}
+
+/// Connection settings shared by every kind, resolved from the vendor's config.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub batch_size: usize,
+    pub concurrency: usize,
+    pub rate_per_second: f64,
+    pub timeout: Duration,
+}
+
+impl Limits {
+    pub fn new(config: &VendorConfig, defaults: Defaults) -> Limits {
+        Limits {
+            batch_size: config.batch_size.unwrap_or(defaults.batch_size).max(1),
+            concurrency: config.concurrency.unwrap_or(defaults.concurrency).max(1),
+            rate_per_second: config
+                .rate_limit
+                .map(|r| r.per_second())
+                .unwrap_or(defaults.rate_per_second),
+            timeout: config.timeout.unwrap_or(Duration::from_secs(30)),
+        }
+    }
+}
+
+macro_rules! registry {
+    ($($variant:ident => $module:ident),+ $(,)?) => {
+        /// The vendor kinds roster can speak to.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $($variant),+
+        }
+
+        /// A user's account block, typed by the kind of the vendor it belongs to.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum AccountBlock {
+            $($variant($module::Account)),+
+        }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),+];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Kind::$variant => $module::KIND),+ }
+            }
+
+            pub fn from_name(name: &str) -> Option<Kind> {
+                Kind::ALL.iter().copied().find(|k| k.name() == name)
+            }
+
+            pub fn defaults(self) -> Defaults {
+                match self { $(Kind::$variant => $module::DEFAULTS),+ }
+            }
+
+            /// The vendor's rules for its connection settings.
+            pub fn check_config(self, config: &VendorConfig) -> Result<(), String> {
+                match self { $(Kind::$variant => $module::check_config(config)),+ }
+            }
+
+            /// Reads an account block of this kind.
+            pub fn parse_account(self, value: serde_yaml::Value) -> Result<AccountBlock, serde_yaml::Error> {
+                Ok(match self {
+                    $(Kind::$variant => AccountBlock::$variant(serde_yaml::from_value(value)?)),+
+                })
+            }
+
+            /// Reads the next map value as an account block of this kind, straight
+            /// from the parser, so that errors carry its line and column.
+            pub fn next_account<'de, A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error> {
+                match self { $(Kind::$variant => map.next_value::<$module::Account>().map(drop)),+ }
+            }
+
+            /// Builds the driver for one configured vendor, resolving its secrets.
+            pub fn connect(self, vendor: &crate::desired::Vendor, env: crate::desired::Env) -> anyhow::Result<Box<dyn Driver>> {
+                match self { $(Kind::$variant => $module::connect(vendor, env)),+ }
+            }
+        }
+
+        impl AccountBlock {
+            /// The vendor's load-time rules for one user's (merged) block.
+            pub fn check(&self, user: &User) -> Result<(), String> {
+                match self { $(AccountBlock::$variant(a) => $module::check_account(user, a)),+ }
+            }
+
+            /// The password rule of this block's vendor, if it takes a password.
+            pub fn password_policy(&self) -> Option<PasswordPolicy> {
+                match self { $(AccountBlock::$variant(_) => $module::PASSWORD),+ }
+            }
+
+            /// The block as data, for the recorded spec and its fingerprint.
+            pub fn to_json(&self) -> serde_json::Value {
+                let value = match self { $(AccountBlock::$variant(a) => serde_json::to_value(a)),+ };
+                value.unwrap_or(serde_json::Value::Null)
+            }
+        }
+    };
+}
+
+registry! {
+    Acton => acton,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Kind::from_name(&name).ok_or_else(|| {
+            let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+            serde::de::Error::custom(format!(
+                "unknown vendor kind `{name}`, expected one of: {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_policy() {
+        let policy = acton::PASSWORD.unwrap();
+        for _ in 0..200 {
+            let p = policy.generate();
+            policy.check(p.expose()).unwrap();
+        }
+        let tight = PasswordPolicy {
+            min: 6,
+            max: 8,
+            symbols: "",
+        };
+        tight.check(tight.generate().expose()).unwrap();
+    }
+
+    #[test]
+    fn policy_names_the_problem() {
+        let policy = acton::PASSWORD.unwrap();
+        assert!(policy.check("short").unwrap_err().contains("6-30"));
+        assert!(policy.check("has space 1").unwrap_err().contains("' '"));
+        policy.check("Abc!@#$%^&*?|9").unwrap();
+    }
+}
