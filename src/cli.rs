@@ -125,7 +125,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
     run(cli).map(ExitCode::from)
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+pub fn init_tracing(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let level = match (quiet, verbose) {
         (true, _) => "error",

@@ -268,7 +268,7 @@ impl Http {
         let mut text = if e.is_timeout() {
             format!("{what}: timed out")
         } else {
-            format!("{what}")
+            what.to_string()
         };
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {

@@ -1,0 +1,9 @@
+//! Integration tests: the real `roster` binary in a temp dir, against the mock
+//! vendor server over 127.0.0.1. One binary, one module per feature.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod apply;
+mod plan;
+mod validate;

@@ -1,0 +1,122 @@
+//! Test support: the mock vendor server and a builder that runs the real binary
+//! in a temp dir.
+
+#![allow(dead_code)]
+
+pub mod mock;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub use mock::{Config, Server};
+
+/// A temp dir with a roster.yaml, and the real `roster` binary run inside it.
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> &Test {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs `roster ARGS` in the temp dir, with no terminal and no RUST_LOG.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = assert_cmd::Command::cargo_bin("roster").expect("roster binary");
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .args(args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("run roster");
+        Run::from(output)
+    }
+
+    /// The recorded state as JSON.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("state/roster.state.json")).expect("state is JSON")
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Run {
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A roster.yaml for the mock's Act-On at `url`, with `users` (YAML list items).
+pub fn acton_yaml(url: &str, users: &str) -> String {
+    format!(
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\nroles:\n  admin:\n    acton:\n      user_type: Marketing\n      marketing: {{ launch: true, admin: true }}\nusers:\n{users}"
+    )
+}
+
+/// A YAML list item for one Act-On user.
+pub fn acton_user(email: &str, extra: &str) -> String {
+    format!(
+        "  - email: {email}\n    first_name: First\n    last_name: Last\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing{extra} }}\n"
+    )
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
