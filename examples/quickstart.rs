@@ -41,7 +41,17 @@ fn main() {
         (&["validate", "-f", &file], 0),
         (&["plan", "-f", &file, "--state", &state], 0),
         (&["apply", "-f", &file, "--state", &state, "--yes"], 0),
-        (&["plan", "-f", &file, "--state", &state, "--detailed-exitcode"], 0),
+        (
+            &[
+                "plan",
+                "-f",
+                &file,
+                "--state",
+                &state,
+                "--detailed-exitcode",
+            ],
+            0,
+        ),
     ];
     for (args, want) in steps {
         let code = roster(args);

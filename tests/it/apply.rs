@@ -25,7 +25,11 @@ fn apply_creates_every_user_once_and_a_second_run_does_nothing() {
 
     let run = t.run(&["apply", "--yes"]);
     run.code(0);
-    assert!(run.stdout.contains("Apply: 7 created, 0 adopted, 0 failed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Apply: 7 created, 0 adopted, 0 failed"),
+        "{}",
+        run.stdout
+    );
     let held = server.mock.users("acton");
     assert_eq!(held.keys().cloned().collect::<Vec<_>>(), list);
     assert!(server.mock.data().creations.values().all(|n| *n == 1));
@@ -37,7 +41,11 @@ fn apply_creates_every_user_once_and_a_second_run_does_nothing() {
     for e in &list {
         let r = &state["vendors"]["acton"][e];
         assert_eq!(r["status"], "created", "{e}");
-        assert_eq!(r["remote_id"], e.as_str(), "Act-On returns no id: the email stands in");
+        assert_eq!(
+            r["remote_id"],
+            e.as_str(),
+            "Act-On returns no id: the email stands in"
+        );
         assert!(r["fingerprint"].as_str().unwrap().starts_with("sha256:"));
     }
 
@@ -50,8 +58,16 @@ fn apply_creates_every_user_once_and_a_second_run_does_nothing() {
     let run = t.run(&["apply", "--yes"]);
     run.code(0);
     assert!(run.stdout.contains("Nothing to apply"), "{}", run.stdout);
-    assert_eq!(server.mock.requests("/").len(), sent, "a second apply sends nothing");
-    assert_eq!(t.read("state/roster.state.json"), state_before, "and leaves the state as it was");
+    assert_eq!(
+        server.mock.requests("/").len(),
+        sent,
+        "a second apply sends nothing"
+    );
+    assert_eq!(
+        t.read("state/roster.state.json"),
+        state_before,
+        "and leaves the state as it was"
+    );
 }
 
 #[test]
@@ -82,7 +98,11 @@ fn a_rejected_user_fails_alone_and_the_exit_code_says_so() {
 
     let run = t.run(&["apply", "--yes"]);
     run.code(3);
-    assert!(run.stdout.contains("Apply: 4 created, 0 adopted, 1 failed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Apply: 4 created, 0 adopted, 1 failed"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("mallory@blocked.example: rejected: INVALID_EMAIL_DOMAIN: email domain of mallory@blocked.example is not allowed"),
         "{}",
@@ -92,25 +112,49 @@ fn a_rejected_user_fails_alone_and_the_exit_code_says_so() {
     let state = t.state();
     let failed = &state["vendors"]["acton"]["mallory@blocked.example"];
     assert_eq!(failed["status"], "failed");
-    assert!(failed["error"].as_str().unwrap().contains("INVALID_EMAIL_DOMAIN"));
-    assert_eq!(state["vendors"]["acton"]["user000@example.com"]["status"], "created");
+    assert!(failed["error"]
+        .as_str()
+        .unwrap()
+        .contains("INVALID_EMAIL_DOMAIN"));
+    assert_eq!(
+        state["vendors"]["acton"]["user000@example.com"]["status"],
+        "created"
+    );
 
     // The failed user is planned again, with the reason.
     let plan = t.run(&["plan", "--format", "json"]).code(0).json();
     assert_eq!(plan["summary"]["create"], 1);
-    assert!(plan["changes"][0]["reason"].as_str().unwrap().starts_with("failed before: rejected: INVALID_EMAIL_DOMAIN"));
+    assert!(plan["changes"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("failed before: rejected: INVALID_EMAIL_DOMAIN"));
 }
 
 #[test]
 fn a_user_already_at_the_vendor_is_adopted_not_created_twice() {
     let server = Server::start(Config::default());
-    server.mock.seed("acton", "user001@example.com", serde_json::json!({"email": "user001@example.com"}));
+    server.mock.seed(
+        "acton",
+        "user001@example.com",
+        serde_json::json!({"email": "user001@example.com"}),
+    );
     let t = setup(&server, &emails(3));
     let run = t.run(&["apply", "--yes"]);
     run.code(0);
-    assert!(run.stdout.contains("2 created, 1 adopted"), "{}", run.stdout);
-    assert_eq!(t.state()["vendors"]["acton"]["user001@example.com"]["status"], "adopted");
-    assert!(!server.mock.data().creations.contains_key(&("acton", "user001@example.com".to_string())));
+    assert!(
+        run.stdout.contains("2 created, 1 adopted"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        t.state()["vendors"]["acton"]["user001@example.com"]["status"],
+        "adopted"
+    );
+    assert!(!server
+        .mock
+        .data()
+        .creations
+        .contains_key(&("acton", "user001@example.com".to_string())));
     t.run(&["plan", "--detailed-exitcode"]).code(0);
 }
 
@@ -121,10 +165,18 @@ fn a_wrong_token_fails_clearly_without_printing_it() {
     t.write("roster.yaml", &acton_yaml(&server.url, &users(&emails(2))));
     let run = t.run(&["-vv", "apply", "--yes"]);
     run.code(3);
-    assert!(run.stdout.contains("HTTP 401 access_denied: Invalid or expired access token"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("HTTP 401 access_denied: Invalid or expired access token"),
+        "{}",
+        run.stdout
+    );
     let state = t.read("state/roster.state.json");
     for text in [&run.stdout, &run.stderr, &state] {
-        assert!(!text.contains("wrong-token-s3cr3t"), "token leaked:\n{text}");
+        assert!(
+            !text.contains("wrong-token-s3cr3t"),
+            "token leaked:\n{text}"
+        );
     }
     assert!(server.mock.users("acton").is_empty());
 }
@@ -135,11 +187,20 @@ fn passwords_reach_the_vendor_and_nowhere_else() {
     let t = setup(&server, &emails(3)).env("FIXED_PW", "Fixed!Pass123");
     let yaml = acton_yaml(&server.url, &users(&emails(3)));
     // One user with a password from the environment, the others generated.
-    t.write("roster.yaml", &yaml.replacen("password: generate", "password: ${FIXED_PW}", 1));
+    t.write(
+        "roster.yaml",
+        &yaml.replacen("password: generate", "password: ${FIXED_PW}", 1),
+    );
     let run = t.run(&["-vv", "apply", "--yes"]);
     run.code(0);
-    let sent: serde_json::Value = serde_json::from_str(&server.mock.requests("/acton/")[0].body).unwrap();
-    let passwords: Vec<String> = sent.as_array().unwrap().iter().map(|u| u["password"].as_str().unwrap().to_string()).collect();
+    let sent: serde_json::Value =
+        serde_json::from_str(&server.mock.requests("/acton/")[0].body).unwrap();
+    let passwords: Vec<String> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["password"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(passwords.len(), 3);
     assert!(passwords.contains(&"Fixed!Pass123".to_string()));
     let state = t.read("state/roster.state.json");
@@ -149,18 +210,28 @@ fn passwords_reach_the_vendor_and_nowhere_else() {
             assert!(!text.contains(p.as_str()), "password leaked");
         }
     }
-    assert_eq!(sent[0]["marketingPrivileges"], serde_json::Value::Null, "no role, no privileges sent");
+    assert_eq!(
+        sent[0]["marketingPrivileges"],
+        serde_json::Value::Null,
+        "no role, no privileges sent"
+    );
 }
 
 #[test]
 fn roles_are_sent_as_the_vendors_privilege_fields() {
     let server = Server::start(Config::default());
     let t = Test::new().env("ACTON_TOKEN", &server.mock.config.acton_token);
-    let user = acton_user("a@example.com", ", send_email_confirmation: false").replace("password: generate", "password: generate\n    roles: [admin]");
+    let user = acton_user("a@example.com", ", send_email_confirmation: false").replace(
+        "password: generate",
+        "password: generate\n    roles: [admin]",
+    );
     t.write("roster.yaml", &acton_yaml(&server.url, &user));
     t.run(&["apply", "--yes"]).code(0);
     let held = &server.mock.users("acton")["a@example.com"];
-    assert_eq!(held["marketingPrivileges"], serde_json::json!({"launchPrivilege": "Allowed", "admin": "Y"}));
+    assert_eq!(
+        held["marketingPrivileges"],
+        serde_json::json!({"launchPrivilege": "Allowed", "admin": "Y"})
+    );
     assert_eq!(held["sendEmailConfirmation"], "N");
     assert_eq!(held["userType"], "Marketing");
     let auth = server.mock.requests("/acton/")[0].authorization.clone();
@@ -179,7 +250,11 @@ fn apply_refuses_to_start_without_confirmation_or_secrets() {
     t2.write("roster.yaml", &acton_yaml(&server.url, &users(&emails(2))));
     let run = t2.run(&["apply", "--yes"]);
     run.code(1);
-    assert!(run.stderr.contains("ACTON_TOKEN") && run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ACTON_TOKEN") && run.stderr.contains("nothing was sent"),
+        "{}",
+        run.stderr
+    );
     assert!(server.mock.requests("/").is_empty());
     assert!(!t2.exists("state/roster.state.json"));
 }
@@ -188,12 +263,21 @@ fn apply_refuses_to_start_without_confirmation_or_secrets() {
 fn an_unreachable_vendor_fails_the_users_and_keeps_the_state_readable() {
     // Nothing listens on port 9 of the loopback: connection refused, never sent.
     let t = Test::new().env("ACTON_TOKEN", "t0ken-value");
-    t.write("roster.yaml", &acton_yaml("http://127.0.0.1:9", &users(&emails(2))));
+    t.write(
+        "roster.yaml",
+        &acton_yaml("http://127.0.0.1:9", &users(&emails(2))),
+    );
     let run = t.run(&["apply", "--yes"]);
     run.code(3);
     let state = t.state();
-    assert_eq!(state["vendors"]["acton"]["user000@example.com"]["status"], "failed");
-    assert!(!t.exists("state/roster.state.json.journal"), "the journal is folded in and removed");
+    assert_eq!(
+        state["vendors"]["acton"]["user000@example.com"]["status"],
+        "failed"
+    );
+    assert!(
+        !t.exists("state/roster.state.json.journal"),
+        "the journal is folded in and removed"
+    );
     let plan = t.run(&["plan", "--format", "json"]).code(0).json();
     assert_eq!(plan["summary"]["create"], 2);
 }
@@ -206,5 +290,10 @@ fn state_show_lists_the_records() {
     t.run(&["apply", "--yes"]).code(0);
     let run = t.run(&["state", "show"]);
     run.code(0);
-    assert!(run.stdout.contains("acton  user000@example.com  created  id=user000@example.com"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("acton  user000@example.com  created  id=user000@example.com"),
+        "{}",
+        run.stdout
+    );
 }

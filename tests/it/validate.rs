@@ -9,10 +9,17 @@ fn yaml(users: &str) -> String {
 #[test]
 fn a_valid_file_passes_without_secrets() {
     let t = Test::new();
-    t.write("roster.yaml", &yaml(&(acton_user("a@example.com", "") + &acton_user("b@example.com", ""))));
+    t.write(
+        "roster.yaml",
+        &yaml(&(acton_user("a@example.com", "") + &acton_user("b@example.com", ""))),
+    );
     let run = t.run(&["validate"]);
     run.code(0);
-    assert!(run.stdout.contains("1 vendor(s), 2 user(s), 2 account(s)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1 vendor(s), 2 user(s), 2 account(s)"),
+        "{}",
+        run.stdout
+    );
     // ACTON_TOKEN is unset: a warning, not an error.
     assert!(run.stderr.contains("${ACTON_TOKEN}"), "{}", run.stderr);
 }
@@ -20,11 +27,17 @@ fn a_valid_file_passes_without_secrets() {
 #[test]
 fn unknown_key_in_an_account_block_names_file_line_and_path() {
     let t = Test::new();
-    t.write("roster.yaml", &yaml(&acton_user("a@example.com", ", admn: true")));
+    t.write(
+        "roster.yaml",
+        &yaml(&acton_user("a@example.com", ", admn: true")),
+    );
     let run = t.run(&["validate"]);
     run.code(1);
     assert!(
-        run.stderr.contains("roster.yaml:18:") && run.stderr.contains("users[0].accounts.acton: unknown field `admn`"),
+        run.stderr.contains("roster.yaml:18:")
+            && run
+                .stderr
+                .contains("users[0].accounts.acton: unknown field `admn`"),
         "{}",
         run.stderr
     );
@@ -61,9 +74,17 @@ fn every_problem_is_reported_with_its_place() {
         "users[5].accounts.acton (nt@example.com): `user_type` is required",
         "users[6]: email OK@example.com is also given at roster.yaml: users[0]",
     ] {
-        assert!(run.stderr.contains(needle), "missing {needle:?} in:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "missing {needle:?} in:\n{}",
+            run.stderr
+        );
     }
-    assert!(run.stderr.contains("roster.yaml:24:"), "the bad user_type has its line: {}", run.stderr);
+    assert!(
+        run.stderr.contains("roster.yaml:24:"),
+        "the bad user_type has its line: {}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -71,15 +92,25 @@ fn a_folder_is_merged_and_duplicates_name_both_files() {
     let t = Test::new();
     let full = yaml(&acton_user("a@example.com", ""));
     t.write("conf/00-base.yaml", &full);
-    t.write("conf/10-more.yaml", &format!("users:\n{}", acton_user("b@example.com", "")));
+    t.write(
+        "conf/10-more.yaml",
+        &format!("users:\n{}", acton_user("b@example.com", "")),
+    );
     t.run(&["validate", "-f", "conf"]).code(0);
-    assert!(t.run(&["validate", "-f", "conf"]).stdout.contains("2 user(s)"));
+    assert!(t
+        .run(&["validate", "-f", "conf"])
+        .stdout
+        .contains("2 user(s)"));
 
-    t.write("conf/20-dup.yaml", &format!("users:\n{}", acton_user("A@example.com", "")));
+    t.write(
+        "conf/20-dup.yaml",
+        &format!("users:\n{}", acton_user("A@example.com", "")),
+    );
     let run = t.run(&["validate", "-f", "conf"]);
     run.code(1);
     assert!(
-        run.stderr.contains("20-dup.yaml: users[0]: email A@example.com is also given at")
+        run.stderr
+            .contains("20-dup.yaml: users[0]: email A@example.com is also given at")
             && run.stderr.contains("00-base.yaml: users[0]"),
         "{}",
         run.stderr
@@ -89,10 +120,18 @@ fn a_folder_is_merged_and_duplicates_name_both_files() {
 #[test]
 fn syntax_errors_and_wrong_types_have_line_and_column() {
     let t = Test::new();
-    t.write("roster.yaml", "version: 1\nusers:\n  - email: [not, a, string]\n");
+    t.write(
+        "roster.yaml",
+        "version: 1\nusers:\n  - email: [not, a, string]\n",
+    );
     let run = t.run(&["validate"]);
     run.code(1);
-    assert!(run.stderr.contains("roster.yaml:3:") && run.stderr.contains("users[0].email: invalid type"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster.yaml:3:")
+            && run.stderr.contains("users[0].email: invalid type"),
+        "{}",
+        run.stderr
+    );
 
     t.write("roster.yaml", "version: 1\nvendors: {acton: {kind: acton\n");
     let run = t.run(&["validate"]);
@@ -109,22 +148,45 @@ fn literal_credentials_are_warned_about() {
     );
     let run = t.run(&["validate"]);
     run.code(0);
-    assert!(run.stderr.contains("vendors.acton.token is a literal credential"), "{}", run.stderr);
-    assert!(!run.stderr.contains("tok-literal-123"), "the warning must not repeat the secret");
+    assert!(
+        run.stderr
+            .contains("vendors.acton.token is a literal credential"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("tok-literal-123"),
+        "the warning must not repeat the secret"
+    );
 }
 
 #[test]
 fn unknown_kind_and_missing_settings_are_refused() {
     let t = Test::new();
-    t.write("roster.yaml", "version: 1\nvendors:\n  x:\n    kind: salesforce\n    base_url: http://x\n");
+    t.write(
+        "roster.yaml",
+        "version: 1\nvendors:\n  x:\n    kind: salesforce\n    base_url: http://x\n",
+    );
     let run = t.run(&["validate"]);
     run.code(1);
-    assert!(run.stderr.contains("roster.yaml:4:") && run.stderr.contains("unknown vendor kind `salesforce`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster.yaml:4:")
+            && run.stderr.contains("unknown vendor kind `salesforce`"),
+        "{}",
+        run.stderr
+    );
 
-    t.write("roster.yaml", "version: 1\nvendors:\n  x:\n    kind: acton\n    base_url: http://x\n");
+    t.write(
+        "roster.yaml",
+        "version: 1\nvendors:\n  x:\n    kind: acton\n    base_url: http://x\n",
+    );
     let run = t.run(&["validate"]);
     run.code(1);
-    assert!(run.stderr.contains("vendors.x: kind acton needs `token`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("vendors.x: kind acton needs `token`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -132,10 +194,18 @@ fn missing_file_and_wrong_version_are_clear() {
     let t = Test::new();
     let run = t.run(&["validate"]);
     run.code(1);
-    assert!(run.stderr.contains("cannot read roster.yaml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read roster.yaml"),
+        "{}",
+        run.stderr
+    );
 
     t.write("roster.yaml", "version: 2\n");
     let run = t.run(&["validate"]);
     run.code(1);
-    assert!(run.stderr.contains("version 2 is not supported"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("version 2 is not supported"),
+        "{}",
+        run.stderr
+    );
 }

@@ -172,10 +172,17 @@ async fn list_users(State(mock): State<Mock>) -> Response {
 /// Act-On's password rule: 6-30 characters of a-zA-Z0-9!@#$%^&*?|.
 fn acton_password_ok(p: &str) -> bool {
     (6..=30).contains(&p.chars().count())
-        && p.chars().all(|c| c.is_ascii_alphanumeric() || "!@#$%^&*?|".contains(c))
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!@#$%^&*?|".contains(c))
 }
 
-async fn acton_create(State(mock): State<Mock>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn acton_create(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     mock.record(&method, &uri, &headers, &body);
     mock.pause().await;
     if bearer(&headers) != Some(mock.config.acton_token.as_str()) {
@@ -192,22 +199,34 @@ async fn acton_create(State(mock): State<Mock>, method: Method, uri: Uri, header
     };
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        let field = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-        let email = field("email");
-        let error = |code: &str, message: String| {
-            json!({"email": email, "status": "error", "errorCode": code, "errorMessage": message, "errorCodeId": 400})
+        let field = |k: &str| {
+            spec.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
         };
+        let email = field("email");
+        let error = |code: &str, message: String| json!({"email": email, "status": "error", "errorCode": code, "errorMessage": message, "errorCodeId": 400});
         let missing = ["userType", "email", "firstName", "lastName", "password"]
             .into_iter()
             .find(|k| field(k).is_empty());
         let element = if let Some(k) = missing {
             error("MISSING_REQUIRED_FIELD", format!("{k} is required"))
         } else if !matches!(field("userType").as_str(), "Marketing" | "Sales") {
-            error("INVALID_USER_TYPE", "userType must be Marketing or Sales".into())
+            error(
+                "INVALID_USER_TYPE",
+                "userType must be Marketing or Sales".into(),
+            )
         } else if !acton_password_ok(&field("password")) {
-            error("INVALID_PASSWORD", "password does not meet the policy".into())
+            error(
+                "INVALID_PASSWORD",
+                "password does not meet the policy".into(),
+            )
         } else if mock.blocked(&email) {
-            error("INVALID_EMAIL_DOMAIN", format!("email domain of {email} is not allowed"))
+            error(
+                "INVALID_EMAIL_DOMAIN",
+                format!("email domain of {email} is not allowed"),
+            )
         } else {
             let mut stored = spec.clone();
             if let Some(o) = stored.as_object_mut() {
@@ -221,7 +240,10 @@ async fn acton_create(State(mock): State<Mock>, method: Method, uri: Uri, header
                     "confirmationEmailResponse": {"status": "ok"}
                 })
             } else {
-                error("USER_ALREADY_EXISTS", format!("a user with email {email} already exists"))
+                error(
+                    "USER_ALREADY_EXISTS",
+                    format!("a user with email {email} already exists"),
+                )
             }
         };
         out.push(element);
