@@ -26,8 +26,17 @@ fn main() {
     println!("mock vendor server on {}", server.url);
     // The example YAML reads the mock's address and token from the environment,
     // as a real one reads real credentials.
-    std::env::set_var("ROSTER_MOCK_URL", &server.url);
-    std::env::set_var("ACTON_TOKEN", &server.mock.config.acton_token);
+    let c = &server.mock.config;
+    for (var, value) in [
+        ("ROSTER_MOCK_URL", &server.url),
+        ("ACTON_TOKEN", &c.acton_token),
+        ("AP_TOKEN", &c.activeplatform_token),
+        ("DOCUSIGN_TOKEN", &c.docusign_token),
+        ("FOF_KEY", &c.formsonfire_key),
+        ("SCIM_TOKEN", &c.scim_token),
+    ] {
+        std::env::set_var(var, value);
+    }
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let file = root.join("examples/roster.yaml");
@@ -60,11 +69,15 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let received = server.mock.requests("/acton/");
+    let data = server.mock.data();
+    let held: Vec<String> = data
+        .users
+        .iter()
+        .map(|(kind, users)| format!("{kind}: {}", users.len()))
+        .collect();
     println!(
-        "\nThe mock received {} request(s) and holds {} Act-On user(s). State: {}",
-        received.len(),
-        server.mock.users("acton").len(),
-        state
+        "\nThe mock received {} request(s) and holds {}. State: {state}",
+        data.requests.len(),
+        held.join(", ")
     );
 }

@@ -273,7 +273,7 @@ async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result
         .map(|job| {
             let driver = &driver;
             async move {
-                let found = driver.lookup(job.email).await;
+                let found = driver.lookup(&job.new_user()).await;
                 (job, found)
             }
         })
@@ -349,6 +349,10 @@ async fn create_batch(
     let users: Vec<NewUser<'_>> = jobs.iter().map(Job::new_user).collect();
     tracing::info!(users = users.len(), "creating");
     let answer = driver.create(&users).await;
+    let mut report = Report {
+        requests: 1,
+        ..Report::default()
+    };
     let mut outcomes: BTreeMap<String, Outcome> = match answer {
         Ok(list) => list.into_iter().collect(),
         Err(e) => {
@@ -362,10 +366,27 @@ async fn create_batch(
                 .collect()
         }
     };
-    let mut report = Report {
-        requests: 1,
-        ..Report::default()
-    };
+    // "Already exists" without the vendor's id: ask for it where the vendor can tell.
+    for (job, user) in jobs.iter().zip(&users) {
+        if let Some(Outcome::Exists { remote_id: None }) = outcomes.get(job.email) {
+            match driver.lookup(user).await {
+                Ok(Lookup::Found { remote_id }) => {
+                    report.requests += 1;
+                    outcomes.insert(
+                        job.email.to_string(),
+                        Outcome::Exists {
+                            remote_id: Some(remote_id),
+                        },
+                    );
+                }
+                Ok(Lookup::Unsupported) => {}
+                Ok(Lookup::NotFound) | Err(_) => {
+                    report.requests += 1;
+                    tracing::warn!(email = job.email, "the vendor says the user exists but the lookup did not find it; adopted by email");
+                }
+            }
+        }
+    }
     let records: Vec<(&str, Record)> = jobs
         .iter()
         .map(|job| {

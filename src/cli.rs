@@ -133,8 +133,22 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("roster={level}")));
+    // The HTTP stack logs URIs and raw bytes at debug and trace; those carry
+    // credentials (api_token in a query, bearer headers), so it is never louder
+    // than info, whatever RUST_LOG says.
+    for quiet in [
+        "reqwest=info",
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "rustls=info",
+    ] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -89,9 +89,25 @@ pub struct Account {
     pub account_wide_email: Option<ViewManage>,
 }
 
+/// The OAuth password grant's settings, when no ready `token` is given.
+const GRANT: [&str; 4] = ["client_id", "client_secret", "username", "password"];
+
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&["base_url", "token"])?;
-    config.require(&["base_url", "token"])
+    config.allow_only(&[
+        "base_url",
+        "token",
+        "client_id",
+        "client_secret",
+        "username",
+        "password",
+    ])?;
+    config.require(&["base_url"])?;
+    let grant = GRANT.iter().filter(|k| config.get(k).is_some()).count();
+    match (config.token.is_some(), grant) {
+        (true, 0) | (false, 4) => Ok(()),
+        (true, _) => Err("give either `token` or the OAuth settings (client_id, client_secret, username, password), not both".into()),
+        (false, _) => Err("kind acton needs `token`, or all of client_id, client_secret, username and password for the OAuth password grant".into()),
+    }
 }
 
 pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
@@ -103,14 +119,32 @@ pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
     let config = &vendor.config;
-    let base = config.resolve("base_url", env)?;
-    let token = Secret::new(config.resolve("token", env)?);
+    let base = super::base_url(config, env)?;
+    let (auth, secrets) = if config.token.is_some() {
+        let token = Secret::new(config.resolve("token", env)?);
+        (Auth::Ready(token.clone()), vec![token])
+    } else {
+        let [client_id, client_secret, username, password] =
+            GRANT.map(|k| config.resolve(k, env).map(Secret::new));
+        let (client_id, client_secret, username, password) =
+            (client_id?, client_secret?, username?, password?);
+        let secrets = vec![client_secret.clone(), password.clone()];
+        let grant = Grant {
+            url: format!("{base}/token"),
+            client_id,
+            client_secret,
+            username,
+            password,
+            cached: tokio::sync::Mutex::new(None),
+        };
+        (Auth::Grant(Box::new(grant)), secrets)
+    };
     let limits = Limits::new(config, DEFAULTS);
-    let http =
-        Http::new(&vendor.name, &limits, vec![token.clone()])?.with_throttle_statuses(&[429, 503]);
+    let http = Http::new(&vendor.name, &limits, secrets)?
+        .with_throttle(|r| matches!(r.status.as_u16(), 429 | 503));
     Ok(Box::new(Acton {
-        url: format!("{}/api/1/user", base.trim_end_matches('/')),
-        token,
+        url: format!("{base}/api/1/user"),
+        auth,
         batch: limits.batch_size,
         http,
     }))
@@ -118,9 +152,119 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
 
 struct Acton {
     url: String,
-    token: Secret,
+    auth: Auth,
     batch: usize,
     http: Http,
+}
+
+/// How roster gets a bearer token.
+enum Auth {
+    /// An access token from the environment.
+    Ready(Secret),
+    /// The OAuth password grant; the vendor allows 5 logins an hour, so the token
+    /// is cached for the run and refreshed rather than fetched again.
+    Grant(Box<Grant>),
+}
+
+struct Grant {
+    url: String,
+    client_id: Secret,
+    client_secret: Secret,
+    username: Secret,
+    password: Secret,
+    cached: tokio::sync::Mutex<Option<Token>>,
+}
+
+struct Token {
+    access: Secret,
+    refresh: Option<Secret>,
+    expires: tokio::time::Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl Grant {
+    /// A valid access token: the cached one, a refreshed one, or a new login.
+    async fn token(&self, http: &Http) -> Result<Secret, CallError> {
+        let mut cached = self.cached.lock().await;
+        let soon = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        if let Some(t) = cached.as_ref().filter(|t| t.expires > soon) {
+            return Ok(t.access.clone());
+        }
+        let refresh = cached.as_ref().and_then(|t| t.refresh.clone());
+        let mut answer = Err(CallError::NotSent("no login attempted".into()));
+        if let Some(refresh) = refresh {
+            answer = self
+                .ask(
+                    http,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", refresh.expose()),
+                    ],
+                )
+                .await;
+            if let Err(e) = &answer {
+                tracing::info!("token refresh failed ({e}); logging in again");
+            }
+        }
+        if answer.is_err() {
+            answer = self
+                .ask(
+                    http,
+                    &[
+                        ("grant_type", "password"),
+                        ("username", self.username.expose()),
+                        ("password", self.password.expose()),
+                    ],
+                )
+                .await;
+        }
+        let answer = answer?;
+        let token = Token {
+            access: Secret::new(answer.access_token),
+            refresh: answer.refresh_token.map(Secret::new),
+            expires: tokio::time::Instant::now()
+                + std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+        };
+        let access = token.access.clone();
+        *cached = Some(token);
+        Ok(access)
+    }
+
+    async fn ask(&self, http: &Http, grant: &[(&str, &str)]) -> Result<TokenAnswer, CallError> {
+        let mut form: Vec<(&str, &str)> = grant.to_vec();
+        form.push(("client_id", self.client_id.expose()));
+        form.push(("client_secret", self.client_secret.expose()));
+        let request = http
+            .client()
+            .post(&self.url)
+            .form(&form)
+            .build()
+            .map_err(|e| super::unbuildable(http, e))?;
+        // A login is not resent on an unknown outcome: each one spends the hourly quota.
+        let response = http.send(Call::Create, request).await?;
+        if !response.status.is_success() {
+            let CallError::Refused { message, status } = http.failure(&response) else {
+                return Err(http.failure(&response));
+            };
+            return Err(CallError::Refused {
+                status,
+                message: format!("login failed: {message}"),
+            });
+        }
+        response.json().map_err(CallError::Unknown)
+    }
+
+    async fn forget(&self) {
+        if let Some(t) = self.cached.lock().await.as_mut() {
+            t.expires = tokio::time::Instant::now();
+        }
+    }
 }
 
 fn yn(b: bool) -> &'static str {
@@ -278,6 +422,24 @@ impl Answer {
     }
 }
 
+impl Acton {
+    async fn post(&self, specs: &[Value]) -> Result<super::http::Response, CallError> {
+        let token = match &self.auth {
+            Auth::Ready(token) => token.clone(),
+            Auth::Grant(grant) => grant.token(&self.http).await?,
+        };
+        let request = self
+            .http
+            .client()
+            .post(&self.url)
+            .bearer_auth(token.expose())
+            .json(specs)
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        self.http.send(Call::Create, request).await
+    }
+}
+
 #[async_trait]
 impl Driver for Acton {
     fn batch_limit(&self) -> usize {
@@ -287,7 +449,6 @@ impl Driver for Acton {
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         let mut specs = Vec::with_capacity(batch.len());
         for new in batch {
-            #[allow(unreachable_patterns)] // while Act-On is the only kind
             let account = match new.account {
                 super::AccountBlock::Acton(account) => account,
                 _ => {
@@ -299,17 +460,15 @@ impl Driver for Acton {
             };
             specs.push(userspec(new, account));
         }
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .bearer_auth(self.token.expose())
-            .json(&specs)
-            .build()
-            .map_err(|e| {
-                CallError::NotSent(self.http.redact(&format!("cannot build the request: {e}")))
-            })?;
-        let response = self.http.send(Call::Create, request).await?;
+        let mut response = self.post(&specs).await?;
+        if response.status == reqwest::StatusCode::UNAUTHORIZED {
+            if let Auth::Grant(grant) = &self.auth {
+                // The vendor did nothing with a request it refused: safe to send
+                // again once, with a fresh token.
+                grant.forget().await;
+                response = self.post(&specs).await?;
+            }
+        }
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }

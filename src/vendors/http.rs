@@ -139,7 +139,12 @@ pub struct Http {
     secrets: Vec<Secret>,
     limiter: RateLimiter,
     retry: RetryPolicy,
-    throttle_statuses: &'static [u16],
+    throttled: fn(&Response) -> bool,
+}
+
+/// The default throttle rule: HTTP 429.
+pub fn is_429(response: &Response) -> bool {
+    response.status == StatusCode::TOO_MANY_REQUESTS
 }
 
 impl Http {
@@ -156,13 +161,13 @@ impl Http {
             secrets,
             limiter: RateLimiter::new(limits.rate_per_second, limits.concurrency as u32),
             retry: RetryPolicy::default(),
-            throttle_statuses: &[429],
+            throttled: is_429,
         })
     }
 
-    /// Statuses that mean "slow down, nothing was done" for this vendor (429 always).
-    pub fn with_throttle_statuses(mut self, statuses: &'static [u16]) -> Http {
-        self.throttle_statuses = statuses;
+    /// How this vendor says "slow down, nothing was done" (HTTP 429 by default).
+    pub fn with_throttle(mut self, throttled: fn(&Response) -> bool) -> Http {
+        self.throttled = throttled;
         self
     }
 
@@ -213,11 +218,21 @@ impl Http {
                             return Err(CallError::Unknown(msg));
                         }
                     };
-                    let throttled = self.throttle_statuses.contains(&status.as_u16());
+                    let response = Response {
+                        status,
+                        headers,
+                        body,
+                    };
+                    if let Some(reset) = exhausted(&response.headers) {
+                        // The vendor says the quota is spent: hold everyone until it resets.
+                        self.limiter.hold_until(Instant::now() + reset).await;
+                    }
+                    let throttled = (self.throttled)(&response);
                     let transient =
                         call == Call::Read && matches!(status.as_u16(), 500 | 502 | 503 | 504);
                     if (throttled || transient) && more {
-                        let wait = retry_after(&headers);
+                        let wait = retry_after(&response.headers)
+                            .or_else(|| reset_after(&response.headers));
                         tracing::info!(vendor = %self.vendor, status = status.as_u16(),
                             wait_ms = wait.map(|w| w.as_millis() as u64), "vendor asked to slow down; retrying");
                         if let Some(wait) = wait {
@@ -227,11 +242,7 @@ impl Http {
                         attempt += 1;
                         continue;
                     }
-                    return Ok(Response {
-                        status,
-                        headers,
-                        body,
-                    });
+                    return Ok(response);
                 }
                 Err(e) => {
                     // A refused connection never carried the request; anything later
@@ -306,6 +317,38 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .unwrap_or_default()
             .min(Duration::from_secs(3600)),
     )
+}
+
+/// How long until a `X-RateLimit-Reset` or `X-BurstLimit-Reset` (Unix seconds).
+pub fn reset_after(headers: &HeaderMap) -> Option<Duration> {
+    ["x-ratelimit-reset", "x-burstlimit-reset"]
+        .iter()
+        .filter_map(|h| headers.get(*h)?.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(|reset| {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            Duration::from_secs(reset.saturating_sub(now).min(3600))
+        })
+        .max()
+}
+
+/// When `X-RateLimit-Remaining` (or the burst one) is 0, how long until it resets.
+fn exhausted(headers: &HeaderMap) -> Option<Duration> {
+    let spent = ["x-ratelimit-remaining", "x-burstlimit-remaining"]
+        .iter()
+        .any(|h| {
+            headers
+                .get(*h)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() == "0")
+        });
+    if spent {
+        reset_after(headers)
+    } else {
+        None
+    }
 }
 
 /// An error answer as "HTTP 401 access_denied: bad token", whatever the vendor's

@@ -7,8 +7,12 @@
 //! - `check_config` and `check_account`, the load-time rules of the vendor;
 //! - `connect`, which builds the `Driver` that speaks its API.
 
+pub mod activeplatform;
 pub mod acton;
+pub mod docusign;
+pub mod formsonfire;
 pub mod http;
+pub mod scim;
 
 use crate::desired::{Password, User, VendorConfig};
 use crate::secret::Secret;
@@ -66,8 +70,9 @@ pub trait Driver: Send + Sync {
     /// Users missing from the answer are treated as `Unknown`.
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError>;
 
-    /// Looks a user up by email, where the vendor allows it.
-    async fn lookup(&self, _email: &str) -> Result<Lookup, CallError> {
+    /// Looks a user up (by email, or by the vendor's own key such as a SCIM
+    /// userName), where the vendor allows it.
+    async fn lookup(&self, _user: &NewUser<'_>) -> Result<Lookup, CallError> {
         Ok(Lookup::Unsupported)
     }
 }
@@ -253,6 +258,33 @@ macro_rules! registry {
 
 registry! {
     Acton => acton,
+    ActivePlatform => activeplatform,
+    DocuSign => docusign,
+    FormsOnFire => formsonfire,
+    Scim => scim,
+}
+
+/// Whether a vendor's error text says the user is there already. Several vendors
+/// document no code for it, so their drivers look for the words.
+pub fn says_exists(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("exist") || t.contains("taken") || t.contains("duplicate") || t.contains("already")
+}
+
+/// The base URL setting, resolved, without a trailing slash.
+pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Result<String> {
+    let url = config.resolve("base_url", env)?;
+    let parsed = reqwest::Url::parse(&url)
+        .map_err(|e| anyhow::anyhow!("`base_url` {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        anyhow::bail!("`base_url` must be http(s), not {:?}", parsed.scheme());
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// The driver's request builder could not make a request: nothing was sent.
+pub fn unbuildable(http: &Http, e: reqwest::Error) -> CallError {
+    CallError::NotSent(http.redact(&format!("cannot build the request: {}", e.without_url())))
 }
 
 impl std::fmt::Display for Kind {

@@ -297,3 +297,32 @@ fn state_show_lists_the_records() {
         run.stdout
     );
 }
+
+#[test]
+fn the_bundled_example_applies_against_the_mock() {
+    let server = Server::start(Config::default());
+    let c = server.mock.config.clone();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/roster.yaml");
+    let t = Test::new()
+        .env("ROSTER_MOCK_URL", &server.url)
+        .env("ACTON_TOKEN", &c.acton_token)
+        .env("AP_TOKEN", &c.activeplatform_token)
+        .env("DOCUSIGN_TOKEN", &c.docusign_token)
+        .env("FOF_KEY", &c.formsonfire_key)
+        .env("SCIM_TOKEN", &c.scim_token);
+    t.run(&["validate", "-f", example]).code(0);
+    let run = t.run(&["apply", "-f", example, "--yes"]);
+    run.code(0);
+    assert!(run.stdout.contains("Apply: 9 created"), "{}", run.stdout);
+    for (kind, n) in [
+        ("acton", 3),
+        ("activeplatform", 1),
+        ("docusign", 1),
+        ("formsonfire", 2),
+        ("scim", 2),
+    ] {
+        assert_eq!(server.mock.users(kind).len(), n, "{kind}");
+    }
+    t.run(&["plan", "-f", example, "--detailed-exitcode"])
+        .code(0);
+}

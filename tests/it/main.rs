@@ -6,4 +6,6 @@ mod support;
 
 mod apply;
 mod plan;
+mod scim_interop;
 mod validate;
+mod vendors;

@@ -24,6 +24,17 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Config {
     pub acton_token: String,
+    /// The OAuth password grant's client and user.
+    pub acton_client_id: String,
+    pub acton_client_secret: String,
+    pub acton_username: String,
+    pub acton_password: String,
+    pub activeplatform_token: String,
+    pub docusign_token: String,
+    pub docusign_account: String,
+    pub formsonfire_company: u64,
+    pub formsonfire_key: String,
+    pub scim_token: String,
     /// Added before every answer.
     pub latency: Duration,
     /// Emails at this domain are refused by every vendor (a vendor-side rule roster
@@ -35,6 +46,16 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             acton_token: "mock-acton-token".into(),
+            acton_client_id: "mock-client".into(),
+            acton_client_secret: "mock-client-secret".into(),
+            acton_username: "mock-user".into(),
+            acton_password: "mock-user-password".into(),
+            activeplatform_token: "mock-ap-token".into(),
+            docusign_token: "mock-docusign-token".into(),
+            docusign_account: "mock-account".into(),
+            formsonfire_company: 4242,
+            formsonfire_key: "mock-fof-key".into(),
+            scim_token: "mock-scim-token".into(),
             latency: Duration::ZERO,
             blocked_domain: "blocked.example".into(),
         }
@@ -48,6 +69,7 @@ pub struct Received {
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
+    pub content_type: Option<String>,
     pub body: String,
 }
 
@@ -58,6 +80,11 @@ pub struct Data {
     /// How many times each (kind, email) was created: must never pass 1.
     pub creations: BTreeMap<(&'static str, String), usize>,
     pub requests: Vec<Received>,
+    /// Act-On access tokens handed out by the OAuth endpoint.
+    pub issued_tokens: Vec<String>,
+    /// Act-On logins (password grants), which the vendor limits to 5 an hour.
+    pub logins: usize,
+    next_id: u64,
 }
 
 #[derive(Clone)]
@@ -105,6 +132,18 @@ impl Mock {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/acton/api/1/user", post(acton_create))
+            .route("/acton/token", post(acton_token))
+            .route(
+                "/activeplatform/api/vendor/v1/users.json",
+                post(ap_create).get(ap_list),
+            )
+            .route(
+                "/docusign/restapi/v2.1/accounts/{account}/users",
+                post(ds_create).get(ds_list),
+            )
+            .route("/formsonfire/api/v2/user", post(fof_create))
+            .route("/formsonfire/api/v2/user/search", get(fof_search))
+            .route("/scim/v2/Users", post(scim_create).get(scim_list))
             .route("/_mock/requests", get(list_requests))
             .route("/_mock/users", get(list_users))
             .with_state(self.clone())
@@ -117,6 +156,10 @@ impl Mock {
             query: uri.query().unwrap_or_default().to_string(),
             authorization: headers
                 .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            content_type: headers
+                .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             body: String::from_utf8_lossy(body).into_owned(),
@@ -134,6 +177,21 @@ impl Mock {
         users.insert(key.clone(), user);
         *data.creations.entry((kind, key)).or_default() += 1;
         true
+    }
+
+    /// Users of `kind` whose `field` equals `value`, ignoring case.
+    fn find(&self, kind: &str, key: &str) -> Option<Value> {
+        self.data()
+            .users
+            .get(kind)?
+            .get(&key.to_lowercase())
+            .cloned()
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut data = self.data();
+        data.next_id += 1;
+        data.next_id
     }
 
     fn blocked(&self, email: &str) -> bool {
@@ -185,7 +243,10 @@ async fn acton_create(
 ) -> Response {
     mock.record(&method, &uri, &headers, &body);
     mock.pause().await;
-    if bearer(&headers) != Some(mock.config.acton_token.as_str()) {
+    let token_ok = bearer(&headers).is_some_and(|t| {
+        t == mock.config.acton_token || mock.data().issued_tokens.iter().any(|i| i == t)
+    });
+    if !token_ok {
         return answer(
             StatusCode::UNAUTHORIZED,
             json!({"error": "access_denied", "error_description": "Invalid or expired access token"}),
@@ -250,6 +311,534 @@ async fn acton_create(
     }
     out.reverse(); // the vendor promises no order: match by email
     answer(StatusCode::OK, Value::Array(out))
+}
+
+fn form(body: &[u8]) -> BTreeMap<String, String> {
+    let text = String::from_utf8_lossy(body);
+    reqwest::Url::parse(&format!("http://form/?{text}"))
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn query(uri: &Uri) -> BTreeMap<String, String> {
+    form(uri.query().unwrap_or_default().as_bytes())
+}
+
+/// Act-On's OAuth endpoint: the password grant and refresh_token.
+async fn acton_token(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mock.record(&method, &uri, &headers, &body);
+    let f = form(&body);
+    let c = &mock.config;
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    if get("client_id") != c.acton_client_id || get("client_secret") != c.acton_client_secret {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "access_denied", "error_description": "unknown client"}),
+        );
+    }
+    let granted = match get("grant_type") {
+        "password" => {
+            mock.data().logins += 1;
+            get("username") == c.acton_username && get("password") == c.acton_password
+        }
+        "refresh_token" => get("refresh_token").starts_with("refresh-"),
+        _ => false,
+    };
+    if !granted {
+        return answer(
+            StatusCode::FORBIDDEN,
+            json!({"error": "invalid_grant", "error_description": "bad credentials"}),
+        );
+    }
+    let n = mock.next_id();
+    let access = format!("access-{n}");
+    mock.data().issued_tokens.push(access.clone());
+    answer(
+        StatusCode::OK,
+        json!({"access_token": access, "refresh_token": format!("refresh-{n}"), "token_type": "Bearer", "expires_in": 3600}),
+    )
+}
+
+/// ActivePlatform: `POST users.json?api_token=T`, one user, 201 with the user.
+async fn ap_create(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mock.record(&method, &uri, &headers, &body);
+    mock.pause().await;
+    if query(&uri).get("api_token") != Some(&mock.config.activeplatform_token) {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Invalid API token"}),
+        );
+    }
+    let Ok(user) = serde_json::from_slice::<Value>(&body) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "body is not JSON"}),
+        );
+    };
+    let field = |k: &str| {
+        user.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    if let Some(k) = ["first_name", "last_name", "password", "email"]
+        .into_iter()
+        .find(|k| field(k).is_empty())
+    {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": format!("{k} is missing")}),
+        );
+    }
+    let email = field("email");
+    if mock.blocked(&email) {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "email domain is not allowed"}),
+        );
+    }
+    if mock.find("activeplatform", &email).is_some() {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "email has already been taken"}),
+        );
+    }
+    let attributes: Vec<Value> = user
+        .get("custom_attributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|a| json!({"name": a["key"], "value": a["value"]}))
+        .collect();
+    let stored = json!({
+        "id": 2021053 + mock.next_id(),
+        "first_name": field("first_name"),
+        "last_name": field("last_name"),
+        "middle_name": user.get("middle_name"),
+        "email": email,
+        "status": "active",
+        "custom_attributes": attributes,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    });
+    mock.create("activeplatform", &email, stored.clone());
+    answer(StatusCode::CREATED, stored)
+}
+
+async fn ap_list(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    mock.record(&method, &uri, &headers, b"");
+    let q = query(&uri);
+    if q.get("api_token") != Some(&mock.config.activeplatform_token) {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Invalid API token"}),
+        );
+    }
+    let found: Vec<Value> = q
+        .get("filters[email]")
+        .and_then(|e| mock.find("activeplatform", e))
+        .into_iter()
+        .collect();
+    answer(StatusCode::OK, Value::Array(found))
+}
+
+fn ds_error(status: StatusCode, code: &str, message: &str) -> Response {
+    answer(status, json!({"errorCode": code, "message": message}))
+}
+
+/// DocuSign: `POST .../accounts/{id}/users` with newUsers; per-user errorDetails.
+async fn ds_create(
+    State(mock): State<Mock>,
+    axum::extract::Path(account): axum::extract::Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mock.record(&method, &uri, &headers, &body);
+    mock.pause().await;
+    if bearer(&headers) != Some(mock.config.docusign_token.as_str()) {
+        return ds_error(
+            StatusCode::UNAUTHORIZED,
+            "AUTHORIZATION_INVALID_TOKEN",
+            "The access token provided is expired, revoked or malformed.",
+        );
+    }
+    if account != mock.config.docusign_account {
+        return ds_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ACCOUNT_ID",
+            "Invalid account ID.",
+        );
+    }
+    let Some(users) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("newUsers").and_then(Value::as_array).cloned())
+    else {
+        return ds_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST_BODY",
+            "The request body is missing or improperly formatted: newUsers.",
+        );
+    };
+    if users.len() > 500 {
+        return ds_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST_BODY",
+            "At most 500 users per call.",
+        );
+    }
+    let mut out = Vec::new();
+    for user in users {
+        let field = |k: &str| {
+            user.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (email, name) = (field("email"), field("userName"));
+        let failed = |code: &str, message: &str| json!({"email": email, "userName": name, "errorDetails": {"errorCode": code, "message": message}});
+        let element = if name.is_empty() {
+            failed("INVALID_USERNAME_FOR_USER", "The user name is invalid.")
+        } else if email.is_empty() || mock.blocked(&email) {
+            failed(
+                "INVALID_EMAIL_ADDRESS_FOR_USER",
+                "The email address for the user is invalid.",
+            )
+        } else if let Some(existing) = mock.find("docusign", &email) {
+            let mut e = failed(
+                "USER_ALREADY_EXISTS_IN_ACCOUNT",
+                "Username and email combination already exists for this account.",
+            );
+            e["userId"] = existing["userId"].clone();
+            e
+        } else {
+            let id = uuid::Uuid::new_v4().to_string();
+            let mut stored = user.clone();
+            stored["userId"] = json!(id);
+            stored["userStatus"] = json!("ActivationSent");
+            mock.create("docusign", &email, stored);
+            json!({"userId": id, "uri": format!("/users/{id}"), "email": email, "userName": name,
+                   "userStatus": "ActivationSent", "createdDateTime": "2026-01-01T00:00:00.0000000Z"})
+        };
+        out.push(element);
+    }
+    let mut response = answer(StatusCode::CREATED, json!({"newUsers": out}));
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", "3000".parse().expect("header"));
+    h.insert("x-ratelimit-remaining", "2999".parse().expect("header"));
+    response
+}
+
+async fn ds_list(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    mock.record(&method, &uri, &headers, b"");
+    if bearer(&headers) != Some(mock.config.docusign_token.as_str()) {
+        return ds_error(
+            StatusCode::UNAUTHORIZED,
+            "AUTHORIZATION_INVALID_TOKEN",
+            "The access token provided is expired, revoked or malformed.",
+        );
+    }
+    let found: Vec<Value> = query(&uri)
+        .get("email")
+        .and_then(|e| mock.find("docusign", e))
+        .into_iter()
+        .collect();
+    let n = found.len().to_string();
+    answer(
+        StatusCode::OK,
+        json!({"users": found, "resultSetSize": n, "totalSetSize": n, "startPosition": "0"}),
+    )
+}
+
+fn fof_error(status: StatusCode, code: &str, message: &str, errors: Value) -> Response {
+    answer(
+        status,
+        json!({"ResponseStatus": {"ErrorCode": code, "Message": message, "Errors": errors}}),
+    )
+}
+
+/// Forms On Fire: `POST /user?format=json`, credentials in the body.
+async fn fof_create(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mock.record(&method, &uri, &headers, &body);
+    mock.pause().await;
+    let json_body = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let user = match serde_json::from_slice::<Value>(&body) {
+        Ok(u) if json_body => u,
+        _ => {
+            return fof_error(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                "Could not deserialize 'application/xml' request",
+                json!([]),
+            )
+        }
+    };
+    let c = &mock.config;
+    if user.get("CompanyId").and_then(Value::as_u64) != Some(c.formsonfire_company)
+        || user.get("IntegrationKey").and_then(Value::as_str) != Some(c.formsonfire_key.as_str())
+    {
+        return fof_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Invalid CompanyId or IntegrationKey",
+            json!([]),
+        );
+    }
+    let field = |k: &str| {
+        user.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let invalid = |code: &str, name: &str, message: &str| {
+        fof_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            "Validation failed",
+            json!([{"ErrorCode": code, "FieldName": name, "Message": message}]),
+        )
+    };
+    if let Some(k) = ["FirstName", "LastName", "Email"]
+        .into_iter()
+        .find(|k| field(k).is_empty())
+    {
+        return invalid("NotEmpty", k, &format!("'{k}' must not be empty."));
+    }
+    if field("ExternalId").chars().count() > 50 {
+        return invalid(
+            "MaximumLength",
+            "ExternalId",
+            "'ExternalId' must be 50 characters or fewer.",
+        );
+    }
+    let email = field("Email");
+    if mock.blocked(&email) {
+        return invalid("InvalidEmail", "Email", "Email domain is not allowed.");
+    }
+    if mock.find("formsonfire", &email).is_some() {
+        return fof_error(
+            StatusCode::BAD_REQUEST,
+            "DuplicateEmail",
+            "A user with this email address already exists.",
+            json!([]),
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut stored = user.clone();
+    if let Some(o) = stored.as_object_mut() {
+        o.remove("IntegrationKey");
+        o.remove("Password");
+        o.insert("Id".into(), json!(id));
+        o.insert("Status".into(), json!("Invited"));
+    }
+    mock.create("formsonfire", &email, stored);
+    answer(
+        StatusCode::OK,
+        json!({"User": {"Id": id, "Status": "Invited", "Email": email}, "ResponseStatus": {}}),
+    )
+}
+
+async fn fof_search(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    mock.record(&method, &uri, &headers, b"");
+    let q = query(&uri);
+    let c = &mock.config;
+    if q.get("CompanyId") != Some(&c.formsonfire_company.to_string())
+        || q.get("IntegrationKey") != Some(&c.formsonfire_key)
+    {
+        return fof_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Invalid CompanyId or IntegrationKey",
+            json!([]),
+        );
+    }
+    let found: Vec<Value> = q
+        .get("Email")
+        .and_then(|e| mock.find("formsonfire", e))
+        .into_iter()
+        .collect();
+    answer(
+        StatusCode::OK,
+        json!({"Users": found, "ResponseStatus": {}}),
+    )
+}
+
+fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "detail": detail});
+    if let Some(t) = scim_type {
+        body["scimType"] = json!(t);
+    }
+    let mut r = answer(status, body);
+    r.headers_mut().insert(
+        "content-type",
+        "application/scim+json".parse().expect("header"),
+    );
+    r
+}
+
+/// SCIM 2.0: `POST /Users`, 201 with id and Location; 409 uniqueness on userName.
+async fn scim_create(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    mock.record(&method, &uri, &headers, &body);
+    mock.pause().await;
+    if bearer(&headers) != Some(mock.config.scim_token.as_str()) {
+        return scim_error(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Authorization failure: bearer token is invalid",
+        );
+    }
+    let Ok(user) = serde_json::from_slice::<Value>(&body) else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "body is not JSON",
+        );
+    };
+    let core = "urn:ietf:params:scim:schemas:core:2.0:User";
+    if !user
+        .get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|x| x == core))
+    {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "schemas must hold the core User schema",
+        );
+    }
+    let Some(name) = user
+        .get("userName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+    else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "userName is required",
+        );
+    };
+    let email = user
+        .pointer("/emails/0/value")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if mock.blocked(&email) {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "email domain is not allowed",
+        );
+    }
+    if mock.find("scim", &name).is_some() {
+        return scim_error(
+            StatusCode::CONFLICT,
+            Some("uniqueness"),
+            &format!("userName {name} is already taken"),
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut stored = user.clone();
+    if let Some(o) = stored.as_object_mut() {
+        o.remove("password");
+        o.insert("id".into(), json!(id));
+        o.insert(
+            "meta".into(),
+            json!({"resourceType": "User", "location": format!("/scim/v2/Users/{id}")}),
+        );
+    }
+    mock.create("scim", &name, stored.clone());
+    let mut r = answer(StatusCode::CREATED, stored);
+    let h = r.headers_mut();
+    h.insert(
+        "content-type",
+        "application/scim+json".parse().expect("header"),
+    );
+    h.insert(
+        "location",
+        format!("/scim/v2/Users/{id}").parse().expect("header"),
+    );
+    r
+}
+
+async fn scim_list(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    mock.record(&method, &uri, &headers, b"");
+    if bearer(&headers) != Some(mock.config.scim_token.as_str()) {
+        return scim_error(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Authorization failure: bearer token is invalid",
+        );
+    }
+    let filter = query(&uri).get("filter").cloned().unwrap_or_default();
+    let Some(name) = filter
+        .strip_prefix("userName eq \"")
+        .and_then(|f| f.strip_suffix('"'))
+    else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidFilter"),
+            "only userName eq \"...\" is supported",
+        );
+    };
+    let name = name.replace("\\\"", "\"").replace("\\\\", "\\");
+    let found: Vec<Value> = mock.find("scim", &name).into_iter().collect();
+    answer(
+        StatusCode::OK,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": found.len(), "Resources": found}),
+    )
 }
 
 /// Serves `mock` on `listener` until `shutdown` resolves.

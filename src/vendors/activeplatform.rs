@@ -1,0 +1,179 @@
+//! ActivePlatform: `POST {base}/api/vendor/v1/users.json?api_token=T`, one user per
+//! call; lookup by `filters[email]`. The token rides in the URL, so no URL is
+//! ever shown: logs carry the path only and errors are redacted.
+
+use super::http::{Call, CallError, Http, Response};
+use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome, PasswordPolicy};
+use crate::desired::{Env, User, Vendor, VendorConfig};
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub const KIND: &str = "activeplatform";
+
+pub const DEFAULTS: Defaults = Defaults {
+    batch_size: 1,
+    concurrency: 4,
+    rate_per_second: 10.0,
+};
+
+/// The policy is set per installation; roster only keeps out what no installation
+/// accepts, and generates passwords most would.
+pub const PASSWORD: Option<PasswordPolicy> = Some(PasswordPolicy {
+    min: 6,
+    max: 128,
+    symbols: "!@#$%^&*?|-_=+.,:;~()[]{}<>/",
+});
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_attributes: BTreeMap<String, String>,
+}
+
+pub fn check_config(config: &VendorConfig) -> Result<(), String> {
+    config.allow_only(&["base_url", "api_token"])?;
+    config.require(&["base_url", "api_token"])
+}
+
+pub fn check_account(user: &User, _account: &Account) -> Result<(), String> {
+    super::check_password(PASSWORD, user.password.as_ref())
+}
+
+pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
+    let config = &vendor.config;
+    let base = super::base_url(config, env)?;
+    let token = Secret::new(config.resolve("api_token", env)?);
+    let limits = Limits::new(config, DEFAULTS);
+    let http = Http::new(&vendor.name, &limits, vec![token.clone()])?;
+    Ok(Box::new(ActivePlatform {
+        url: format!("{base}/api/vendor/v1/users.json"),
+        token,
+        http,
+    }))
+}
+
+struct ActivePlatform {
+    url: String,
+    token: Secret,
+    http: Http,
+}
+
+/// The user as the API answers it; only what roster reads.
+#[derive(Deserialize)]
+struct ApUser {
+    id: Value,
+    email: Option<String>,
+}
+
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl ActivePlatform {
+    fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
+        if response.status.is_success() {
+            let user: ApUser = response.json().map_err(CallError::Unknown)?;
+            return Ok(Outcome::Created {
+                remote_id: Some(id_text(&user.id)),
+                warnings: vec![],
+            });
+        }
+        match self.http.failure(response) {
+            CallError::Refused { status, message } if status == 401 || status == 403 => {
+                Err(CallError::Refused { status, message })
+            }
+            CallError::Refused { message, .. } if super::says_exists(&message) => {
+                Ok(Outcome::Exists { remote_id: None })
+            }
+            CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
+            other => Err(other),
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for ActivePlatform {
+    fn batch_limit(&self) -> usize {
+        1
+    }
+
+    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let account = match new.account {
+                super::AccountBlock::ActivePlatform(a) => a,
+                _ => {
+                    return Err(CallError::NotSent(format!(
+                        "{}: not an ActivePlatform block",
+                        new.email
+                    )))
+                }
+            };
+            let p = &new.user.profile;
+            let mut body = json!({
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "email": p.email,
+            });
+            if let Some(pw) = &new.password {
+                body["password"] = json!(pw.expose());
+            }
+            if let Some(m) = &p.middle_name {
+                body["middle_name"] = json!(m);
+            }
+            if !account.custom_attributes.is_empty() {
+                body["custom_attributes"] = account
+                    .custom_attributes
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect();
+            }
+            let request = self
+                .http
+                .client()
+                .post(&self.url)
+                .query(&[("api_token", self.token.expose())])
+                .json(&body)
+                .build()
+                .map_err(|e| super::unbuildable(&self.http, e))?;
+            let response = self.http.send(Call::Create, request).await?;
+            out.push((new.email.to_string(), self.outcome(&response)?));
+        }
+        Ok(out)
+    }
+
+    async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {
+        let request = self
+            .http
+            .client()
+            .get(&self.url)
+            .query(&[
+                ("api_token", self.token.expose()),
+                ("filters[email]", user.email),
+            ])
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let response = self.http.send(Call::Read, request).await?;
+        if !response.status.is_success() {
+            return Err(self.http.failure(&response));
+        }
+        let users: Vec<ApUser> = response.json().map_err(CallError::Unknown)?;
+        Ok(users
+            .iter()
+            .find(|u| {
+                u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(user.email))
+            })
+            .map_or(Lookup::NotFound, |u| Lookup::Found {
+                remote_id: id_text(&u.id),
+            }))
+    }
+}

@@ -1,0 +1,275 @@
+//! Forms On Fire (a ServiceStack API, white-labelled): `POST {base}/user?format=json`
+//! with CompanyId and IntegrationKey in the JSON body, one user per call; success is
+//! a ResponseStatus without ErrorCode. Lookup via `/user/search`, whose query
+//! carries the IntegrationKey: no URL is ever shown.
+
+use super::http::{Call, CallError, Http, Response};
+use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome};
+use crate::desired::{Env, User, Vendor, VendorConfig};
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub const KIND: &str = "formsonfire";
+
+pub const DEFAULTS: Defaults = Defaults {
+    batch_size: 1,
+    concurrency: 4,
+    rate_per_second: 10.0,
+};
+
+/// A password is optional (the user is invited); none is imposed.
+pub const PASSWORD: Option<super::PasswordPolicy> = None;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebsiteRole {
+    ReadOnly,
+    User,
+    Admin,
+    EnterpriseAdmin,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website_role: Option<WebsiteRole>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Group GUIDs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Folder GUIDs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub do_not_email: Option<bool>,
+    /// Overrides the user's time_zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+pub fn check_config(config: &VendorConfig) -> Result<(), String> {
+    config.allow_only(&["base_url", "company_id", "integration_key"])?;
+    config.require(&["base_url", "company_id", "integration_key"])?;
+    match config.company_id.as_ref() {
+        Some(t) if t.is_literal() && t.raw().parse::<u64>().is_err() => {
+            Err(format!("`company_id` must be a number, not {:?}", t.raw()))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
+    if account
+        .external_id
+        .as_ref()
+        .is_some_and(|e| e.chars().count() > 50)
+    {
+        return Err("`external_id` is over 50 characters".into());
+    }
+    for (key, ids) in [("groups", &account.groups), ("folders", &account.folders)] {
+        if let Some(bad) = ids.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
+            return Err(format!("`{key}` holds {bad:?}, which is not a GUID"));
+        }
+    }
+    Ok(())
+}
+
+pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
+    let config = &vendor.config;
+    let base = super::base_url(config, env)?;
+    let company = config.resolve("company_id", env)?;
+    let company: u64 = company
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`company_id` must be a number"))?;
+    let key = Secret::new(config.resolve("integration_key", env)?);
+    let limits = Limits::new(config, DEFAULTS);
+    let http = Http::new(&vendor.name, &limits, vec![key.clone()])?;
+    Ok(Box::new(FormsOnFire {
+        base,
+        company,
+        key,
+        http,
+    }))
+}
+
+struct FormsOnFire {
+    base: String,
+    company: u64,
+    key: Secret,
+    http: Http,
+}
+
+/// `{"ResponseStatus":{"ErrorCode","Message","Errors":[{"ErrorCode","FieldName","Message"}]}}`
+/// as one sentence, field errors included.
+fn problem(response: &Response) -> Option<(String, String)> {
+    let v: Value = serde_json::from_slice(&response.body).ok()?;
+    let status = v.get("ResponseStatus")?;
+    let code = status
+        .get("ErrorCode")?
+        .as_str()
+        .filter(|c| !c.is_empty())?
+        .to_string();
+    let mut text = format!(
+        "{code}: {}",
+        status.get("Message").and_then(Value::as_str).unwrap_or("")
+    );
+    let fields: Vec<String> = status
+        .get("Errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            format!("{} {} ({})", s("FieldName"), s("Message"), s("ErrorCode"))
+        })
+        .collect();
+    if !fields.is_empty() {
+        text.push_str(&format!(" [{}]", fields.join("; ")));
+    }
+    Some((code, text))
+}
+
+impl FormsOnFire {
+    fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
+        let status = response.status.as_u16();
+        if let Some((_, text)) = problem(response) {
+            let text = self.http.redact(&text);
+            return match status {
+                401 | 403 => Err(CallError::Refused {
+                    status,
+                    message: format!("HTTP {status} {text}"),
+                }),
+                500.. => Err(CallError::Unknown(format!("HTTP {status} {text}"))),
+                _ if super::says_exists(&text) => Ok(Outcome::Exists { remote_id: None }),
+                _ => Ok(Outcome::Rejected { reason: text }),
+            };
+        }
+        if !response.status.is_success() {
+            return Err(self.http.failure(response));
+        }
+        let v: Value = response.json().map_err(CallError::Unknown)?;
+        let id = v
+            .pointer("/User/Id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match id {
+            Some(id) => Ok(Outcome::Created {
+                remote_id: Some(id),
+                warnings: vec![],
+            }),
+            None => Err(CallError::Unknown("the answer holds no User.Id".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for FormsOnFire {
+    fn batch_limit(&self) -> usize {
+        1
+    }
+
+    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let account = match new.account {
+                super::AccountBlock::FormsOnFire(a) => a,
+                _ => {
+                    return Err(CallError::NotSent(format!(
+                        "{}: not a Forms On Fire block",
+                        new.email
+                    )))
+                }
+            };
+            let p = &new.user.profile;
+            let mut body = json!({
+                "CompanyId": self.company,
+                "IntegrationKey": self.key.expose(),
+                "FirstName": p.first_name,
+                "LastName": p.last_name,
+                "Email": p.email,
+            });
+            let ids = |list: &[String]| list.iter().map(|id| json!({"Id": id})).collect::<Vec<_>>();
+            let optional = [
+                ("Password", new.password.as_ref().map(|s| json!(s.expose()))),
+                ("ExternalId", account.external_id.as_ref().map(|e| json!(e))),
+                ("WebsiteRole", account.website_role.map(|r| json!(r))),
+                (
+                    "Groups",
+                    (!account.groups.is_empty()).then(|| json!(ids(&account.groups))),
+                ),
+                (
+                    "Folders",
+                    (!account.folders.is_empty()).then(|| json!(ids(&account.folders))),
+                ),
+                ("DoNotEmail", account.do_not_email.map(|b| json!(b))),
+                (
+                    "TimeZone",
+                    account
+                        .time_zone
+                        .as_ref()
+                        .or(p.time_zone.as_ref())
+                        .map(|t| json!(t)),
+                ),
+            ];
+            for (key, value) in optional {
+                if let Some(v) = value {
+                    body[key] = v;
+                }
+            }
+            let request = self
+                .http
+                .client()
+                .post(format!("{}/user", self.base))
+                .query(&[("format", "json")])
+                .json(&body)
+                .build()
+                .map_err(|e| super::unbuildable(&self.http, e))?;
+            let response = self.http.send(Call::Create, request).await?;
+            out.push((new.email.to_string(), self.outcome(&response)?));
+        }
+        Ok(out)
+    }
+
+    async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {
+        let company = self.company.to_string();
+        let request = self
+            .http
+            .client()
+            .get(format!("{}/user/search", self.base))
+            .query(&[
+                ("format", "json"),
+                ("CompanyId", company.as_str()),
+                ("IntegrationKey", self.key.expose()),
+                ("Email", user.email),
+            ])
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let response = self.http.send(Call::Read, request).await?;
+        if let Some((_, text)) = problem(&response) {
+            return Err(CallError::Refused {
+                status: response.status.as_u16(),
+                message: self.http.redact(&text),
+            });
+        }
+        if !response.status.is_success() {
+            return Err(self.http.failure(&response));
+        }
+        let v: Value = response.json().map_err(CallError::Unknown)?;
+        let id = v
+            .get("Users")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|u| {
+                u.get("Email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(user.email))
+            })
+            .and_then(|u| u.get("Id")?.as_str().map(str::to_string));
+        Ok(id.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id }))
+    }
+}
