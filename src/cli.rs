@@ -4,7 +4,7 @@
 use crate::apply::{self, Recorder, Report};
 use crate::desired::{self, process_env, Desired};
 use crate::plan::{self, render, Filter, Plan};
-use crate::state::{State, Store};
+use crate::state::{Lock, State, Status, Store};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -116,6 +116,8 @@ pub struct ApplyArgs {
 pub enum StateCommand {
     /// Print the recorded users, one line each.
     Show(StateFile),
+    /// Remove a lock left by an apply that is no longer running.
+    Unlock(StateFile),
 }
 
 /// Parses the process arguments, sets up logging, runs.
@@ -165,6 +167,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => apply_cmd(&args, cli.quiet),
         Command::State { command } => match command {
             StateCommand::Show(file) => state_show(&file.state),
+            StateCommand::Unlock(file) => state_unlock(&file.state),
         },
     }
 }
@@ -267,6 +270,8 @@ fn confirm(creations: usize) -> anyhow::Result<bool> {
 }
 
 fn apply_cmd(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
+    // Locked before the state is read, so the plan is made from the latest one.
+    let _lock = Lock::acquire(&args.state.state, "roster apply")?;
     let Planned {
         desired,
         store,
@@ -296,11 +301,66 @@ fn apply_cmd(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(apply::execute(work, &recorder));
+    let report = runtime.block_on(async {
+        tokio::select! {
+            report = apply::execute(work, &recorder) => Some(report),
+            signal = interrupted() => {
+                tracing::warn!("{signal}: stopping; requests in flight are left pending and verified by the next apply");
+                None
+            }
+        }
+    });
     let state = recorder.finish()?;
+    let Some(report) = report else {
+        let pending = plan
+            .applied()
+            .filter(|c| {
+                state
+                    .get(&c.vendor, &c.email)
+                    .is_some_and(|r| r.status == Status::Pending)
+            })
+            .count();
+        println!(
+            "\nApply interrupted. State written to {} (serial {}); {pending} creation(s) without an answer are pending and the next apply verifies them.",
+            args.state.state.display(),
+            state.serial
+        );
+        return Ok(EXIT_PARTIAL);
+    };
     let report = report?;
     print_report(&report, &args.state.state, &state);
     Ok(if report.ok() { EXIT_OK } else { EXIT_PARTIAL })
+}
+
+/// Resolves on SIGINT or SIGTERM (a cancelled CI job), naming it.
+async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
+                _ = term.recv() => "terminated (SIGTERM)",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupted (SIGINT)"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
+}
+
+fn state_unlock(path: &Path) -> anyhow::Result<u8> {
+    match crate::state::unlock(path)? {
+        Some(holder) => println!("Removed the lock held by {holder}."),
+        None => println!("{} is not locked.", path.display()),
+    }
+    Ok(EXIT_OK)
 }
 
 fn print_report(report: &Report, path: &Path, state: &State) {

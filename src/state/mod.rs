@@ -1,9 +1,11 @@
 //! The recorded state: what roster has created or adopted at each vendor, kept in a
 //! JSON file the pipeline commits, plus the journal apply appends to as it runs.
 
+mod lock;
 mod store;
 
-pub use store::{Journal, Store};
+pub use lock::{lock_path, unlock, Holder, Lock};
+pub use store::{write_atomically, Journal, Store};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -247,7 +247,7 @@ impl Http {
                 Err(e) => {
                     // A refused connection never carried the request; anything later
                     // (timeout, reset) may have reached the vendor.
-                    let not_sent = e.is_connect() && !e.is_timeout();
+                    let not_sent = e.is_connect();
                     let msg = self.describe_error(&e, "request failed");
                     tracing::debug!(vendor = %self.vendor, %method, %path, error = %msg, "no answer");
                     if (not_sent || call == Call::Read) && more {

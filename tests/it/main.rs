@@ -5,6 +5,7 @@
 mod support;
 
 mod apply;
+mod crash;
 mod plan;
 mod scim_interop;
 mod validate;

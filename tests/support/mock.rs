@@ -62,6 +62,24 @@ impl Default for Config {
     }
 }
 
+/// A misbehaviour the mock plays on the next creation request (any kind).
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer this status without acting, with a Retry-After if given.
+    Refuse {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Act, then answer this status.
+    CommitThenStatus(u16),
+    /// Act, then hold the answer this long (past the client's timeout).
+    CommitThenHang(Duration),
+    /// Act, then close the connection before the answer is complete.
+    CommitThenDrop,
+    /// Act, then answer 200 with a body that is not JSON.
+    CommitThenGarbage,
+}
+
 /// One request the mock received.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Received {
@@ -84,6 +102,12 @@ pub struct Data {
     pub issued_tokens: Vec<String>,
     /// Act-On logins (password grants), which the vendor limits to 5 an hour.
     pub logins: usize,
+    /// Creation requests answered "already exists", per kind.
+    pub duplicates: BTreeMap<&'static str, usize>,
+    /// Played in order on the next creation requests.
+    pub faults: std::collections::VecDeque<Fault>,
+    /// Requests that got a fault, by kind of fault.
+    pub faulted: Vec<String>,
     next_id: u64,
 }
 
@@ -144,6 +168,10 @@ impl Mock {
             .route("/formsonfire/api/v2/user", post(fof_create))
             .route("/formsonfire/api/v2/user/search", get(fof_search))
             .route("/scim/v2/Users", post(scim_create).get(scim_list))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                play_fault,
+            ))
             .route("/_mock/requests", get(list_requests))
             .route("/_mock/users", get(list_users))
             .with_state(self.clone())
@@ -166,12 +194,22 @@ impl Mock {
         });
     }
 
+    /// Whether a creation hits an existing user (counted as a duplicate).
+    fn exists(&self, kind: &'static str, key: &str) -> Option<Value> {
+        let found = self.find(kind, key);
+        if found.is_some() {
+            *self.data().duplicates.entry(kind).or_default() += 1;
+        }
+        found
+    }
+
     /// Creates the user unless it exists; false if it did.
     fn create(&self, kind: &'static str, email: &str, user: Value) -> bool {
         let key = email.to_lowercase();
         let mut data = self.data();
         let users = data.users.entry(kind).or_default();
         if users.contains_key(&key) {
+            *data.duplicates.entry(kind).or_default() += 1;
             return false;
         }
         users.insert(key.clone(), user);
@@ -203,6 +241,67 @@ impl Mock {
     async fn pause(&self) {
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
+        }
+    }
+}
+
+/// Plays the next scripted fault on a creation request.
+async fn play_fault(
+    State(mock): State<Mock>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let creation = request.method() == Method::POST && !request.uri().path().ends_with("/token");
+    let fault = if creation {
+        mock.data().faults.pop_front()
+    } else {
+        None
+    };
+    let Some(fault) = fault else {
+        return next.run(request).await;
+    };
+    mock.data().faulted.push(format!("{fault:?}"));
+    match fault {
+        Fault::Refuse {
+            status,
+            retry_after,
+        } => {
+            let mut r = answer(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                json!({"error": "injected"}),
+            );
+            if let Some(secs) = retry_after {
+                r.headers_mut()
+                    .insert("retry-after", secs.to_string().parse().expect("header"));
+            }
+            r
+        }
+        Fault::CommitThenStatus(status) => {
+            let _ = next.run(request).await;
+            answer(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({"error": "injected after commit"}),
+            )
+        }
+        Fault::CommitThenHang(wait) => {
+            let r = next.run(request).await;
+            tokio::time::sleep(wait).await;
+            r
+        }
+        Fault::CommitThenDrop => {
+            let _ = next.run(request).await;
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(broken))
+                .expect("response")
+        }
+        Fault::CommitThenGarbage => {
+            let _ = next.run(request).await;
+            (StatusCode::OK, "<html><body>upstream hiccup</body></html>").into_response()
         }
     }
 }
@@ -413,7 +512,7 @@ async fn ap_create(
             json!({"error": "email domain is not allowed"}),
         );
     }
-    if mock.find("activeplatform", &email).is_some() {
+    if mock.exists("activeplatform", &email).is_some() {
         return answer(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"error": "email has already been taken"}),
@@ -526,7 +625,7 @@ async fn ds_create(
                 "INVALID_EMAIL_ADDRESS_FOR_USER",
                 "The email address for the user is invalid.",
             )
-        } else if let Some(existing) = mock.find("docusign", &email) {
+        } else if let Some(existing) = mock.exists("docusign", &email) {
             let mut e = failed(
                 "USER_ALREADY_EXISTS_IN_ACCOUNT",
                 "Username and email combination already exists for this account.",
@@ -651,7 +750,7 @@ async fn fof_create(
     if mock.blocked(&email) {
         return invalid("InvalidEmail", "Email", "Email domain is not allowed.");
     }
-    if mock.find("formsonfire", &email).is_some() {
+    if mock.exists("formsonfire", &email).is_some() {
         return fof_error(
             StatusCode::BAD_REQUEST,
             "DuplicateEmail",
@@ -777,7 +876,7 @@ async fn scim_create(
             "email domain is not allowed",
         );
     }
-    if mock.find("scim", &name).is_some() {
+    if mock.exists("scim", &name).is_some() {
         return scim_error(
             StatusCode::CONFLICT,
             Some("uniqueness"),
