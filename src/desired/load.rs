@@ -27,6 +27,25 @@ struct Source {
 /// `env` resolves `${VAR}`; unset variables are warnings here, for apply to enforce.
 pub fn load(path: &Path, env: Env) -> anyhow::Result<Desired> {
     let sources = read_sources(path)?;
+    load_sources(&sources, path, env)
+}
+
+/// Loads a desired state from text, as if read from a file called `name`.
+pub fn load_str(name: &str, text: &str, env: Env) -> anyhow::Result<Desired> {
+    if text.trim().is_empty() {
+        bail!(
+            "{name}: the file is empty (expected `version: {FORMAT_VERSION}`, vendors and users)"
+        );
+    }
+    let source = Source {
+        path: PathBuf::from(name),
+        name: name.to_string(),
+        text: text.to_string(),
+    };
+    load_sources(&[source], Path::new(name), env)
+}
+
+fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Desired> {
     let mut problems = Problems::default();
     let mut docs = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
@@ -38,7 +57,7 @@ pub fn load(path: &Path, env: Env) -> anyhow::Result<Desired> {
     problems.finish()?;
 
     let mut loader = Loader {
-        sources: &sources,
+        sources,
         env,
         problems,
         vendors: BTreeMap::new(),
@@ -63,7 +82,7 @@ pub fn load(path: &Path, env: Env) -> anyhow::Result<Desired> {
     loader.problems.finish()?;
 
     let mut digest = Sha256::new();
-    for s in &sources {
+    for s in sources {
         digest.update(s.name.as_bytes());
         digest.update((s.text.len() as u64).to_le_bytes());
         digest.update(s.text.as_bytes());

@@ -6,7 +6,7 @@ mod load;
 pub mod yaml;
 
 pub use interpolate::{process_env, Env, Template};
-pub use load::load;
+pub use load::{load, load_str};
 pub use yaml::{RateLimit, VendorConfig};
 
 use crate::vendors::AccountBlock;

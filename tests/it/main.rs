@@ -5,7 +5,9 @@
 mod support;
 
 mod apply;
+mod bad_input;
 mod crash;
+mod loader_fuzz;
 mod plan;
 mod scim_interop;
 mod validate;
