@@ -156,28 +156,69 @@ pub fn prepare<'a>(
 }
 
 /// Keeps the state in memory and the journal on disk in step.
+///
+/// Journal writes go to one thread that group-commits them: whatever the
+/// concurrent batches submitted while the previous fsync ran is written and
+/// fsync'd together, and each submitter resumes only once its lines are durable.
+/// Crash safety is the same as one fsync per write; the cost is one per round.
 pub struct Recorder {
     store: Store,
-    inner: Mutex<(State, Journal)>,
+    state: Mutex<State>,
+    commits: std::sync::mpsc::Sender<Commit>,
+    writer: std::thread::JoinHandle<()>,
 }
+
+type Commit = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
 
 impl Recorder {
     pub fn new(store: Store, state: State) -> anyhow::Result<Recorder> {
-        let journal = store.journal()?;
+        let mut journal = store.journal()?;
+        let (commits, pending) = std::sync::mpsc::channel::<Commit>();
+        let writer = std::thread::Builder::new()
+            .name("roster-journal".into())
+            .spawn(move || {
+                while let Ok(first) = pending.recv() {
+                    let mut round = vec![first];
+                    round.extend(pending.try_iter());
+                    let lines: Vec<u8> =
+                        round.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+                    let result = journal.write(&lines).map_err(|e| format!("{e:#}"));
+                    for (_, done) in round {
+                        let _ = done.send(result.clone());
+                    }
+                }
+            })
+            .context("cannot start the journal writer")?;
         Ok(Recorder {
             store,
-            inner: Mutex::new((state, journal)),
+            state: Mutex::new(state),
+            commits,
+            writer,
         })
     }
 
-    /// Records and journals `records` (durable when this returns).
-    fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
-        let mut guard = self
-            .inner
+    /// Journals `records` (durable when this returns), then records them.
+    async fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut lines = Vec::new();
+        Journal::encode(
+            &mut lines,
+            records.iter().map(|(email, r)| (vendor, *email, r)),
+        )?;
+        let (done, durable) = tokio::sync::oneshot::channel();
+        self.commits
+            .send((lines, done))
+            .map_err(|_| anyhow::anyhow!("the journal writer stopped"))?;
+        durable
+            .await
+            .map_err(|_| anyhow::anyhow!("the journal writer stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let mut state = self
+            .state
             .lock()
             .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
-        let (state, journal) = &mut *guard;
-        journal.append(records.iter().map(|(email, r)| (vendor, *email, r)))?;
         for (email, record) in records {
             state.set(vendor, email, record);
         }
@@ -186,11 +227,12 @@ impl Recorder {
 
     /// Writes the state file and drops the journal.
     pub fn finish(self) -> anyhow::Result<State> {
-        let (mut state, journal) = self
-            .inner
+        drop(self.commits);
+        let _ = self.writer.join();
+        let mut state = self
+            .state
             .into_inner()
             .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
-        drop(journal);
         self.store.save(&mut state)?;
         Ok(state)
     }
@@ -308,7 +350,7 @@ async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result
     for (email, record) in &records {
         report.count(&name, email, record);
     }
-    recorder.write(&name, records)?;
+    recorder.write(&name, records).await?;
 
     let batch = driver.batch_limit().max(1);
     let mut batches = Vec::new();
@@ -344,6 +386,7 @@ async fn create_batch(
         .collect();
     recorder
         .write(vendor, intents)
+        .await
         .context("cannot journal the creations about to be sent")?;
 
     let users: Vec<NewUser<'_>> = jobs.iter().map(Job::new_user).collect();
@@ -430,6 +473,6 @@ async fn create_batch(
             _ => tracing::debug!(%email, status = record.status.as_str(), "recorded"),
         }
     }
-    recorder.write(vendor, records)?;
+    recorder.write(vendor, records).await?;
     Ok(report)
 }

@@ -160,29 +160,51 @@ pub struct Journal {
     path: PathBuf,
 }
 
+/// Borrowed form of a journal line, so encoding clones nothing.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    vendor: &'a str,
+    email: &'a str,
+    record: &'a Record,
+}
+
 impl Journal {
+    /// Appends one journal line per record to `buf`.
+    pub fn encode<'a>(
+        buf: &mut Vec<u8>,
+        records: impl IntoIterator<Item = (&'a str, &'a str, &'a Record)>,
+    ) -> anyhow::Result<()> {
+        for (vendor, email, record) in records {
+            let entry = EntryRef {
+                vendor,
+                email,
+                record,
+            };
+            serde_json::to_writer(&mut *buf, &entry).context("cannot serialize a journal entry")?;
+            buf.push(b'\n');
+        }
+        Ok(())
+    }
+
+    /// Appends encoded lines and makes them durable before returning.
+    pub fn write(&mut self, lines: &[u8]) -> anyhow::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(lines)
+            .and_then(|()| self.file.sync_data())
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
     /// Appends records and makes them durable before returning.
     pub fn append<'a>(
         &mut self,
         records: impl IntoIterator<Item = (&'a str, &'a str, &'a Record)>,
     ) -> anyhow::Result<()> {
         let mut buf = Vec::new();
-        for (vendor, email, record) in records {
-            let entry = Entry {
-                vendor: vendor.to_string(),
-                email: email.to_string(),
-                record: record.clone(),
-            };
-            serde_json::to_writer(&mut buf, &entry).context("cannot serialize a journal entry")?;
-            buf.push(b'\n');
-        }
-        if buf.is_empty() {
-            return Ok(());
-        }
-        self.file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data())
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        Self::encode(&mut buf, records)?;
+        self.write(&buf)
     }
 }
 

@@ -159,7 +159,8 @@ impl Http {
             client,
             vendor: vendor.to_string(),
             secrets,
-            limiter: RateLimiter::new(limits.rate_per_second, limits.concurrency as u32),
+            // No bursts: a vendor's "N a second" may be a sliding window.
+            limiter: RateLimiter::new(limits.rate_per_second, 1),
             retry: RetryPolicy::default(),
             throttled: is_429,
         })

@@ -89,6 +89,8 @@ pub struct Received {
     pub authorization: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    #[serde(skip)]
+    pub at: Option<std::time::Instant>,
 }
 
 /// What the mock holds: users per kind by lower-cased email, and every request.
@@ -108,6 +110,10 @@ pub struct Data {
     pub faults: std::collections::VecDeque<Fault>,
     /// Requests that got a fault, by kind of fault.
     pub faulted: Vec<String>,
+    /// Creation requests being answered now, and the most ever at once, by the
+    /// first path segment (the kind).
+    pub in_flight: BTreeMap<String, usize>,
+    pub max_in_flight: BTreeMap<String, usize>,
     next_id: u64,
 }
 
@@ -168,10 +174,7 @@ impl Mock {
             .route("/formsonfire/api/v2/user", post(fof_create))
             .route("/formsonfire/api/v2/user/search", get(fof_search))
             .route("/scim/v2/Users", post(scim_create).get(scim_list))
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                play_fault,
-            ))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), observe))
             .route("/_mock/requests", get(list_requests))
             .route("/_mock/users", get(list_users))
             .with_state(self.clone())
@@ -191,6 +194,7 @@ impl Mock {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             body: String::from_utf8_lossy(body).into_owned(),
+            at: Some(std::time::Instant::now()),
         });
     }
 
@@ -245,18 +249,53 @@ impl Mock {
     }
 }
 
-/// Plays the next scripted fault on a creation request.
-async fn play_fault(
+/// Counts creation requests in flight and plays the next scripted fault.
+async fn observe(
     State(mock): State<Mock>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let creation = request.method() == Method::POST && !request.uri().path().ends_with("/token");
-    let fault = if creation {
-        mock.data().faults.pop_front()
-    } else {
-        None
-    };
+    if !creation {
+        return next.run(request).await;
+    }
+    let kind = request
+        .uri()
+        .path()
+        .split('/')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    {
+        let mut data = mock.data();
+        let now = {
+            let n = data.in_flight.entry(kind.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let max = data.max_in_flight.entry(kind.clone()).or_default();
+        *max = (*max).max(now);
+    }
+    // Counted down even when the client hangs up and the answer is dropped.
+    struct Leaving(Mock, String);
+    impl Drop for Leaving {
+        fn drop(&mut self) {
+            if let Some(n) = self.0.data().in_flight.get_mut(&self.1) {
+                *n -= 1;
+            }
+        }
+    }
+    let _leaving = Leaving(mock.clone(), kind);
+    play_fault(&mock, request, next).await
+}
+
+/// Plays the next scripted fault, if any.
+async fn play_fault(
+    mock: &Mock,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let fault = mock.data().faults.pop_front();
     let Some(fault) = fault else {
         return next.run(request).await;
     };
@@ -266,6 +305,8 @@ async fn play_fault(
             status,
             retry_after,
         } => {
+            // Refused before the handler runs: recorded here, without its body.
+            mock.record(request.method(), request.uri(), request.headers(), b"");
             let mut r = answer(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
                 json!({"error": "injected"}),
