@@ -385,21 +385,32 @@ impl Loader<'_> {
                 }
                 continue; // a role's unknown vendor is reported once, by check_roles
             };
-            let own = u.accounts.0.get(name).cloned().unwrap_or(Value::Null);
-            if !own.is_null() {
-                if let Err(e) = kind.parse_account(own.clone()) {
+            let own = u.accounts.0.get(name).filter(|v| !v.is_null());
+            let own_block = match own.map(|v| kind.parse_account(v.clone())) {
+                Some(Ok(block)) => Some(block),
+                Some(Err(e)) => {
                     found.push(self.block_problem(file, Place::User(index), name, &e));
                     continue;
                 }
-            }
-            let mut merged = Value::Mapping(Default::default());
-            for role in &roles {
-                if let Some(block) = role.0.get(name) {
-                    merge(&mut merged, block);
+                None => None,
+            };
+            let role_blocks: Vec<&Value> = roles.iter().filter_map(|r| r.0.get(name)).collect();
+            let block = match (own_block, role_blocks.is_empty()) {
+                (Some(block), true) => Ok(block),
+                (None, true) => kind.parse_account(Value::Mapping(Default::default())),
+                (_, false) => {
+                    // Roles in order, then the user's own block on top.
+                    let mut merged = Value::Mapping(Default::default());
+                    for block in role_blocks {
+                        merge(&mut merged, block);
+                    }
+                    if let Some(own) = own {
+                        merge(&mut merged, own);
+                    }
+                    kind.parse_account(merged)
                 }
-            }
-            merge(&mut merged, &own);
-            let block = match kind.parse_account(merged) {
+            };
+            let block = match block {
                 Ok(block) => block,
                 Err(e) => {
                     found.push(format!("{}: {e} (with its roles merged in)", at(&path)));

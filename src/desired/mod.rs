@@ -99,15 +99,32 @@ impl Account {
 
 /// `sha256:<hex>` of a value's compact JSON (object keys are sorted).
 pub fn fingerprint(spec: &serde_json::Value) -> String {
-    let hash = Sha256::digest(spec.to_string().as_bytes());
-    format!("sha256:{}", hex(&hash))
+    /// Feeds the JSON straight into the hash, without building the string.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    // Writing a Value into a sink that cannot fail cannot fail.
+    let _ = serde_json::to_writer(&mut hashing, spec);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    out.push_str(&hex(&hashing.0.finalize()));
+    out
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     out
 }

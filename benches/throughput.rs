@@ -1,0 +1,345 @@
+//! The throughput benchmark: `cargo bench --bench throughput [-- OPTIONS]`.
+//!
+//! plan:  generates N users x 2 vendors and times roster's plan (load, state,
+//!        diff, render) against the bare `serde_yaml` parse of the same file, with
+//!        an empty state and with a full one (every pair recorded).
+//! apply: starts the mock vendor server with a latency, runs the real binary, and
+//!        compares its time with the floor the vendor allows,
+//!        max(N / (batch x rate), N x latency / (batch x concurrency)), and with a
+//!        sequential one-request-per-user loop (what a hand-written script does).
+//!
+//! Options: `plan` or `apply` (default both), `--plan-users 1000,10000,100000`,
+//! `--apply-users 1000,10000`, `--latency-ms 20`, `--batch 500`,
+//! `--concurrency 4`, `--rate 5` (requests/s), `--runs 5`, `--baseline-users N`
+//! (time the loop on the first N users and scale; default: all of them).
+//! Times are medians over the runs; ratios are taken in the same run.
+
+#[path = "../tests/support/mock.rs"]
+#[allow(dead_code)]
+mod mock;
+
+use roster::desired::{self, process_env};
+use roster::plan::{self, render, Filter};
+use roster::state::{now, Record, State, Status, Store};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Options {
+    plan: bool,
+    apply: bool,
+    plan_users: Vec<usize>,
+    apply_users: Vec<usize>,
+    latency: Duration,
+    batch: usize,
+    concurrency: usize,
+    rate: f64,
+    runs: usize,
+    baseline_users: Option<usize>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let list = |name: &str, default: &str| -> Vec<usize> {
+        value(name)
+            .unwrap_or_else(|| default.into())
+            .split(',')
+            .filter_map(|s| s.trim().replace('_', "").parse().ok())
+            .collect()
+    };
+    let only_plan = args.iter().any(|a| a == "plan");
+    let only_apply = args.iter().any(|a| a == "apply");
+    Options {
+        plan: only_plan || !only_apply,
+        apply: only_apply || !only_plan,
+        plan_users: list("--plan-users", "1000,10000,100000"),
+        apply_users: list("--apply-users", "1000,10000"),
+        latency: Duration::from_millis(
+            value("--latency-ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20),
+        ),
+        batch: value("--batch").and_then(|v| v.parse().ok()).unwrap_or(500),
+        concurrency: value("--concurrency")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4),
+        rate: value("--rate").and_then(|v| v.parse().ok()).unwrap_or(5.0),
+        runs: value("--runs")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5)
+            .max(1),
+        baseline_users: value("--baseline-users").and_then(|v| v.parse().ok()),
+    }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(f());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+/// Runs the real binary; its wall time and peak resident memory (KiB), read from
+/// the kernel's accounting of that one child.
+fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i64, i32) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn roster");
+    let mut status = 0;
+    // SAFETY: rusage is plain data the kernel fills in; the pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (elapsed, usage.ru_maxrss, code)
+}
+
+fn user(i: usize, acton: &str, scim: &str) -> String {
+    let role = if i % 2 == 0 {
+        "    roles: [admin]\n"
+    } else {
+        ""
+    };
+    format!(
+        "  - email: user{i:07}@example.com\n    first_name: First{i}\n    last_name: Last{i}\n    title: Engineer\n    password: generate\n{role}    accounts:\n      {acton}: {{ user_type: Marketing, contact_lists: {{ create: true }} }}\n      {scim}: {{ external_id: E-{i} }}\n"
+    )
+}
+
+fn plan_yaml(n: usize) -> String {
+    let mut y = String::with_capacity(n * 260 + 512);
+    y.push_str("version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: http://127.0.0.1:9/acton\n    token: ${ACTON_TOKEN}\n  app:\n    kind: scim\n    base_url: http://127.0.0.1:9/scim/v2\n    token: ${SCIM_TOKEN}\nroles:\n  admin:\n    acton: { marketing: { launch: true, admin: true } }\nusers:\n");
+    for i in 0..n {
+        y.push_str(&user(i, "acton", "app"));
+    }
+    y
+}
+
+fn bench_plan(o: &Options) {
+    println!(
+        "## plan: N users x 2 vendors (acton + scim), medians of {} runs\n",
+        o.runs
+    );
+    println!("| users | file | bare serde_yaml parse | roster plan, empty state | ratio | roster plan, full state | ratio | CLI plan (full state) | CLI peak RSS |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for &n in &o.plan_users {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("roster.yaml");
+        let text = plan_yaml(n);
+        std::fs::write(&file, &text).expect("write yaml");
+        let runs = if n >= 100_000 { o.runs.min(3) } else { o.runs };
+
+        let bare = time(runs, || {
+            serde_yaml::from_str::<serde_yaml::Value>(&text).expect("parse")
+        });
+        let empty = Store::new(dir.path().join("none.json"));
+        let plan_with = |store: &Store| {
+            let d = desired::load(&file, &process_env).expect("load");
+            let state = store.load().expect("state");
+            let p = plan::diff(&d, &state, &Filter::default());
+            render::json(&p).len()
+        };
+        let cold = time(runs, || plan_with(&empty));
+
+        // A full state: every pair recorded as created, as after an apply.
+        let d = desired::load(&file, &process_env).expect("load");
+        let mut state = State::default();
+        for (email, u) in &d.users {
+            for (vendor, a) in &u.accounts {
+                state.set(
+                    vendor,
+                    email,
+                    Record {
+                        status: Status::Created,
+                        remote_id: Some(email.clone()),
+                        at: now(),
+                        fingerprint: a.fingerprint.clone(),
+                        spec: a.spec.clone(),
+                        error: None,
+                        warnings: vec![],
+                    },
+                );
+            }
+        }
+        drop(d);
+        let full = Store::new(dir.path().join("state/roster.state.json"));
+        full.save(&mut state).expect("save state");
+        drop(state);
+        let warm = time(runs, || plan_with(&full));
+
+        let cli: Vec<_> = (0..runs)
+            .map(|_| {
+                run_roster(
+                    dir.path(),
+                    &["plan", "-f", "roster.yaml", "--format", "json", "-q"],
+                    &[],
+                )
+            })
+            .collect();
+        let rss = cli.iter().map(|c| c.1).max().unwrap_or(0);
+        let cli_time = median(cli.iter().map(|c| c.0).collect());
+        println!(
+            "| {n} | {:.1} MB | {} | {} | {:.2}x | {} | {:.2}x | {} | {:.0} MB |",
+            text.len() as f64 / 1e6,
+            secs(bare),
+            secs(cold),
+            cold.as_secs_f64() / bare.as_secs_f64(),
+            secs(warm),
+            warm.as_secs_f64() / bare.as_secs_f64(),
+            secs(cli_time),
+            rss as f64 / 1024.0
+        );
+    }
+    println!();
+}
+
+fn apply_yaml(url: &str, n: usize, o: &Options) -> String {
+    let mut y = format!(
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: {}\n    concurrency: {}\n    rate_limit: {}/s\nusers:\n",
+        o.batch, o.concurrency, o.rate
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - email: user{i:07}@example.com\n    first_name: F\n    last_name: L\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n"
+        ));
+    }
+    y
+}
+
+/// A hand-written script's loop: one user per request, one request at a time.
+fn baseline(url: &str, token: &str, n: usize) -> Duration {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let start = Instant::now();
+        for i in 0..n {
+            let body = serde_json::json!([{
+                "userType": "Marketing", "email": format!("loop{i:07}@example.com"),
+                "firstName": "F", "lastName": "L", "password": "Passw0rd!x"
+            }]);
+            let r = client
+                .post(format!("{url}/acton/api/1/user"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            assert!(r.status().is_success());
+            let _ = r.bytes().await;
+        }
+        start.elapsed()
+    })
+}
+
+fn bench_apply(o: &Options) {
+    println!(
+        "## apply: Act-On, latency {} ms, batch {}, concurrency {}, rate {}/s\n",
+        o.latency.as_millis(),
+        o.batch,
+        o.concurrency,
+        o.rate
+    );
+    println!("| users | requests | roster apply | floor | ratio to floor | sequential loop | roster speed-up | peak RSS |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for &n in &o.apply_users {
+        let server = mock::Server::start(mock::Config {
+            latency: o.latency,
+            ..Default::default()
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("roster.yaml"),
+            apply_yaml(&server.url, n, o),
+        )
+        .expect("write yaml");
+        let token = server.mock.config.acton_token.clone();
+        let (elapsed, rss, code) = run_roster(
+            dir.path(),
+            &["apply", "--yes", "-q"],
+            &[("ACTON_TOKEN", token.clone())],
+        );
+        assert_eq!(code, 0, "apply failed");
+        let requests = server.mock.requests("/acton/").len();
+        assert_eq!(server.mock.users("acton").len(), n, "every user created");
+        let (b, r, c, l) = (
+            o.batch as f64,
+            o.rate,
+            o.concurrency as f64,
+            o.latency.as_secs_f64(),
+        );
+        let floor = (n as f64 / (b * r)).max(n as f64 * l / (b * c));
+        drop(server);
+
+        let sample = o.baseline_users.unwrap_or(n).min(n).max(1);
+        let loop_server = mock::Server::start(mock::Config {
+            latency: o.latency,
+            ..Default::default()
+        });
+        let measured = baseline(&loop_server.url, &token, sample);
+        let scaled = measured.as_secs_f64() * n as f64 / sample as f64;
+        let note = if sample < n {
+            format!(" ({sample} timed, scaled)")
+        } else {
+            String::new()
+        };
+        println!(
+            "| {n} | {requests} | {} | {floor:.3} s | {:.2}x | {scaled:.1} s{note} | {:.0}x | {:.0} MB |",
+            secs(elapsed),
+            elapsed.as_secs_f64() / floor,
+            scaled / elapsed.as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let o = options();
+    println!(
+        "roster throughput benchmark ({} cores)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if o.plan {
+        bench_plan(&o);
+    }
+    if o.apply {
+        bench_apply(&o);
+    }
+}
