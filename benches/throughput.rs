@@ -188,7 +188,7 @@ fn bench_plan(o: &Options) {
                         remote_id: Some(email.clone()),
                         at: now(),
                         fingerprint: a.fingerprint.clone(),
-                        spec: a.spec.clone(),
+                        spec: a.spec(&u.profile),
                         error: None,
                         warnings: vec![],
                     },

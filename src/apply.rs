@@ -55,7 +55,7 @@ impl Job<'_> {
             remote_id,
             at: now(),
             fingerprint: self.account.fingerprint.clone(),
-            spec: self.account.spec.clone(),
+            spec: self.account.spec(&self.user.profile),
             error,
             warnings,
         }

@@ -2,9 +2,9 @@
 //! account block by its vendor's kind, merge roles in, and let each vendor check
 //! its own rules. Every problem found is reported, not just the first.
 
-use super::yaml::{self, Blocks, Document, Place, UserEntry, SECRET_KEYS};
+use super::yaml::{self, Block, Blocks, Document, Place, UserEntry, SECRET_KEYS};
 use super::{hex, Account, Desired, Env, Password, Profile, User, Vendor};
-use crate::vendors::Kind;
+use crate::vendors::{AccountBlock, Kind};
 use anyhow::{bail, Context};
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
@@ -47,11 +47,20 @@ pub fn load_str(name: &str, text: &str, env: Env) -> anyhow::Result<Desired> {
 
 fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Desired> {
     let mut problems = Problems::default();
+    let mut known = BTreeMap::new();
     let mut docs = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
-        match yaml::parse(&source.text) {
+        match yaml::parse(&source.text, &mut known) {
             Ok(doc) => docs.push((i, doc)),
-            Err(e) => problems.push(yaml::located(&source.name, &e)),
+            // If the file reads untyped, its shape is sound and one of its account
+            // blocks is not: every block's problem is then reported on its own.
+            Err(typed) => match yaml::parse_raw(&source.text) {
+                Ok(doc) => {
+                    known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
+                    docs.push((i, doc));
+                }
+                Err(_) => problems.push(yaml::located(&source.name, &typed)),
+            },
         }
     }
     problems.finish()?;
@@ -63,6 +72,8 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         vendors: BTreeMap::new(),
         kinds: BTreeMap::new(),
         roles: BTreeMap::new(),
+        role_blocks: BTreeMap::new(),
+        broken_roles: BTreeSet::new(),
         warnings: Vec::new(),
     };
     let mut users = Vec::new();
@@ -76,7 +87,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
             path.display()
         ));
     }
-    loader.check_roles();
+    loader.type_roles();
     let users = loader.build_users(users);
     loader.warn_about_secrets(&users);
     loader.problems.finish()?;
@@ -183,6 +194,10 @@ struct Loader<'a> {
     vendors: BTreeMap<String, (usize, Vendor)>,
     kinds: BTreeMap<String, Kind>,
     roles: BTreeMap<String, (usize, Blocks)>,
+    /// Every role's blocks, typed (by `type_roles`).
+    role_blocks: BTreeMap<String, BTreeMap<String, AccountBlock>>,
+    /// Roles with a block in error: their users are not checked further.
+    broken_roles: BTreeSet<String>,
     warnings: Vec<String>,
 }
 
@@ -272,26 +287,41 @@ impl Loader<'_> {
         )
     }
 
-    /// Role blocks are checked once, not once per user holding the role.
-    fn check_roles(&mut self) {
+    /// Types an account block read before its vendor's kind was known.
+    fn type_block(&self, file: usize, place: Place, vendor: &str, kind: Kind, block: Block) -> Result<Option<AccountBlock>, String> {
+        match block {
+            Block::Typed(b) => Ok(Some(b)),
+            Block::Raw(Value::Null) => Ok(None),
+            Block::Raw(v) => kind
+                .parse_account(v)
+                .map(Some)
+                .map_err(|e| self.block_problem(file, place, vendor, &e)),
+        }
+    }
+
+    /// Role blocks are typed and checked once, not once per user holding the role.
+    fn type_roles(&mut self) {
         let mut found = Vec::new();
-        for (role, (file, blocks)) in &self.roles {
-            for (vendor, value) in &blocks.0 {
+        for (role, (file, blocks)) in std::mem::take(&mut self.roles) {
+            let mut typed = BTreeMap::new();
+            for (vendor, block) in blocks.0 {
                 let path = format!("roles.{role}.{vendor}");
-                match self.kinds.get(vendor) {
-                    None => found.push(self.unknown_vendor(*file, &path, vendor)),
-                    Some(kind) => {
-                        if let Err(e) = kind.parse_account(value.clone()) {
-                            found.push(self.block_problem(
-                                *file,
-                                Place::Role(role.clone()),
-                                vendor,
-                                &e,
-                            ));
-                        }
+                let Some(kind) = self.kinds.get(&vendor).copied() else {
+                    found.push(self.unknown_vendor(file, &path, &vendor));
+                    self.broken_roles.insert(role.clone());
+                    continue;
+                };
+                match self.type_block(file, Place::Role(role.clone()), &vendor, kind, block) {
+                    Ok(b) => {
+                        typed.insert(vendor, b.unwrap_or_else(|| kind.empty_account()));
+                    }
+                    Err(problem) => {
+                        found.push(problem);
+                        self.broken_roles.insert(role.clone());
                     }
                 }
             }
+            self.role_blocks.insert(role, typed);
         }
         for p in found {
             self.problems.push(p);
@@ -325,19 +355,19 @@ impl Loader<'_> {
         let Entry {
             file,
             index,
-            user: u,
+            user: mut u,
         } = entry;
         let at = |path: &str| format!("{}: users[{index}]{path}", self.sources[file].name);
         let profile = Profile {
             email: u.email,
+            fax: u.fax,
             first_name: u.first_name,
             last_name: u.last_name,
             middle_name: u.middle_name,
-            title: u.title,
-            phone: u.phone,
             mobile: u.mobile,
-            fax: u.fax,
+            phone: u.phone,
             time_zone: u.time_zone,
+            title: u.title,
         };
         let password = u.password.map(|t| match t.raw() {
             "generate" => Password::Generate,
@@ -349,80 +379,64 @@ impl Loader<'_> {
             accounts: BTreeMap::new(),
         };
 
-        let mut ok = true;
         let mut roles = Vec::with_capacity(u.roles.len());
+        let mut broken = false;
         for (i, role) in u.roles.iter().enumerate() {
-            match self.roles.get(role) {
-                Some((_, blocks)) => roles.push(blocks),
+            match self.role_blocks.get(role) {
+                Some(blocks) => roles.push(blocks),
                 None => {
-                    let known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+                    let known: Vec<&str> = self.role_blocks.keys().map(String::as_str).collect();
                     self.problems.push(format!(
                         "{}: unknown role `{role}` (roles: {})",
                         at(&format!(".roles[{i}]")),
-                        if known.is_empty() {
-                            "none defined".into()
-                        } else {
-                            known.join(", ")
-                        }
+                        if known.is_empty() { "none defined".into() } else { known.join(", ") }
                     ));
-                    ok = false;
+                    broken = true;
                 }
             }
+            // A role in error was reported once; its users would only echo it.
+            broken |= self.broken_roles.contains(role);
         }
-        if !ok {
+        if broken {
             return None;
         }
 
         // A user has an account in every vendor named in its own blocks or its roles'.
-        let mut names: BTreeSet<&String> = u.accounts.0.keys().collect();
-        names.extend(roles.iter().flat_map(|r| r.0.keys()));
+        let mut names: BTreeSet<String> = u.accounts.0.keys().cloned().collect();
+        names.extend(roles.iter().flat_map(|r| r.keys().cloned()));
         let mut found = Vec::new();
         for name in names {
-            let path = format!(".accounts.{name}");
-            let Some(kind) = self.kinds.get(name).copied() else {
-                if u.accounts.0.contains_key(name) {
-                    found.push(self.unknown_vendor(file, &format!("users[{index}]{path}"), name));
+            let own = u.accounts.0.remove(&name);
+            let Some(kind) = self.kinds.get(&name).copied() else {
+                if own.is_some() {
+                    let path = format!("users[{index}].accounts.{name}");
+                    found.push(self.unknown_vendor(file, &path, &name));
                 }
-                continue; // a role's unknown vendor is reported once, by check_roles
+                continue; // a role's unknown vendor is reported once, by type_roles
             };
-            let own = u.accounts.0.get(name).filter(|v| !v.is_null());
-            let own_block = match own.map(|v| kind.parse_account(v.clone())) {
-                Some(Ok(block)) => Some(block),
-                Some(Err(e)) => {
-                    found.push(self.block_problem(file, Place::User(index), name, &e));
+            let own = match own.map(|b| self.type_block(file, Place::User(index), &name, kind, b)) {
+                Some(Ok(b)) => b,
+                Some(Err(problem)) => {
+                    found.push(problem);
                     continue;
                 }
                 None => None,
             };
-            let role_blocks: Vec<&Value> = roles.iter().filter_map(|r| r.0.get(name)).collect();
-            let block = match (own_block, role_blocks.is_empty()) {
-                (Some(block), true) => Ok(block),
-                (None, true) => kind.parse_account(Value::Mapping(Default::default())),
-                (_, false) => {
-                    // Roles in order, then the user's own block on top.
-                    let mut merged = Value::Mapping(Default::default());
-                    for block in role_blocks {
-                        merge(&mut merged, block);
-                    }
-                    if let Some(own) = own {
-                        merge(&mut merged, own);
-                    }
-                    kind.parse_account(merged)
+            // Roles in order, then the user's own block on top.
+            let mut block: Option<AccountBlock> = None;
+            for layer in roles.iter().filter_map(|r| r.get(&name)).chain(own.as_ref()) {
+                match &mut block {
+                    Some(b) => b.merge(layer),
+                    None => block = Some(layer.clone()),
                 }
-            };
-            let block = match block {
-                Ok(block) => block,
-                Err(e) => {
-                    found.push(format!("{}: {e} (with its roles merged in)", at(&path)));
-                    continue;
-                }
-            };
+            }
+            let block = block.unwrap_or_else(|| kind.empty_account());
             if let Err(e) = block.check(&user) {
-                found.push(format!("{} ({}): {e}", at(&path), user.profile.email));
+                found.push(format!("{} ({}): {e}", at(&format!(".accounts.{name}")), user.profile.email));
                 continue;
             }
-            user.accounts
-                .insert(name.clone(), Account::new(&user.profile, block));
+            let account = Account::new(&user.profile, block);
+            user.accounts.insert(name, account);
         }
         let failed = !found.is_empty();
         for p in found {
@@ -487,23 +501,5 @@ impl Loader<'_> {
                 if unset.len() == 1 { "is" } else { "are" },
             ));
         }
-    }
-}
-
-/// Deep-merges `over` into `base`: mappings key by key, anything else replaced.
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (_, Value::Null) => {}
-        (Value::Mapping(b), Value::Mapping(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) if existing.is_mapping() && v.is_mapping() => merge(existing, v),
-                    _ => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
     }
 }

@@ -3,10 +3,12 @@
 
 mod interpolate;
 mod load;
+mod merge;
 pub mod yaml;
 
 pub use interpolate::{process_env, Env, Template};
 pub use load::{load, load_str};
+pub use merge::Merge;
 pub use yaml::{RateLimit, VendorConfig};
 
 use crate::vendors::AccountBlock;
@@ -37,24 +39,25 @@ pub struct Vendor {
     pub file: PathBuf,
 }
 
-/// A person's details, the same in every vendor.
+/// A person's details, the same in every vendor. Fields are in alphabetical order
+/// so that serializing it gives canonical JSON (see [`fingerprint`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Profile {
     pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fax: Option<String>,
     pub first_name: String,
     pub last_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub middle_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub mobile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fax: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// How a user's initial password is chosen.
@@ -77,29 +80,46 @@ pub struct User {
 #[derive(Clone, Debug)]
 pub struct Account {
     pub block: AccountBlock,
-    /// The non-secret payload: what is recorded, diffed and fingerprinted.
-    pub spec: serde_json::Value,
+    /// Fingerprint of the non-secret spec (see [`Spec`]).
     pub fingerprint: String,
+}
+
+/// The non-secret payload of one account: the person's details and the account
+/// block, `{"account": {...}, "email": ..., ...}`. It is what is recorded in the
+/// state, diffed to show drift, and fingerprinted.
+#[derive(Serialize)]
+pub struct Spec<'a> {
+    // "account" sorts before every profile field, so the output stays canonical.
+    pub account: &'a AccountBlock,
+    #[serde(flatten)]
+    pub profile: &'a Profile,
 }
 
 impl Account {
     pub fn new(profile: &Profile, block: AccountBlock) -> Account {
-        let mut spec = serde_json::to_value(profile).unwrap_or_default();
-        if let serde_json::Value::Object(map) = &mut spec {
-            map.insert("account".into(), block.to_json());
-        }
-        let fingerprint = fingerprint(&spec);
-        Account {
-            block,
-            spec,
-            fingerprint,
-        }
+        let fingerprint = fingerprint(&Spec {
+            account: &block,
+            profile,
+        });
+        Account { block, fingerprint }
+    }
+
+    /// The spec as data, for the state file and drift diffs.
+    pub fn spec(&self, profile: &Profile) -> serde_json::Value {
+        serde_json::to_value(Spec {
+            account: &self.block,
+            profile,
+        })
+        .unwrap_or_default()
     }
 }
 
-/// `sha256:<hex>` of a value's compact JSON (object keys are sorted).
-pub fn fingerprint(spec: &serde_json::Value) -> String {
-    /// Feeds the JSON straight into the hash, without building the string.
+/// `sha256:<hex>` of a value's canonical JSON: compact, object keys sorted.
+/// Specs serialize canonically by construction (their fields are declared in
+/// alphabetical order; a test checks every kind), so the JSON streams straight
+/// into the hash.
+pub fn fingerprint(spec: &impl Serialize) -> String {
+    /// Feeds the JSON into the hash without building the string.
     struct Hashing(Sha256);
     impl std::io::Write for Hashing {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -111,7 +131,7 @@ pub fn fingerprint(spec: &serde_json::Value) -> String {
         }
     }
     let mut hashing = Hashing(Sha256::new());
-    // Writing a Value into a sink that cannot fail cannot fail.
+    // Writing into a sink that cannot fail cannot fail.
     let _ = serde_json::to_writer(&mut hashing, spec);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -127,4 +147,73 @@ pub fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field of every kind set, so a field declared out of order shows.
+    const FULL: &str = r#"
+version: 1
+vendors:
+  a: { kind: acton, base_url: "http://x", token: t }
+  b: { kind: activeplatform, base_url: "http://x", api_token: t }
+  c: { kind: docusign, base_url: "http://x", account_id: x, token: t }
+  d: { kind: formsonfire, base_url: "http://x", company_id: 1, integration_key: k }
+  e: { kind: scim, base_url: "http://x", token: t }
+users:
+  - email: Full@Example.com
+    first_name: F
+    last_name: L
+    middle_name: M
+    title: T
+    phone: "1"
+    mobile: "2"
+    fax: "3"
+    time_zone: PT
+    password: generate
+    accounts:
+      a:
+        user_type: Sales
+        send_email_confirmation: true
+        marketing: { launch: true, admin: false }
+        contact_lists: { create: true, delete: false, download: true }
+        content: { create: true, delete: true }
+        programs: { create: false, delete: true }
+        account_wide_email: { view: true, manage: false }
+      b: { custom_attributes: { z: "1", a: "2" } }
+      c:
+        user_name: U
+        permission_profile_id: "1"
+        group_ids: ["g"]
+        company: C
+        job_title: J
+        settings: { z: 1, a: { y: 2, b: 3 } }
+      d:
+        website_role: Admin
+        external_id: E
+        groups: ["0f6d8e4b-1111-4222-8333-944455556666"]
+        folders: ["0f6d8e4b-1111-4222-8333-944455556667"]
+        do_not_email: true
+        time_zone: UTC
+      e: { user_name: u, external_id: e, active: false }
+"#;
+
+    #[test]
+    fn specs_serialize_canonically_so_fingerprints_need_no_sorting() {
+        let d = load_str("full.yaml", FULL, &|_| None).unwrap();
+        let user = &d.users["full@example.com"];
+        assert_eq!(user.accounts.len(), 5);
+        for (name, account) in &user.accounts {
+            let spec = Spec {
+                account: &account.block,
+                profile: &user.profile,
+            };
+            let streamed = serde_json::to_string(&spec).unwrap();
+            let sorted = account.spec(&user.profile).to_string();
+            assert_eq!(streamed, sorted, "vendor {name}: fields out of alphabetical order");
+            assert_eq!(account.fingerprint, fingerprint(&account.spec(&user.profile)));
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! so the message carries its line too.
 
 use super::interpolate::Template;
-use crate::vendors::Kind;
+use crate::vendors::{AccountBlock, Kind};
 use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::cell::RefCell;
@@ -26,7 +26,7 @@ use std::time::Duration;
 )]
 pub struct Document<B> {
     pub version: Option<u64>,
-    #[serde(default, deserialize_with = "unique_map")]
+    #[serde(default, deserialize_with = "vendors")]
     pub vendors: BTreeMap<String, Checked<VendorConfig>>,
     #[serde(default, deserialize_with = "roles")]
     pub roles: BTreeMap<String, B>,
@@ -232,14 +232,66 @@ impl<B: DeserializeOwned + Default> Check for UserEntry<B> {
     }
 }
 
-/// Account blocks by vendor name, kept as YAML values until their kinds are known.
+/// An account block as read: typed when its vendor's kind was known as the parser
+/// reached it (the vendors were defined above, or in an earlier file), else kept
+/// as a YAML value and typed once every file is read.
+pub enum Block {
+    Typed(AccountBlock),
+    Raw(serde_yaml::Value),
+}
+
+/// Account blocks by vendor name.
 #[derive(Default)]
-pub struct Blocks(pub BTreeMap<String, serde_yaml::Value>);
+pub struct Blocks(pub BTreeMap<String, Block>);
 
 impl<'de> Deserialize<'de> for Blocks {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        unique_map(d).map(Blocks)
+        struct BlocksVisitor;
+        impl<'de> Visitor<'de> for BlocksVisitor {
+            type Value = Blocks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of vendor names to account blocks")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Blocks, E> {
+                Ok(Blocks::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Blocks, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if out.contains_key(&name) {
+                        return Err(de::Error::custom(format!("`{name}` is given twice")));
+                    }
+                    let kind = KNOWN.with(|k| k.borrow().as_ref().and_then(|k| k.get(&name).copied()));
+                    let block = match kind {
+                        Some(kind) => Block::Typed(kind.next_account(&mut map)?),
+                        None => Block::Raw(map.next_value()?),
+                    };
+                    out.insert(name, block);
+                }
+                Ok(Blocks(out))
+            }
+        }
+        d.deserialize_map(BlocksVisitor)
     }
+}
+
+thread_local! {
+    /// The vendor kinds known while [`parse`] reads a document: those of earlier
+    /// files, joined by this file's `vendors:` as soon as they are read. serde
+    /// cannot pass context into derived impls; a seed would mean writing every
+    /// visitor by hand.
+    static KNOWN: RefCell<Option<BTreeMap<String, Kind>>> = const { RefCell::new(None) };
+}
+
+/// `vendors:`, whose kinds then type the account blocks that follow.
+fn vendors<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Checked<VendorConfig>>, D::Error> {
+    let map: BTreeMap<String, Checked<VendorConfig>> = unique_map(d)?;
+    KNOWN.with(|k| {
+        if let Some(known) = k.borrow_mut().as_mut() {
+            known.extend(map.iter().map(|(name, c)| (name.clone(), c.0.kind)));
+        }
+    });
+    Ok(map)
 }
 
 /// Validation that runs while the parser still knows where a mapping is, so a
@@ -358,8 +410,19 @@ pub fn located(file: &str, err: &serde_yaml::Error) -> String {
     }
 }
 
-/// Reads one file's text as a document with account blocks left untyped.
-pub fn parse(text: &str) -> Result<Document<Blocks>, serde_yaml::Error> {
+/// Reads one file in one pass, typing every account block whose vendor kind is
+/// in `known` or defined above it. `known` gains this file's vendors.
+pub fn parse(text: &str, known: &mut BTreeMap<String, Kind>) -> Result<Document<Blocks>, serde_yaml::Error> {
+    KNOWN.with(|k| *k.borrow_mut() = Some(std::mem::take(known)));
+    let result = serde_yaml::from_str(text);
+    *known = KNOWN.with(|k| k.borrow_mut().take()).unwrap_or_default();
+    result
+}
+
+/// Reads one file leaving every account block untyped: how a file whose typed
+/// read failed is read again, so that each block's problem is reported on its own.
+pub fn parse_raw(text: &str) -> Result<Document<Blocks>, serde_yaml::Error> {
+    KNOWN.with(|k| *k.borrow_mut() = None);
     serde_yaml::from_str(text)
 }
 
@@ -419,7 +482,9 @@ impl<'de> Deserialize<'de> for CheckedBlocks {
                             .flatten()
                     });
                     match kind {
-                        Some(kind) => kind.next_account(&mut map)?,
+                        Some(kind) => {
+                            kind.next_account(&mut map)?;
+                        }
                         None => {
                             map.next_value::<IgnoredAny>()?;
                         }

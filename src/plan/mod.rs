@@ -130,7 +130,7 @@ pub fn diff(desired: &Desired, state: &State, filter: &Filter) -> Plan {
         let mut wanted = desired
             .users
             .iter()
-            .filter_map(|(email, user)| user.accounts.get(vendor).map(|a| (email, a)))
+            .filter_map(|(email, user)| user.accounts.get(vendor).map(|a| (email, (user, a))))
             .peekable();
         let mut have = recorded.iter().peekable();
         loop {
@@ -178,12 +178,12 @@ pub fn diff(desired: &Desired, state: &State, filter: &Filter) -> Plan {
                     Action::Verify,
                     Some("an earlier apply sent the creation and got no answer".into()),
                 ),
-                (Some(w), Some(r)) if w.fingerprint == r.fingerprint => {
+                (Some((_, w)), Some(r)) if w.fingerprint == r.fingerprint => {
                     change(Action::Unchanged, None)
                 }
-                (Some(w), Some(r)) => Change {
+                (Some((user, w)), Some(r)) => Change {
                     recorded: Some(r.spec.clone()),
-                    desired: Some(w.spec.clone()),
+                    desired: Some(w.spec(&user.profile)),
                     ..change(Action::Drift, None)
                 },
                 (None, Some(r)) => change(
@@ -255,8 +255,8 @@ mod tests {
             status,
             remote_id: Some(email.into()),
             at: "2026-01-01T00:00:00Z".into(),
+            spec: a.spec(&profile(email, title)),
             fingerprint: a.fingerprint,
-            spec: a.spec,
             error: (status == Status::Failed).then(|| "E: no".into()),
             warnings: vec![],
         }

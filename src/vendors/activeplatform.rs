@@ -34,6 +34,8 @@ pub struct Account {
     pub custom_attributes: BTreeMap<String, String>,
 }
 
+crate::merge_fields!(Account { custom_attributes });
+
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "api_token"])?;
     config.require(&["base_url", "api_token"])

@@ -31,13 +31,16 @@ pub enum UserType {
     Sales,
 }
 
+// Fields in alphabetical order: blocks serialize to canonical JSON (see
+// `desired::fingerprint`).
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Marketing {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub launch: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -64,9 +67,9 @@ pub struct CreateDelete {
 #[serde(deny_unknown_fields)]
 pub struct ViewManage {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub view: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<bool>,
 }
 
 /// A user's `accounts.<name>` block for an Act-On vendor.
@@ -74,20 +77,35 @@ pub struct ViewManage {
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<UserType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send_email_confirmation: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub marketing: Option<Marketing>,
+    pub account_wide_email: Option<ViewManage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_lists: Option<ContactLists>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<CreateDelete>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub marketing: Option<Marketing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub programs: Option<CreateDelete>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_wide_email: Option<ViewManage>,
+    pub send_email_confirmation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<UserType>,
 }
+
+crate::merge_by_replacing!(UserType);
+crate::merge_fields!(Marketing { admin, launch });
+crate::merge_fields!(ContactLists { create, delete, download });
+crate::merge_fields!(CreateDelete { create, delete });
+crate::merge_fields!(ViewManage { manage, view });
+crate::merge_fields!(Account {
+    account_wide_email,
+    contact_lists,
+    content,
+    marketing,
+    programs,
+    send_email_confirmation,
+    user_type,
+});
 
 /// The OAuth password grant's settings, when no ready `token` is given.
 const GRANT: [&str; 4] = ["client_id", "client_secret", "username", "password"];

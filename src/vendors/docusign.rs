@@ -27,25 +27,35 @@ pub const DEFAULTS: Defaults = Defaults {
 /// DocuSign sends an activation email instead of taking a password.
 pub const PASSWORD: Option<super::PasswordPolicy> = None;
 
+/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
-    /// Defaults to "First Last".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permission_profile_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub group_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<String>>,
     /// Defaults to the user's title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_profile_id: Option<String>,
     /// Passed as `userSettings`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, Value>,
+    /// Defaults to "First Last".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
+
+crate::merge_fields!(Account {
+    company,
+    group_ids,
+    job_title,
+    permission_profile_id,
+    settings,
+    user_name,
+});
 
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "account_id", "token"])?;
@@ -180,12 +190,8 @@ fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
             u.insert(key.into(), json!(v));
         }
     }
-    if !account.group_ids.is_empty() {
-        let groups: Vec<Value> = account
-            .group_ids
-            .iter()
-            .map(|g| json!({"groupId": g}))
-            .collect();
+    if let Some(ids) = &account.group_ids {
+        let groups: Vec<Value> = ids.iter().map(|g| json!({"groupId": g})).collect();
         u.insert("groupList".into(), Value::Array(groups));
     }
     if !account.settings.is_empty() {

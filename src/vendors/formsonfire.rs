@@ -30,25 +30,36 @@ pub enum WebsiteRole {
     EnterpriseAdmin,
 }
 
+/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub website_role: Option<WebsiteRole>,
+    pub do_not_email: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Group GUIDs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
     /// Folder GUIDs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub folders: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub do_not_email: Option<bool>,
+    pub folders: Option<Vec<String>>,
+    /// Group GUIDs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
     /// Overrides the user's time_zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website_role: Option<WebsiteRole>,
 }
+
+crate::merge_by_replacing!(WebsiteRole);
+crate::merge_fields!(Account {
+    do_not_email,
+    external_id,
+    folders,
+    groups,
+    time_zone,
+    website_role,
+});
 
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "company_id", "integration_key"])?;
@@ -70,6 +81,7 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
         return Err("`external_id` is over 50 characters".into());
     }
     for (key, ids) in [("groups", &account.groups), ("folders", &account.folders)] {
+        let ids = ids.as_deref().unwrap_or_default();
         if let Some(bad) = ids.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
             return Err(format!("`{key}` holds {bad:?}, which is not a GUID"));
         }
@@ -197,14 +209,8 @@ impl Driver for FormsOnFire {
                 ("Password", new.password.as_ref().map(|s| json!(s.expose()))),
                 ("ExternalId", account.external_id.as_ref().map(|e| json!(e))),
                 ("WebsiteRole", account.website_role.map(|r| json!(r))),
-                (
-                    "Groups",
-                    (!account.groups.is_empty()).then(|| json!(ids(&account.groups))),
-                ),
-                (
-                    "Folders",
-                    (!account.folders.is_empty()).then(|| json!(ids(&account.folders))),
-                ),
+                ("Groups", account.groups.as_deref().map(|g| json!(ids(g)))),
+                ("Folders", account.folders.as_deref().map(|f| json!(ids(f)))),
                 ("DoNotEmail", account.do_not_email.map(|b| json!(b))),
                 (
                     "TimeZone",

@@ -226,8 +226,16 @@ macro_rules! registry {
 
             /// Reads the next map value as an account block of this kind, straight
             /// from the parser, so that errors carry its line and column.
-            pub fn next_account<'de, A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error> {
-                match self { $(Kind::$variant => map.next_value::<$module::Account>().map(drop)),+ }
+            pub fn next_account<'de, A: MapAccess<'de>>(self, map: &mut A) -> Result<AccountBlock, A::Error> {
+                // `name:` with nothing after it is an empty block.
+                Ok(match self {
+                    $(Kind::$variant => AccountBlock::$variant(map.next_value::<Option<$module::Account>>()?.unwrap_or_default())),+
+                })
+            }
+
+            /// An empty account block of this kind (every field unset).
+            pub fn empty_account(self) -> AccountBlock {
+                match self { $(Kind::$variant => AccountBlock::$variant(Default::default())),+ }
             }
 
             /// Builds the driver for one configured vendor, resolving its secrets.
@@ -247,10 +255,22 @@ macro_rules! registry {
                 match self { $(AccountBlock::$variant(_) => $module::PASSWORD),+ }
             }
 
-            /// The block as data, for the recorded spec and its fingerprint.
-            pub fn to_json(&self) -> serde_json::Value {
-                let value = match self { $(AccountBlock::$variant(a) => serde_json::to_value(a)),+ };
-                value.unwrap_or(serde_json::Value::Null)
+            /// Lays `over` on top of this block; blocks of different kinds never meet.
+            pub fn merge(&mut self, over: &AccountBlock) {
+                #[allow(unreachable_patterns)]
+                match (self, over) {
+                    $((AccountBlock::$variant(a), AccountBlock::$variant(b)) => crate::desired::Merge::merge(a, b),)+
+                    _ => {}
+                }
+            }
+        }
+
+        /// Serialized as the block itself. Every block's fields are declared in
+        /// alphabetical order, so this is the canonical (sorted-key) JSON that the
+        /// fingerprint hashes, with no intermediate value.
+        impl serde::Serialize for AccountBlock {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self { $(AccountBlock::$variant(a) => a.serialize(serializer)),+ }
             }
         }
     };

@@ -23,18 +23,25 @@ pub const PASSWORD: Option<super::PasswordPolicy> = None;
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CONTENT_TYPE: &str = "application/scim+json";
 
+/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
-    /// Defaults to the email.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
     /// Defaults to true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Defaults to the email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
+
+crate::merge_fields!(Account {
+    active,
+    external_id,
+    user_name,
+});
 
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "token"])?;

@@ -92,14 +92,8 @@ impl Case {
 }
 
 fn corpus() -> Vec<Case> {
-    let deep_seq = format!(
-        "{HEAD}{}",
-        user_with(&format!("{}{}", "[".repeat(5000), "]".repeat(5000)))
-    );
-    let deep_map = format!(
-        "{HEAD}{}",
-        user_with(&format!("{}1{}", "{a: ".repeat(3000), "}".repeat(3000)))
-    );
+    let deep_seq = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let deep_map = format!("{}1{}", "{a: ".repeat(3000), "}".repeat(3000));
     // Ten levels of ten aliases: 10^10 nodes if expanded.
     let mut levels = vec!["&a0 [x, x, x, x, x, x, x, x, x, x]".to_string()];
     for i in 1..10 {
@@ -108,7 +102,23 @@ fn corpus() -> Vec<Case> {
             vec![format!("*a{}", i - 1); 10].join(", ")
         ));
     }
-    let bomb = format!("{HEAD}{}", user_with(&format!("[{}]", levels.join(", "))));
+    let bomb = format!("[{}]", levels.join(", "));
+    // Where any value is allowed: DocuSign's `settings`, read typed in one pass...
+    let in_settings = |value: &str| {
+        vendor(
+            "docusign",
+            "base_url: http://x\n    account_id: a\n    token: t",
+            &format!("{{ settings: {{ x: {value} }} }}"),
+        )
+    };
+    // ...and a block whose vendor is defined below it, kept as a value until then.
+    let before_vendor = |value: &str| {
+        format!(
+            "version: 1\n{}{}",
+            user_with(value),
+            HEAD.trim_start_matches("version: 1\n")
+        )
+    };
     vec![
         // YAML syntax
         case("tab indentation", format!("{HEAD}users:\n\t- email: a@example.com\n"), "cannot start any token"),
@@ -123,9 +133,12 @@ fn corpus() -> Vec<Case> {
         case("not UTF-8", b"version: 1\nusers:\n  - email: \xff\xfe@example.com\n".to_vec(), "not UTF-8 text"),
         case("a list at the top", "- version: 1\n", "invalid type: sequence"),
         case("a scalar at the top", "hello\n", "invalid type: string"),
-        case("alias bomb", bomb, "repetition limit exceeded"),
-        case("deep sequence nesting", deep_seq, "recursion limit"),
-        case("deep mapping nesting", deep_map, "recursion limit"),
+        case("alias bomb in settings", in_settings(&bomb), "repetition limit exceeded"),
+        case("alias bomb before its vendor", before_vendor(&bomb), "repetition limit exceeded"),
+        case("deep sequence in settings", in_settings(&deep_seq), "recursion limit"),
+        case("deep sequence before its vendor", before_vendor(&deep_seq), "recursion limit"),
+        case("deep mapping in settings", in_settings(&deep_map), "recursion limit"),
+        case("deep mapping before its vendor", before_vendor(&deep_map), "recursion limit"),
         // schema
         case("users is a mapping", format!("{HEAD}users: {{a: 1}}\n"), "users: invalid type: map"),
         case("version is a word", "version: one\n", "version: invalid type: string"),
