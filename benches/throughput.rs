@@ -20,7 +20,7 @@ mod mock;
 
 use roster::desired::{self, process_env};
 use roster::plan::{self, render, Filter};
-use roster::state::{now, Record, State, Status, Store};
+use roster::state::{now, RawSpec, Record, State, Status, Store};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -188,7 +188,7 @@ fn bench_plan(o: &Options) {
                         remote_id: Some(email.clone()),
                         at: now(),
                         fingerprint: a.fingerprint.clone(),
-                        spec: a.spec(&u.profile),
+                        spec: RawSpec::of(&a.spec_of(&u.profile)),
                         error: None,
                         warnings: vec![],
                     },

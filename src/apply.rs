@@ -9,7 +9,7 @@
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
 use crate::secret::Secret;
-use crate::state::{now, Journal, Record, State, Status, Store};
+use crate::state::{now, Journal, RawSpec, Record, State, Status, Store};
 use crate::vendors::{CallError, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
 use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt};
@@ -55,7 +55,7 @@ impl Job<'_> {
             remote_id,
             at: now(),
             fingerprint: self.account.fingerprint.clone(),
-            spec: self.account.spec(&self.user.profile),
+            spec: RawSpec::of(&self.account.spec_of(&self.user.profile)),
             error,
             warnings,
         }

@@ -288,7 +288,14 @@ impl Loader<'_> {
     }
 
     /// Types an account block read before its vendor's kind was known.
-    fn type_block(&self, file: usize, place: Place, vendor: &str, kind: Kind, block: Block) -> Result<Option<AccountBlock>, String> {
+    fn type_block(
+        &self,
+        file: usize,
+        place: Place,
+        vendor: &str,
+        kind: Kind,
+        block: Block,
+    ) -> Result<Option<AccountBlock>, String> {
         match block {
             Block::Typed(b) => Ok(Some(b)),
             Block::Raw(Value::Null) => Ok(None),
@@ -389,7 +396,11 @@ impl Loader<'_> {
                     self.problems.push(format!(
                         "{}: unknown role `{role}` (roles: {})",
                         at(&format!(".roles[{i}]")),
-                        if known.is_empty() { "none defined".into() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none defined".into()
+                        } else {
+                            known.join(", ")
+                        }
                     ));
                     broken = true;
                 }
@@ -424,7 +435,11 @@ impl Loader<'_> {
             };
             // Roles in order, then the user's own block on top.
             let mut block: Option<AccountBlock> = None;
-            for layer in roles.iter().filter_map(|r| r.get(&name)).chain(own.as_ref()) {
+            for layer in roles
+                .iter()
+                .filter_map(|r| r.get(&name))
+                .chain(own.as_ref())
+            {
                 match &mut block {
                     Some(b) => b.merge(layer),
                     None => block = Some(layer.clone()),
@@ -432,7 +447,11 @@ impl Loader<'_> {
             }
             let block = block.unwrap_or_else(|| kind.empty_account());
             if let Err(e) = block.check(&user) {
-                found.push(format!("{} ({}): {e}", at(&format!(".accounts.{name}")), user.profile.email));
+                found.push(format!(
+                    "{} ({}): {e}",
+                    at(&format!(".accounts.{name}")),
+                    user.profile.email
+                ));
                 continue;
             }
             let account = Account::new(&user.profile, block);

@@ -75,25 +75,46 @@ mod tests {
         list: Option<Vec<String>>,
         map: BTreeMap<String, String>,
     }
-    merge_fields!(Block { name, inner, list, map });
+    merge_fields!(Block {
+        name,
+        inner,
+        list,
+        map
+    });
 
     #[test]
     fn upper_wins_nested_merge_lists_replace_maps_extend() {
         let mut base = Block {
             name: Some("role".into()),
-            inner: Some(Inner { a: Some(true), b: Some(true) }),
+            inner: Some(Inner {
+                a: Some(true),
+                b: Some(true),
+            }),
             list: Some(vec!["x".into(), "y".into()]),
-            map: [("k1".to_string(), "1".to_string()), ("k2".into(), "2".into())].into(),
+            map: [
+                ("k1".to_string(), "1".to_string()),
+                ("k2".into(), "2".into()),
+            ]
+            .into(),
         };
         let over = Block {
             name: None,
-            inner: Some(Inner { a: None, b: Some(false) }),
+            inner: Some(Inner {
+                a: None,
+                b: Some(false),
+            }),
             list: Some(vec![]),
             map: [("k2".to_string(), "two".to_string())].into(),
         };
         base.merge(&over);
         assert_eq!(base.name.as_deref(), Some("role"));
-        assert_eq!(base.inner, Some(Inner { a: Some(true), b: Some(false) }));
+        assert_eq!(
+            base.inner,
+            Some(Inner {
+                a: Some(true),
+                b: Some(false)
+            })
+        );
         assert_eq!(base.list, Some(vec![]));
         assert_eq!(base.map["k1"], "1");
         assert_eq!(base.map["k2"], "two");

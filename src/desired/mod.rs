@@ -104,13 +104,17 @@ impl Account {
         Account { block, fingerprint }
     }
 
-    /// The spec as data, for the state file and drift diffs.
-    pub fn spec(&self, profile: &Profile) -> serde_json::Value {
-        serde_json::to_value(Spec {
+    /// The spec of this account for `profile` (its user's).
+    pub fn spec_of<'a>(&'a self, profile: &'a Profile) -> Spec<'a> {
+        Spec {
             account: &self.block,
             profile,
-        })
-        .unwrap_or_default()
+        }
+    }
+
+    /// The spec as data, for drift diffs.
+    pub fn spec(&self, profile: &Profile) -> serde_json::Value {
+        serde_json::to_value(self.spec_of(profile)).unwrap_or_default()
     }
 }
 
@@ -212,8 +216,14 @@ users:
             };
             let streamed = serde_json::to_string(&spec).unwrap();
             let sorted = account.spec(&user.profile).to_string();
-            assert_eq!(streamed, sorted, "vendor {name}: fields out of alphabetical order");
-            assert_eq!(account.fingerprint, fingerprint(&account.spec(&user.profile)));
+            assert_eq!(
+                streamed, sorted,
+                "vendor {name}: fields out of alphabetical order"
+            );
+            assert_eq!(
+                account.fingerprint,
+                fingerprint(&account.spec(&user.profile))
+            );
         }
     }
 }

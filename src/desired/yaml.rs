@@ -261,7 +261,8 @@ impl<'de> Deserialize<'de> for Blocks {
                     if out.contains_key(&name) {
                         return Err(de::Error::custom(format!("`{name}` is given twice")));
                     }
-                    let kind = KNOWN.with(|k| k.borrow().as_ref().and_then(|k| k.get(&name).copied()));
+                    let kind =
+                        KNOWN.with(|k| k.borrow().as_ref().and_then(|k| k.get(&name).copied()));
                     let block = match kind {
                         Some(kind) => Block::Typed(kind.next_account(&mut map)?),
                         None => Block::Raw(map.next_value()?),
@@ -284,7 +285,9 @@ thread_local! {
 }
 
 /// `vendors:`, whose kinds then type the account blocks that follow.
-fn vendors<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Checked<VendorConfig>>, D::Error> {
+fn vendors<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Checked<VendorConfig>>, D::Error> {
     let map: BTreeMap<String, Checked<VendorConfig>> = unique_map(d)?;
     KNOWN.with(|k| {
         if let Some(known) = k.borrow_mut().as_mut() {
@@ -412,7 +415,10 @@ pub fn located(file: &str, err: &serde_yaml::Error) -> String {
 
 /// Reads one file in one pass, typing every account block whose vendor kind is
 /// in `known` or defined above it. `known` gains this file's vendors.
-pub fn parse(text: &str, known: &mut BTreeMap<String, Kind>) -> Result<Document<Blocks>, serde_yaml::Error> {
+pub fn parse(
+    text: &str,
+    known: &mut BTreeMap<String, Kind>,
+) -> Result<Document<Blocks>, serde_yaml::Error> {
     KNOWN.with(|k| *k.borrow_mut() = Some(std::mem::take(known)));
     let result = serde_yaml::from_str(text);
     *known = KNOWN.with(|k| k.borrow_mut().take()).unwrap_or_default();

@@ -182,7 +182,7 @@ pub fn diff(desired: &Desired, state: &State, filter: &Filter) -> Plan {
                     change(Action::Unchanged, None)
                 }
                 (Some((user, w)), Some(r)) => Change {
-                    recorded: Some(r.spec.clone()),
+                    recorded: Some(r.spec.to_value()),
                     desired: Some(w.spec(&user.profile)),
                     ..change(Action::Drift, None)
                 },
@@ -255,7 +255,7 @@ mod tests {
             status,
             remote_id: Some(email.into()),
             at: "2026-01-01T00:00:00Z".into(),
-            spec: a.spec(&profile(email, title)),
+            spec: crate::state::RawSpec::of(&a.spec_of(&profile(email, title))),
             fingerprint: a.fingerprint,
             error: (status == Status::Failed).then(|| "E: no".into()),
             warnings: vec![],

@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 /// The state format this roster reads and writes.
 pub const STATE_VERSION: u64 = 1;
 
+/// Fields are declared in alphabetical order, here and in [`Record`]: the state
+/// file is written straight from these types with its keys sorted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
-    pub version: u64,
     /// Fixed when the state is first written; empty until then.
     pub lineage: String,
     /// One more on every write.
@@ -24,6 +25,7 @@ pub struct State {
     /// Records by vendor name, then by lower-cased email.
     #[serde(default)]
     pub vendors: BTreeMap<String, BTreeMap<String, Record>>,
+    pub version: u64,
 }
 
 impl Default for State {
@@ -70,19 +72,54 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_id: Option<String>,
     /// When this record was written (RFC 3339, UTC).
     pub at: String,
-    /// Fingerprint of `spec`.
-    pub fingerprint: String,
-    /// The non-secret payload as it was sent or adopted.
-    pub spec: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Fingerprint of `spec`.
+    pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    /// The non-secret payload as it was sent or adopted.
+    pub spec: RawSpec,
+    pub status: Status,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// A recorded spec, kept as JSON text: a plan compares fingerprints and reads a
+/// spec only to show drift, so 100k records are not each parsed into a tree. In
+/// the file it is pretty-printed like the rest, keys sorted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawSpec(Box<serde_json::value::RawValue>);
+
+impl RawSpec {
+    /// The canonical JSON of `spec` (whose serialization must sort its keys, as
+    /// `desired::Spec` does).
+    pub fn of(spec: &impl Serialize) -> RawSpec {
+        match serde_json::value::to_raw_value(spec) {
+            Ok(raw) => RawSpec(raw),
+            // Serializing plain data to JSON does not fail; keep the state valid anyway.
+            Err(_) => RawSpec(
+                serde_json::value::RawValue::from_string("null".into()).expect("null is JSON"),
+            ),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for RawSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
 }
 
 impl State {

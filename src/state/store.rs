@@ -142,16 +142,27 @@ impl Store {
 
 fn parse_state(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
     let name = path.display();
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .with_context(|| format!("{name}: not a roster state file (invalid JSON)"))?;
-    match value.get("version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v > STATE_VERSION => bail!(
+    let newer = |v: u64| {
+        anyhow::anyhow!(
             "{name}: state format {v} is newer than this roster understands ({STATE_VERSION}); upgrade roster"
-        ),
-        Some(_) => {}
-        None => bail!("{name}: not a roster state file (no `version`)"),
+        )
+    };
+    match serde_json::from_slice::<State>(bytes) {
+        Ok(state) if state.version > STATE_VERSION => Err(newer(state.version)),
+        Ok(state) => Ok(state),
+        // Say why as precisely as possible: not JSON, another format, or damaged.
+        Err(e) => {
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                return Err(e)
+                    .with_context(|| format!("{name}: not a roster state file (invalid JSON)"));
+            };
+            match value.get("version").and_then(serde_json::Value::as_u64) {
+                Some(v) if v > STATE_VERSION => Err(newer(v)),
+                Some(_) => Err(e).with_context(|| format!("{name}: not a valid roster state file")),
+                None => bail!("{name}: not a roster state file (no `version`)"),
+            }
+        }
     }
-    serde_json::from_value(value).with_context(|| format!("{name}: not a valid roster state file"))
 }
 
 /// Append-only log of records, fsync'd per write.
@@ -250,7 +261,7 @@ mod tests {
             remote_id: Some("r1".into()),
             at: "2026-01-01T00:00:00Z".into(),
             fingerprint: "sha256:00".into(),
-            spec: serde_json::json!({"email": "a@x.io"}),
+            spec: crate::state::RawSpec::of(&serde_json::json!({"email": "a@x.io"})),
             error: None,
             warnings: vec![],
         }
@@ -267,8 +278,23 @@ mod tests {
         store.save(&mut state).unwrap();
         assert_eq!(state.serial, 1);
         let text = std::fs::read_to_string(store.path()).unwrap();
-        assert!(text.find("\"alpha\"").unwrap() < text.find("\"zeta\"").unwrap());
-        assert!(text.find("\"lineage\"").unwrap() < text.find("\"serial\"").unwrap());
+        // Keys in order at every level, the spec pretty-printed like the rest.
+        let order = |keys: &[&str]| {
+            let at: Vec<usize> = keys
+                .iter()
+                .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+                .collect();
+            assert!(
+                at.windows(2).all(|w| w[0] < w[1]),
+                "{keys:?} out of order in\n{text}"
+            );
+        };
+        order(&["lineage", "serial", "vendors", "alpha", "zeta", "version"]);
+        order(&["at", "fingerprint", "remote_id", "spec", "status"]);
+        assert!(
+            text.contains("\"spec\": {\n          \"email\": \"a@x.io\"\n        },"),
+            "{text}"
+        );
 
         let mut journal = store.journal().unwrap();
         let pending = record(Status::Pending);

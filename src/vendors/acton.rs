@@ -94,7 +94,11 @@ pub struct Account {
 
 crate::merge_by_replacing!(UserType);
 crate::merge_fields!(Marketing { admin, launch });
-crate::merge_fields!(ContactLists { create, delete, download });
+crate::merge_fields!(ContactLists {
+    create,
+    delete,
+    download
+});
 crate::merge_fields!(CreateDelete { create, delete });
 crate::merge_fields!(ViewManage { manage, view });
 crate::merge_fields!(Account {

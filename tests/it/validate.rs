@@ -215,15 +215,31 @@ fn vendors_defined_after_their_users_are_still_checked_with_lines() {
     let t = Test::new();
     let vendors = "vendors:\n  acton:\n    kind: acton\n    base_url: http://127.0.0.1:9/acton\n    token: ${ACTON_TOKEN}\n";
     // The users file sorts first, so its blocks are read before the vendor is known.
-    t.write("conf/a-users.yaml", &format!("version: 1\nusers:\n{}", acton_user("a@example.com", "")));
+    t.write(
+        "conf/a-users.yaml",
+        &format!("version: 1\nusers:\n{}", acton_user("a@example.com", "")),
+    );
     t.write("conf/b-vendors.yaml", vendors);
     let run = t.run(&["validate", "-f", "conf"]);
     run.code(0);
-    let plan = t.run(&["plan", "-f", "conf", "--format", "json"]).code(0).json();
+    let plan = t
+        .run(&["plan", "-f", "conf", "--format", "json"])
+        .code(0)
+        .json();
     assert_eq!(plan["summary"]["create"], 1);
 
-    t.write("conf/a-users.yaml", &format!("version: 1\nusers:\n{}", acton_user("a@example.com", ", admn: 1")));
+    t.write(
+        "conf/a-users.yaml",
+        &format!(
+            "version: 1\nusers:\n{}",
+            acton_user("a@example.com", ", admn: 1")
+        ),
+    );
     let run = t.run(&["validate", "-f", "conf"]);
     run.code(1);
-    assert!(run.stderr.contains("a-users.yaml:8:") && run.stderr.contains("unknown field `admn`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a-users.yaml:8:") && run.stderr.contains("unknown field `admn`"),
+        "{}",
+        run.stderr
+    );
 }
