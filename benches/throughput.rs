@@ -15,7 +15,6 @@
 //! Times are medians over the runs; ratios are taken in the same run.
 
 #[path = "../tests/support/mock.rs"]
-#[allow(dead_code)]
 mod mock;
 
 use roster::desired::{self, process_env};
@@ -104,6 +103,7 @@ fn secs(d: Duration) -> String {
 
 /// Runs the real binary; its wall time and peak resident memory (KiB), read from
 /// the kernel's accounting of that one child.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i64, i32) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
     cmd.args(args)

@@ -45,7 +45,7 @@ fn main() {
     let state = work.join("roster.state.json");
     let (file, state) = (file.to_string_lossy(), state.to_string_lossy());
 
-    roster::cli::init_tracing(0, false);
+    roster::cli::init_tracing(0, false, roster::cli::LogFormat::Text);
     let steps: [(&[&str], u8); 4] = [
         (&["validate", "-f", &file], 0),
         (&["plan", "-f", &file, "--state", &state], 0),

@@ -76,6 +76,7 @@ pub fn prepare<'a>(
     desired: &'a Desired,
     plan: &Plan,
     env: Env,
+    mode: Mode,
 ) -> anyhow::Result<Vec<VendorJobs<'a>>> {
     let mut by_vendor: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for change in plan.applied() {
@@ -95,6 +96,13 @@ pub fn prepare<'a>(
                 continue;
             }
         };
+        if mode == Mode::Import && !driver.can_lookup() {
+            problems.push(format!(
+                "vendor `{name}` ({}) has no API to look users up, so there is nothing to import; apply adopts users it finds already there",
+                vendor.config.kind
+            ));
+            continue;
+        }
         let mut jobs = Vec::with_capacity(changes.len());
         for change in changes {
             let found = desired
@@ -107,6 +115,8 @@ pub fn prepare<'a>(
             };
             let policy = account.block.password_policy();
             let password = match &user.password {
+                // A lookup sends no password; import needs none set.
+                _ if mode == Mode::Import => None,
                 None => None,
                 Some(Password::Generate) => Some(policy.unwrap_or(DEFAULT_POLICY).generate()),
                 Some(Password::Template(t)) => match t.resolve(env) {
@@ -147,8 +157,12 @@ pub fn prepare<'a>(
         });
     }
     if !problems.is_empty() {
+        let what = match mode {
+            Mode::Apply => "apply",
+            Mode::Import => "import",
+        };
         bail!(
-            "apply cannot start; nothing was sent:\n  - {}",
+            "{what} cannot start; nothing was sent:\n  - {}",
             problems.join("\n  - ")
         );
     }
@@ -246,6 +260,8 @@ pub struct Report {
     pub failed: Vec<(String, String, String)>,
     pub pending: Vec<(String, String, String)>,
     pub warnings: Vec<(String, String, String)>,
+    /// Import: desired users the vendor does not have.
+    pub absent: Vec<(String, String)>,
     pub requests: usize,
 }
 
@@ -256,6 +272,7 @@ impl Report {
         self.failed.extend(other.failed);
         self.pending.extend(other.pending);
         self.warnings.extend(other.warnings);
+        self.absent.extend(other.absent);
         self.requests += other.requests;
     }
 
@@ -285,10 +302,28 @@ impl Report {
 }
 
 /// Runs every vendor's jobs; a failing user or vendor never stops the others.
-pub async fn execute(work: Vec<VendorJobs<'_>>, recorder: &Recorder) -> anyhow::Result<Report> {
+/// Called as pairs finish: how many, and how many of those failed.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// What to do with the jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Create what is missing, verifying pending pairs first.
+    Apply,
+    /// Only look users up and adopt those found; never create.
+    Import,
+}
+
+/// Runs every vendor's jobs; a failing user or vendor never stops the others.
+pub async fn execute(
+    work: Vec<VendorJobs<'_>>,
+    recorder: &Recorder,
+    mode: Mode,
+    progress: Progress<'_>,
+) -> anyhow::Result<Report> {
     let results = futures::future::join_all(work.into_iter().map(|v| {
         let span = tracing::info_span!("vendor", vendor = %v.name);
-        run_vendor(v, recorder).instrument(span)
+        run_vendor(v, recorder, mode, progress).instrument(span)
     }))
     .await;
     let mut report = Report::default();
@@ -298,7 +333,28 @@ pub async fn execute(work: Vec<VendorJobs<'_>>, recorder: &Recorder) -> anyhow::
     Ok(report)
 }
 
-async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result<Report> {
+/// Looks every job up, `concurrency` at a time.
+async fn lookup_all<'a>(
+    driver: &dyn Driver,
+    jobs: Vec<Job<'a>>,
+    concurrency: usize,
+) -> Vec<(Job<'a>, Result<Lookup, crate::vendors::CallError>)> {
+    stream::iter(jobs)
+        .map(|job| async move {
+            let found = driver.lookup(&job.new_user()).await;
+            (job, found)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+async fn run_vendor(
+    work: VendorJobs<'_>,
+    recorder: &Recorder,
+    mode: Mode,
+    progress: Progress<'_>,
+) -> anyhow::Result<Report> {
     let VendorJobs {
         name,
         driver,
@@ -307,37 +363,34 @@ async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result
     } = work;
     let mut report = Report::default();
 
-    // Pending pairs are looked up first: found is adopted, the rest is created,
-    // and the driver adopts any "already exists" the vendor answers.
-    let (verify, mut create): (Vec<_>, Vec<_>) =
-        jobs.into_iter().partition(|j| j.action == Action::Verify);
-    let lookups: Vec<_> = stream::iter(verify)
-        .map(|job| {
-            let driver = &driver;
-            async move {
-                let found = driver.lookup(&job.new_user()).await;
-                (job, found)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    // Pending pairs are looked up first (import looks every pair up): found is
+    // adopted, the rest is created, and the driver adopts any "already exists"
+    // the vendor answers.
+    let (look, mut create): (Vec<_>, Vec<_>) = match mode {
+        Mode::Import => (jobs, Vec::new()),
+        Mode::Apply => jobs.into_iter().partition(|j| j.action == Action::Verify),
+    };
     let mut records = Vec::new();
-    for (job, found) in lookups {
-        match found {
-            Ok(Lookup::Found { remote_id }) => {
+    let mut failed = 0;
+    for (job, found) in lookup_all(driver.as_ref(), look, concurrency).await {
+        match (found, mode) {
+            (Ok(Lookup::Found { remote_id }), _) => {
                 report.requests += 1;
                 records.push((
                     job.email,
                     job.record(Status::Adopted, Some(remote_id), None, vec![]),
                 ));
             }
-            Ok(Lookup::NotFound) => {
+            (Ok(Lookup::NotFound), Mode::Apply) => {
                 report.requests += 1;
                 create.push(job);
             }
-            Ok(Lookup::Unsupported) => create.push(job),
-            Err(e) => {
+            (Ok(Lookup::Unsupported), Mode::Apply) => create.push(job),
+            (Ok(_), Mode::Import) => {
+                report.requests += 1;
+                report.absent.push((name.clone(), job.email.to_string()));
+            }
+            (Err(e), Mode::Apply) => {
                 report.requests += 1;
                 let error = format!("still unverified: lookup failed: {e}");
                 records.push((
@@ -345,12 +398,29 @@ async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result
                     job.record(Status::Pending, None, Some(error), vec![]),
                 ));
             }
+            (Err(e), Mode::Import) => {
+                // Nothing was created: the state keeps what it had.
+                report.requests += 1;
+                failed += 1;
+                let reason = format!("lookup failed: {e}");
+                report
+                    .failed
+                    .push((name.clone(), job.email.to_string(), reason));
+            }
         }
     }
     for (email, record) in &records {
         report.count(&name, email, record);
     }
+    let looked = records.len() + report.absent.len() + failed;
+    failed += records
+        .iter()
+        .filter(|(_, r)| r.status != Status::Adopted)
+        .count();
     recorder.write(&name, records).await?;
+    if looked > 0 {
+        progress(looked, failed);
+    }
 
     let batch = driver.batch_limit().max(1);
     let mut batches = Vec::new();
@@ -360,7 +430,14 @@ async fn run_vendor(work: VendorJobs<'_>, recorder: &Recorder) -> anyhow::Result
         batches.push(std::mem::replace(&mut rest, tail));
     }
     let results: Vec<anyhow::Result<Report>> = stream::iter(batches)
-        .map(|jobs| create_batch(&name, driver.as_ref(), jobs, recorder))
+        .map(|jobs| async {
+            let size = jobs.len();
+            let r = create_batch(&name, driver.as_ref(), jobs, recorder).await;
+            if let Ok(r) = &r {
+                progress(size, r.failed.len() + r.pending.len());
+            }
+            r
+        })
         .buffer_unordered(concurrency)
         .collect()
         .await;

@@ -74,6 +74,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         roles: BTreeMap::new(),
         role_blocks: BTreeMap::new(),
         broken_roles: BTreeSet::new(),
+        safety: None,
         warnings: Vec::new(),
     };
     let mut users = Vec::new();
@@ -107,6 +108,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         users,
         warnings: loader.warnings,
         digest: format!("sha256:{}", hex(&digest.finalize())),
+        safety: loader.safety.map(|(_, s)| s).unwrap_or_default(),
     })
 }
 
@@ -198,6 +200,8 @@ struct Loader<'a> {
     role_blocks: BTreeMap<String, BTreeMap<String, AccountBlock>>,
     /// Roles with a block in error: their users are not checked further.
     broken_roles: BTreeSet<String>,
+    /// `safety:` and the file that gives it.
+    safety: Option<(usize, super::Safety)>,
     warnings: Vec<String>,
 }
 
@@ -246,6 +250,18 @@ impl Loader<'_> {
                 continue;
             }
             self.roles.insert(name, (file, blocks));
+        }
+        if let Some(safety) = doc.safety {
+            match &self.safety {
+                Some((other, _)) => {
+                    let other = self.name(*other).to_string();
+                    self.problems.push(format!(
+                        "{}: safety: also given in {other}",
+                        self.name(file)
+                    ));
+                }
+                None => self.safety = Some((file, safety)),
+            }
         }
         users.extend(doc.users.into_iter().enumerate().map(|(index, u)| Entry {
             file,

@@ -9,13 +9,26 @@ pub mod yaml;
 pub use interpolate::{process_env, Env, Template};
 pub use load::{load, load_str};
 pub use merge::Merge;
-pub use yaml::{RateLimit, VendorConfig};
+pub use yaml::{RateLimit, Safety, VendorConfig};
 
 use crate::vendors::AccountBlock;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// The JSON Schema of roster.yaml, pretty-printed with a trailing newline.
+pub fn schema() -> String {
+    let mut schema = schemars::schema_for!(yaml::Document<yaml::Blocks>);
+    schema.insert("title".into(), "roster.yaml".into());
+    schema.insert(
+        "description".into(),
+        "The desired state of roster: vendor accounts, roles and users (format version 1).".into(),
+    );
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
 
 /// Everything roster.yaml asks for.
 #[derive(Debug, Default)]
@@ -28,6 +41,8 @@ pub struct Desired {
     pub warnings: Vec<String>,
     /// A hash of every input file, so a saved plan can tell the input changed.
     pub digest: String,
+    /// The `safety:` limits, as written (flags may override them).
+    pub safety: Safety,
 }
 
 /// One configured vendor account.

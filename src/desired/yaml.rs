@@ -17,26 +17,47 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// One file of roster.yaml. `B` is how account blocks are read: [`Blocks`] keeps
-/// them as values, [`CheckedBlocks`] types them (see [`locate`]).
-#[derive(Deserialize)]
+/// One file of roster.yaml. `B` is how account blocks are read: [`Blocks`] for
+/// loading, [`CheckedBlocks`] to place an error (see [`locate`]).
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     bound(deserialize = "B: DeserializeOwned + Default")
 )]
+#[schemars(rename = "roster.yaml", bound = "B: schemars::JsonSchema + Default")]
 pub struct Document<B> {
+    /// The format version: 1. At least one file of a folder states it.
     pub version: Option<u64>,
+    /// Named vendor accounts; users are assigned to these names.
     #[serde(default, deserialize_with = "vendors")]
     pub vendors: BTreeMap<String, Checked<VendorConfig>>,
+    /// Reusable account blocks per vendor name; a user's own block overrides them.
     #[serde(default, deserialize_with = "roles")]
     pub roles: BTreeMap<String, B>,
+    /// The people who must have accounts.
     #[serde(default, deserialize_with = "users")]
     pub users: Vec<Checked<UserEntry<B>>>,
+    /// Limits on how much one apply may create before it needs --force.
+    pub safety: Option<Safety>,
+}
+
+/// Apply refuses to create more than this unless forced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// Most accounts one apply may create.
+    pub max_create: Option<usize>,
+    /// Most accounts one apply may create, as a percentage of the accounts the
+    /// state holds (default 30).
+    pub max_create_percent: Option<f64>,
+    /// The percentage applies only once the state holds this many accounts
+    /// (default 10), so a first apply is never refused for it.
+    pub min_existing: Option<usize>,
 }
 
 /// A vendor account's connection settings, as written. Which keys a kind needs or
 /// allows is the kind's own rule (`check_config` in its driver).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendorConfig {
     pub kind: Kind,
@@ -52,8 +73,12 @@ pub struct VendorConfig {
     pub integration_key: Option<Template>,
     pub batch_size: Option<usize>,
     pub concurrency: Option<usize>,
+    /// Requests a second, minute or hour: `5/s`, `300/m`, `3000/h`.
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+/[smh]$"))]
     pub rate_limit: Option<RateLimit>,
+    /// Per request: `30s`, `2m`.
     #[serde(default, deserialize_with = "duration")]
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
 }
 
@@ -183,11 +208,12 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
 }
 
 /// One entry of `users:`, as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     bound(deserialize = "B: DeserializeOwned + Default")
 )]
+#[schemars(bound = "B: schemars::JsonSchema + Default")]
 pub struct UserEntry<B> {
     pub email: String,
     pub first_name: String,
@@ -198,9 +224,12 @@ pub struct UserEntry<B> {
     pub mobile: Option<String>,
     pub fax: Option<String>,
     pub time_zone: Option<String>,
+    /// `generate` (random, policy-compliant, never stored) or ${VAR}.
     pub password: Option<Template>,
+    /// Role names; their blocks are merged in this order, under the user's own.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Account blocks by vendor name.
     #[serde(default)]
     pub accounts: B,
 }
@@ -243,6 +272,22 @@ pub enum Block {
 /// Account blocks by vendor name.
 #[derive(Default)]
 pub struct Blocks(pub BTreeMap<String, Block>);
+
+impl schemars::JsonSchema for Blocks {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Accounts".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut kinds = Kind::account_schemas(generator);
+        kinds.push(schemars::json_schema!({ "type": "null" }));
+        schemars::json_schema!({
+            "description": "Account blocks by vendor name; each takes the fields of its vendor's kind.",
+            "type": "object",
+            "additionalProperties": { "anyOf": kinds },
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Blocks {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -305,6 +350,20 @@ pub trait Check {
 
 /// A `T` read from a mapping and checked on the spot.
 pub struct Checked<T>(pub T);
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Checked<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 impl<'de, T: DeserializeOwned + Check> Deserialize<'de> for Checked<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

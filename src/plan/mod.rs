@@ -2,13 +2,14 @@
 //! states. A pure function of its inputs: no I/O, no clock, no randomness.
 
 pub mod render;
+pub mod saved;
 
 use crate::desired::Desired;
 use crate::state::{State, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Desired, and not at the vendor as far as the state knows: apply creates it.
@@ -53,7 +54,7 @@ pub struct Change {
     pub desired: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
     pub verify: usize,
@@ -116,6 +117,46 @@ impl Plan {
     /// The changes apply acts on.
     pub fn applied(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.action.is_applied())
+    }
+}
+
+/// Apply's limits on how much it creates at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub max_create: Option<usize>,
+    pub max_create_percent: f64,
+    pub min_existing: usize,
+    /// Where the limits come from, for the refusal ("roster.yaml", "--max-create").
+    pub source: String,
+}
+
+impl Threshold {
+    pub const DEFAULT_PERCENT: f64 = 30.0;
+    pub const DEFAULT_MIN_EXISTING: usize = 10;
+
+    /// Refuses a plan that creates more than allowed, saying which limit and why.
+    pub fn check(&self, summary: &Summary, state: &State) -> Result<(), String> {
+        let creates = summary.create;
+        if let Some(max) = self.max_create.filter(|max| creates > *max) {
+            return Err(format!(
+                "this apply would create {creates} accounts, more than max_create {max} ({})",
+                self.source
+            ));
+        }
+        let existing = state
+            .records()
+            .filter(|(_, _, r)| r.status.exists())
+            .count();
+        if existing >= self.min_existing {
+            let percent = creates as f64 * 100.0 / existing as f64;
+            if percent > self.max_create_percent {
+                return Err(format!(
+                    "this apply would create {creates} accounts, {percent:.0}% of the {existing} the state holds, more than max_create_percent {}% ({})",
+                    self.max_create_percent, self.source
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

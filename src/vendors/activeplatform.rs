@@ -27,7 +27,8 @@ pub const PASSWORD: Option<PasswordPolicy> = Some(PasswordPolicy {
     symbols: "!@#$%^&*?|-_=+.,:;~()[]{}<>/",
 });
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActivePlatformAccount")]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

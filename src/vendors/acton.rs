@@ -25,7 +25,8 @@ pub const PASSWORD: Option<PasswordPolicy> = Some(PasswordPolicy {
     symbols: "!@#$%^&*?|",
 });
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonUserType")]
 pub enum UserType {
     Marketing,
     Sales,
@@ -34,7 +35,8 @@ pub enum UserType {
 // Fields in alphabetical order: blocks serialize to canonical JSON (see
 // `desired::fingerprint`).
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonMarketing")]
 #[serde(deny_unknown_fields)]
 pub struct Marketing {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,7 +45,8 @@ pub struct Marketing {
     pub launch: Option<bool>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonContactLists")]
 #[serde(deny_unknown_fields)]
 pub struct ContactLists {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +57,8 @@ pub struct ContactLists {
     pub download: Option<bool>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonCreateDelete")]
 #[serde(deny_unknown_fields)]
 pub struct CreateDelete {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +67,8 @@ pub struct CreateDelete {
     pub delete: Option<bool>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonViewManage")]
 #[serde(deny_unknown_fields)]
 pub struct ViewManage {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +78,8 @@ pub struct ViewManage {
 }
 
 /// A user's `accounts.<name>` block for an Act-On vendor.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ActonAccount")]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -466,6 +472,10 @@ impl Acton {
 impl Driver for Acton {
     fn batch_limit(&self) -> usize {
         self.batch
+    }
+
+    fn can_lookup(&self) -> bool {
+        false
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {

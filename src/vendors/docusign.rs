@@ -28,7 +28,8 @@ pub const DEFAULTS: Defaults = Defaults {
 pub const PASSWORD: Option<super::PasswordPolicy> = None;
 
 /// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "DocuSignAccount")]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]

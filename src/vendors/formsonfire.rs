@@ -22,7 +22,8 @@ pub const DEFAULTS: Defaults = Defaults {
 /// A password is optional (the user is invited); none is imposed.
 pub const PASSWORD: Option<super::PasswordPolicy> = None;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "FormsOnFireWebsiteRole")]
 pub enum WebsiteRole {
     ReadOnly,
     User,
@@ -31,7 +32,8 @@ pub enum WebsiteRole {
 }
 
 /// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "FormsOnFireAccount")]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -70,6 +70,11 @@ pub trait Driver: Send + Sync {
     /// Users missing from the answer are treated as `Unknown`.
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError>;
 
+    /// Whether the vendor has a way to look a user up.
+    fn can_lookup(&self) -> bool {
+        true
+    }
+
     /// Looks a user up (by email, or by the vendor's own key such as a SCIM
     /// userName), where the vendor allows it.
     async fn lookup(&self, _user: &NewUser<'_>) -> Result<Lookup, CallError> {
@@ -233,6 +238,11 @@ macro_rules! registry {
                 })
             }
 
+            /// The JSON Schemas of every kind's account block.
+            pub fn account_schemas(generator: &mut schemars::SchemaGenerator) -> Vec<schemars::Schema> {
+                vec![$(generator.subschema_for::<$module::Account>()),+]
+            }
+
             /// An empty account block of this kind (every field unset).
             pub fn empty_account(self) -> AccountBlock {
                 match self { $(Kind::$variant => AccountBlock::$variant(Default::default())),+ }
@@ -310,6 +320,21 @@ pub fn unbuildable(http: &Http, e: reqwest::Error) -> CallError {
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl schemars::JsonSchema for Kind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        schemars::json_schema!({
+            "description": "The vendor's API.",
+            "type": "string",
+            "enum": names,
+        })
     }
 }
 

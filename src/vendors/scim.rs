@@ -24,7 +24,8 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CONTENT_TYPE: &str = "application/scim+json";
 
 /// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ScimAccount")]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// Defaults to true.

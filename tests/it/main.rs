@@ -7,6 +7,7 @@ mod support;
 mod apply;
 mod bad_input;
 mod crash;
+mod gitops;
 mod limits;
 mod loader_fuzz;
 mod plan;
