@@ -3,7 +3,7 @@
 //! ever shown: logs carry the path only and errors are redacted.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome, PasswordPolicy};
+use super::{Defaults, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -47,15 +47,11 @@ pub fn check_account(user: &User, _account: &Account) -> Result<(), String> {
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let config = &vendor.config;
-    let base = super::base_url(config, env)?;
-    let token = Secret::new(config.resolve("api_token", env)?);
-    let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, vec![token.clone()])?;
+    let c = super::Connection::new(vendor, env, "api_token", DEFAULTS)?;
     Ok(Box::new(ActivePlatform {
-        url: format!("{base}/api/vendor/v1/users.json"),
-        token,
-        http,
+        url: format!("{}/api/vendor/v1/users.json", c.base),
+        token: c.secret,
+        http: c.http,
     }))
 }
 
@@ -80,6 +76,39 @@ fn id_text(id: &Value) -> String {
 }
 
 impl ActivePlatform {
+    async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
+        let account: &Account = new.account.try_into()?;
+        let p = &new.user.profile;
+        let mut body = json!({
+            "first_name": p.first_name,
+            "last_name": p.last_name,
+            "email": p.email,
+        });
+        if let Some(pw) = &new.password {
+            body["password"] = json!(pw.expose());
+        }
+        if let Some(m) = &p.middle_name {
+            body["middle_name"] = json!(m);
+        }
+        if !account.custom_attributes.is_empty() {
+            body["custom_attributes"] = account
+                .custom_attributes
+                .iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect();
+        }
+        let request = self
+            .http
+            .client()
+            .post(&self.url)
+            .query(&[("api_token", self.token.expose())])
+            .json(&body)
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let response = self.http.send(Call::Create, request).await?;
+        self.outcome(&response)
+    }
+
     fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
         if response.status.is_success() {
             let user: ApUser = response.json().map_err(CallError::Unknown)?;
@@ -108,48 +137,7 @@ impl Driver for ActivePlatform {
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        let mut out = Vec::with_capacity(batch.len());
-        for new in batch {
-            let account = match new.account {
-                super::AccountBlock::ActivePlatform(a) => a,
-                _ => {
-                    return Err(CallError::NotSent(format!(
-                        "{}: not an ActivePlatform block",
-                        new.email
-                    )))
-                }
-            };
-            let p = &new.user.profile;
-            let mut body = json!({
-                "first_name": p.first_name,
-                "last_name": p.last_name,
-                "email": p.email,
-            });
-            if let Some(pw) = &new.password {
-                body["password"] = json!(pw.expose());
-            }
-            if let Some(m) = &p.middle_name {
-                body["middle_name"] = json!(m);
-            }
-            if !account.custom_attributes.is_empty() {
-                body["custom_attributes"] = account
-                    .custom_attributes
-                    .iter()
-                    .map(|(k, v)| json!({"key": k, "value": v}))
-                    .collect();
-            }
-            let request = self
-                .http
-                .client()
-                .post(&self.url)
-                .query(&[("api_token", self.token.expose())])
-                .json(&body)
-                .build()
-                .map_err(|e| super::unbuildable(&self.http, e))?;
-            let response = self.http.send(Call::Create, request).await?;
-            out.push((new.email.to_string(), self.outcome(&response)?));
-        }
-        Ok(out)
+        super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
     async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {

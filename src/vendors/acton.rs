@@ -481,15 +481,7 @@ impl Driver for Acton {
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         let mut specs = Vec::with_capacity(batch.len());
         for new in batch {
-            let account = match new.account {
-                super::AccountBlock::Acton(account) => account,
-                _ => {
-                    return Err(CallError::NotSent(format!(
-                        "{}: not an Act-On account block",
-                        new.email
-                    )))
-                }
-            };
+            let account: &Account = new.account.try_into()?;
             specs.push(userspec(new, account));
         }
         let mut response = self.post(&specs).await?;

@@ -7,7 +7,7 @@
 //! built in.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome};
+use super::{Defaults, Driver, Lookup, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -85,17 +85,13 @@ pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let config = &vendor.config;
-    let base = super::base_url(config, env)?;
-    let account_id = config.resolve("account_id", env)?;
-    let token = Secret::new(config.resolve("token", env)?);
-    let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, vec![token.clone()])?.with_throttle(throttled);
+    let account_id = vendor.config.resolve("account_id", env)?;
+    let c = super::Connection::new(vendor, env, "token", DEFAULTS)?;
     Ok(Box::new(DocuSign {
-        url: format!("{base}/v2.1/accounts/{account_id}/users"),
-        token,
-        batch: limits.batch_size.min(500),
-        http,
+        url: format!("{}/v2.1/accounts/{account_id}/users", c.base),
+        token: c.secret,
+        batch: c.limits.batch_size.min(500),
+        http: c.http.with_throttle(throttled),
     }))
 }
 
@@ -210,15 +206,7 @@ impl Driver for DocuSign {
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         let mut users = Vec::with_capacity(batch.len());
         for new in batch {
-            let account = match new.account {
-                super::AccountBlock::DocuSign(a) => a,
-                _ => {
-                    return Err(CallError::NotSent(format!(
-                        "{}: not a DocuSign block",
-                        new.email
-                    )))
-                }
-            };
+            let account: &Account = new.account.try_into()?;
             users.push(new_user(new, account));
         }
         let request = self

@@ -4,7 +4,7 @@
 //! carries the IntegrationKey: no URL is ever shown.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome};
+use super::{Defaults, Driver, Lookup, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -92,21 +92,17 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let config = &vendor.config;
-    let base = super::base_url(config, env)?;
-    let company = config.resolve("company_id", env)?;
+    let company = vendor.config.resolve("company_id", env)?;
     let company: u64 = company
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("`company_id` must be a number"))?;
-    let key = Secret::new(config.resolve("integration_key", env)?);
-    let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, vec![key.clone()])?;
+    let c = super::Connection::new(vendor, env, "integration_key", DEFAULTS)?;
     Ok(Box::new(FormsOnFire {
-        base,
+        base: c.base,
         company,
-        key,
-        http,
+        key: c.secret,
+        http: c.http,
     }))
 }
 
@@ -148,6 +144,50 @@ fn problem(response: &Response) -> Option<(String, String)> {
 }
 
 impl FormsOnFire {
+    async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
+        let account: &Account = new.account.try_into()?;
+        let p = &new.user.profile;
+        let mut body = json!({
+            "CompanyId": self.company,
+            "IntegrationKey": self.key.expose(),
+            "FirstName": p.first_name,
+            "LastName": p.last_name,
+            "Email": p.email,
+        });
+        let ids = |list: &[String]| list.iter().map(|id| json!({"Id": id})).collect::<Vec<_>>();
+        let optional = [
+            ("Password", new.password.as_ref().map(|s| json!(s.expose()))),
+            ("ExternalId", account.external_id.as_ref().map(|e| json!(e))),
+            ("WebsiteRole", account.website_role.map(|r| json!(r))),
+            ("Groups", account.groups.as_deref().map(|g| json!(ids(g)))),
+            ("Folders", account.folders.as_deref().map(|f| json!(ids(f)))),
+            ("DoNotEmail", account.do_not_email.map(|b| json!(b))),
+            (
+                "TimeZone",
+                account
+                    .time_zone
+                    .as_ref()
+                    .or(p.time_zone.as_ref())
+                    .map(|t| json!(t)),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                body[key] = v;
+            }
+        }
+        let request = self
+            .http
+            .client()
+            .post(format!("{}/user", self.base))
+            .query(&[("format", "json")])
+            .json(&body)
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let response = self.http.send(Call::Create, request).await?;
+        self.outcome(&response)
+    }
+
     fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
         let status = response.status.as_u16();
         if let Some((_, text)) = problem(response) {
@@ -187,59 +227,7 @@ impl Driver for FormsOnFire {
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        let mut out = Vec::with_capacity(batch.len());
-        for new in batch {
-            let account = match new.account {
-                super::AccountBlock::FormsOnFire(a) => a,
-                _ => {
-                    return Err(CallError::NotSent(format!(
-                        "{}: not a Forms On Fire block",
-                        new.email
-                    )))
-                }
-            };
-            let p = &new.user.profile;
-            let mut body = json!({
-                "CompanyId": self.company,
-                "IntegrationKey": self.key.expose(),
-                "FirstName": p.first_name,
-                "LastName": p.last_name,
-                "Email": p.email,
-            });
-            let ids = |list: &[String]| list.iter().map(|id| json!({"Id": id})).collect::<Vec<_>>();
-            let optional = [
-                ("Password", new.password.as_ref().map(|s| json!(s.expose()))),
-                ("ExternalId", account.external_id.as_ref().map(|e| json!(e))),
-                ("WebsiteRole", account.website_role.map(|r| json!(r))),
-                ("Groups", account.groups.as_deref().map(|g| json!(ids(g)))),
-                ("Folders", account.folders.as_deref().map(|f| json!(ids(f)))),
-                ("DoNotEmail", account.do_not_email.map(|b| json!(b))),
-                (
-                    "TimeZone",
-                    account
-                        .time_zone
-                        .as_ref()
-                        .or(p.time_zone.as_ref())
-                        .map(|t| json!(t)),
-                ),
-            ];
-            for (key, value) in optional {
-                if let Some(v) = value {
-                    body[key] = v;
-                }
-            }
-            let request = self
-                .http
-                .client()
-                .post(format!("{}/user", self.base))
-                .query(&[("format", "json")])
-                .json(&body)
-                .build()
-                .map_err(|e| super::unbuildable(&self.http, e))?;
-            let response = self.http.send(Call::Create, request).await?;
-            out.push((new.email.to_string(), self.outcome(&response)?));
-        }
-        Ok(out)
+        super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
     async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {

@@ -275,6 +275,18 @@ macro_rules! registry {
             }
         }
 
+        $(impl<'a> TryFrom<&'a AccountBlock> for &'a $module::Account {
+            type Error = CallError;
+            /// The block of this kind; anything else never reaches its driver.
+            fn try_from(block: &'a AccountBlock) -> Result<Self, CallError> {
+                #[allow(unreachable_patterns)]
+                match block {
+                    AccountBlock::$variant(a) => Ok(a),
+                    _ => Err(CallError::NotSent(format!("not a {} account block", $module::KIND))),
+                }
+            }
+        })+
+
         /// Serialized as the block itself. Every block's fields are declared in
         /// alphabetical order, so this is the canonical (sorted-key) JSON that the
         /// fingerprint hashes, with no intermediate value.
@@ -310,6 +322,54 @@ pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Resu
         anyhow::bail!("`base_url` must be http(s), not {:?}", parsed.scheme());
     }
     Ok(url.trim_end_matches('/').to_string())
+}
+
+/// What most drivers are made of: the base URL, their one credential, and the
+/// HTTP client that knows to redact it.
+pub struct Connection {
+    pub base: String,
+    pub secret: Secret,
+    pub limits: Limits,
+    pub http: Http,
+}
+
+impl Connection {
+    /// Resolves `base_url` and the credential under `secret_key`.
+    pub fn new(
+        vendor: &crate::desired::Vendor,
+        env: crate::desired::Env,
+        secret_key: &str,
+        defaults: Defaults,
+    ) -> anyhow::Result<Connection> {
+        let config = &vendor.config;
+        let base = base_url(config, env)?;
+        let secret = Secret::new(config.resolve(secret_key, env)?);
+        let limits = Limits::new(config, defaults);
+        let http = Http::new(&vendor.name, &limits, vec![secret.clone()])?;
+        Ok(Connection {
+            base,
+            secret,
+            limits,
+            http,
+        })
+    }
+}
+
+/// For APIs that create one user per call (the executor then sends batches of
+/// one): each user's outcome in turn; a whole-request failure ends the batch.
+pub async fn one_by_one<'u, F, Fut>(
+    batch: &'u [NewUser<'u>],
+    mut create: F,
+) -> Result<Vec<(String, Outcome)>, CallError>
+where
+    F: FnMut(&'u NewUser<'u>) -> Fut,
+    Fut: std::future::Future<Output = Result<Outcome, CallError>>,
+{
+    let mut out = Vec::with_capacity(batch.len());
+    for new in batch {
+        out.push((new.email.to_string(), create(new).await?));
+    }
+    Ok(out)
 }
 
 /// The driver's request builder could not make a request: nothing was sent.

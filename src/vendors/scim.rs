@@ -2,7 +2,7 @@
 //! `uniqueness` is resolved by a `filter=userName eq "..."` lookup and adopted.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Limits, Lookup, NewUser, Outcome};
+use super::{Defaults, Driver, Lookup, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -61,15 +61,11 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let config = &vendor.config;
-    let base = super::base_url(config, env)?;
-    let token = Secret::new(config.resolve("token", env)?);
-    let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, vec![token.clone()])?;
+    let c = super::Connection::new(vendor, env, "token", DEFAULTS)?;
     Ok(Box::new(Scim {
-        url: format!("{base}/Users"),
-        token,
-        http,
+        url: format!("{}/Users", c.base),
+        token: c.secret,
+        http: c.http,
     }))
 }
 
@@ -80,13 +76,7 @@ struct Scim {
 }
 
 fn account<'a>(new: &NewUser<'a>) -> Result<&'a Account, CallError> {
-    match new.account {
-        super::AccountBlock::Scim(a) => Ok(a),
-        _ => Err(CallError::NotSent(format!(
-            "{}: not a SCIM block",
-            new.email
-        ))),
-    }
+    new.account.try_into()
 }
 
 fn user_name(new: &NewUser<'_>, account: &Account) -> String {
@@ -130,6 +120,22 @@ fn resource(new: &NewUser<'_>, account: &Account) -> Value {
 }
 
 impl Scim {
+    async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
+        let body = resource(new, account(new)?);
+        let request = self
+            .http
+            .client()
+            .post(&self.url)
+            .bearer_auth(self.token.expose())
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+            .body(body.to_string())
+            .build()
+            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let response = self.http.send(Call::Create, request).await?;
+        self.outcome(&response)
+    }
+
     fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
         let status = response.status.as_u16();
         if response.status.is_success() {
@@ -158,23 +164,7 @@ impl Driver for Scim {
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        let mut out = Vec::with_capacity(batch.len());
-        for new in batch {
-            let body = resource(new, account(new)?);
-            let request = self
-                .http
-                .client()
-                .post(&self.url)
-                .bearer_auth(self.token.expose())
-                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-                .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-                .body(body.to_string())
-                .build()
-                .map_err(|e| super::unbuildable(&self.http, e))?;
-            let response = self.http.send(Call::Create, request).await?;
-            out.push((new.email.to_string(), self.outcome(&response)?));
-        }
-        Ok(out)
+        super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
     async fn lookup(&self, new: &NewUser<'_>) -> Result<Lookup, CallError> {

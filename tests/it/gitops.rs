@@ -343,11 +343,20 @@ fn logs_can_be_json_and_quiet_is_quiet() {
 #[test]
 fn the_ci_examples_are_valid_yaml_that_plan_and_apply() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for file in ["examples/ci/github/roster.yml", "examples/ci/gitlab/.gitlab-ci.yml"] {
+    for file in [
+        "examples/ci/github/roster.yml",
+        "examples/ci/gitlab/.gitlab-ci.yml",
+    ] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(doc.is_mapping(), "{file}");
-        for needle in ["roster plan --format markdown --detailed-exitcode", "roster plan --out plan.json", "roster apply plan.json", "git add state/"] {
+        for needle in [
+            "roster plan --format markdown --detailed-exitcode",
+            "roster plan --out plan.json",
+            "roster apply plan.json",
+            "git add state/",
+        ] {
             assert!(text.contains(needle), "{file} lacks {needle:?}");
         }
     }
