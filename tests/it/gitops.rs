@@ -361,3 +361,29 @@ fn the_ci_examples_are_valid_yaml_that_plan_and_apply() {
         }
     }
 }
+
+#[test]
+fn without_a_terminal_progress_is_a_line_every_few_seconds() {
+    let server = Server::start(Config::default());
+    let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    let mut y = format!(
+        "version: 1\nvendors:\n  app:\n    kind: scim\n    base_url: {}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1/s\nusers:\n",
+        server.url
+    );
+    for i in 0..7 {
+        y.push_str(&format!("  - email: p{i}@example.com\n    first_name: F\n    last_name: L\n    accounts:\n      app: {{}}\n"));
+    }
+    t.write("roster.yaml", &y);
+    // Seven requests at one a second take six seconds: at least one line.
+    let run = t.run(&["apply", "--yes"]);
+    run.code(0);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("apply: "))
+        .unwrap_or_else(|| panic!("no progress line: {}", run.stderr));
+    assert!(
+        line.contains("/7 accounts (") && line.contains("0 failed"),
+        "{line}"
+    );
+}
