@@ -11,6 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -507,6 +508,7 @@ fn import_cmd(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
 /// nothing with --quiet.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    failed: AtomicUsize,
     plain: Option<Mutex<Plain>>,
 }
 
@@ -526,6 +528,7 @@ impl Progress {
         if quiet || total == 0 {
             return Progress {
                 bar: None,
+                failed: AtomicUsize::new(0),
                 plain: None,
             };
         }
@@ -540,12 +543,14 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(200));
             return Progress {
                 bar: Some(bar),
+                failed: AtomicUsize::new(0),
                 plain: None,
             };
         }
         let now = Instant::now();
         Progress {
             bar: None,
+            failed: AtomicUsize::new(0),
             plain: Some(Mutex::new(Plain {
                 what,
                 total,
@@ -561,13 +566,8 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.inc(n as u64);
             if failed > 0 {
-                let so_far = bar
-                    .message()
-                    .split(' ')
-                    .next()
-                    .and_then(|f| f.parse().ok())
-                    .unwrap_or(0usize);
-                bar.set_message(format!("{} failed", so_far + failed));
+                let total = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
+                bar.set_message(format!("{total} failed"));
             }
         }
         if let Some(plain) = &self.plain {

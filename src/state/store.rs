@@ -207,16 +207,6 @@ impl Journal {
             .and_then(|()| self.file.sync_data())
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
-
-    /// Appends records and makes them durable before returning.
-    pub fn append<'a>(
-        &mut self,
-        records: impl IntoIterator<Item = (&'a str, &'a str, &'a Record)>,
-    ) -> anyhow::Result<()> {
-        let mut buf = Vec::new();
-        Self::encode(&mut buf, records)?;
-        self.write(&buf)
-    }
 }
 
 /// Temp file in the same folder, fsync, rename over, fsync the folder.
@@ -298,7 +288,9 @@ mod tests {
 
         let mut journal = store.journal().unwrap();
         let pending = record(Status::Pending);
-        journal.append([("alpha", "c@x.io", &pending)]).unwrap();
+        let mut line = Vec::new();
+        Journal::encode(&mut line, [("alpha", "c@x.io", &pending)]).unwrap();
+        journal.write(&line).unwrap();
         drop(journal);
         // A torn last line is ignored.
         let mut f = OpenOptions::new()

@@ -172,11 +172,6 @@ impl Http {
         self
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Http {
-        self.retry = retry;
-        self
-    }
-
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Act-On (batched, no lookup: verified by re-creating and adopting "exists") and
-/// SCIM (one per call, verified by lookup).
+/// SCIM (one per call, verified by lookup). Applies pass --force: a re-run after a
+/// kill may create more than the safety threshold allows, which is not under test.
 fn yaml(url: &str, n: usize, timeout: &str) -> String {
     let mut y = format!(
         "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    concurrency: 2\n    rate_limit: 1000/s\n    timeout: {timeout}\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: 3\n    rate_limit: 1000/s\n    timeout: {timeout}\nusers:\n"
@@ -91,7 +92,7 @@ fn killed_at_random_moments_nothing_is_lost_or_created_twice() {
         let bin = assert_cmd::cargo::cargo_bin("roster");
         let c = &server.mock.config;
         let mut child = Command::new(&bin)
-            .args(["apply", "--yes"])
+            .args(["apply", "--yes", "--force"])
             .current_dir(t.dir.path())
             .env("ACTON_TOKEN", &c.acton_token)
             .env("SCIM_TOKEN", &c.scim_token)
@@ -107,7 +108,7 @@ fn killed_at_random_moments_nothing_is_lost_or_created_twice() {
             killed_mid_run += 1;
         }
 
-        let run = t.run(&["apply", "--yes"]);
+        let run = t.run(&["apply", "--yes", "--force"]);
         run.code(0);
         assert_converged(&server, &t, n, &format!("trial {trial}"));
         assert!(
@@ -161,7 +162,7 @@ fn every_kind_of_network_fault_converges_without_duplicates() {
     t.write("roster.yaml", &yaml(&server.url, n, "1s"));
     let mut runs = Vec::new();
     for _ in 0..5 {
-        let run = t.run(&["apply", "--yes"]);
+        let run = t.run(&["apply", "--yes", "--force"]);
         let code = run.code;
         assert!(
             code == 0 || code == 3,
@@ -203,7 +204,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     let bin = assert_cmd::cargo::cargo_bin("roster");
     let spawn = || {
         Command::new(&bin)
-            .args(["apply", "--yes"])
+            .args(["apply", "--yes", "--force"])
             .current_dir(t.dir.path())
             .env("ACTON_TOKEN", &c.acton_token)
             .env("SCIM_TOKEN", &c.scim_token)
@@ -224,7 +225,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
         serde_json::from_str(&t.read("state/roster.state.json.lock")).unwrap();
     assert_eq!(holder["pid"], first.id());
 
-    let run = t.run(&["apply", "--yes"]);
+    let run = t.run(&["apply", "--yes", "--force"]);
     run.code(1);
     assert!(
         run.stderr
@@ -238,7 +239,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     let _ = first.kill();
     let _ = first.wait();
     assert!(lock.exists(), "a killed apply leaves its lock");
-    let run = t.run(&["apply", "--yes"]);
+    let run = t.run(&["apply", "--yes", "--force"]);
     run.code(0);
     assert!(
         run.stderr.contains("taking over the lock of pid"),
@@ -277,7 +278,7 @@ fn sigterm_stops_cleanly_and_records_what_was_in_flight() {
     t.write("roster.yaml", &yaml(&server.url, 9, "10s"));
     let c = &server.mock.config;
     let child = Command::new(assert_cmd::cargo::cargo_bin("roster"))
-        .args(["apply", "--yes"])
+        .args(["apply", "--yes", "--force"])
         .current_dir(t.dir.path())
         .env("ACTON_TOKEN", &c.acton_token)
         .env("SCIM_TOKEN", &c.scim_token)
@@ -309,6 +310,6 @@ fn sigterm_stops_cleanly_and_records_what_was_in_flight() {
         plan["summary"]["verify"].as_u64().unwrap() > 0,
         "in-flight creations are pending: {plan}"
     );
-    t.run(&["apply", "--yes"]).code(0);
+    t.run(&["apply", "--yes", "--force"]).code(0);
     assert_converged(&server, &t, 9, "after SIGTERM");
 }
