@@ -246,18 +246,12 @@ impl Driver for DocuSign {
             return Err(self.http.failure(&response));
         }
         let found: Value = response.json().map_err(CallError::Unknown)?;
-        let id = found
-            .get("users")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|u| {
-                u.get("email")
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.eq_ignore_ascii_case(user.email))
-            })
-            .and_then(|u| u.get("userId")?.as_str().map(str::to_string));
-        Ok(id.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id }))
+        Ok(super::find_in(
+            found.get("users"),
+            "email",
+            user.email,
+            "userId",
+        ))
     }
 }
 

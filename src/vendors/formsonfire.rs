@@ -255,17 +255,6 @@ impl Driver for FormsOnFire {
             return Err(self.http.failure(&response));
         }
         let v: Value = response.json().map_err(CallError::Unknown)?;
-        let id = v
-            .get("Users")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|u| {
-                u.get("Email")
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.eq_ignore_ascii_case(user.email))
-            })
-            .and_then(|u| u.get("Id")?.as_str().map(str::to_string));
-        Ok(id.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id }))
+        Ok(super::find_in(v.get("Users"), "Email", user.email, "Id"))
     }
 }

@@ -372,6 +372,22 @@ where
     Ok(out)
 }
 
+/// A lookup's answer: in a vendor's `list` of users, the one whose `key` field
+/// equals `wanted` (ignoring case), by its `id` field.
+pub fn find_in(list: Option<&serde_json::Value>, key: &str, wanted: &str, id: &str) -> Lookup {
+    let found = list
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|u| {
+            u.get(key)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+        })
+        .and_then(|u| u.get(id)?.as_str().map(str::to_string));
+    found.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id })
+}
+
 /// The driver's request builder could not make a request: nothing was sent.
 pub fn unbuildable(http: &Http, e: reqwest::Error) -> CallError {
     CallError::NotSent(http.redact(&format!("cannot build the request: {}", e.without_url())))

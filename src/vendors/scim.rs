@@ -184,17 +184,11 @@ impl Driver for Scim {
             return Err(self.http.failure(&response));
         }
         let list: Value = response.json().map_err(CallError::Unknown)?;
-        let id = list
-            .get("Resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|r| {
-                r.get("userName")
-                    .and_then(Value::as_str)
-                    .is_some_and(|u| u.eq_ignore_ascii_case(&name))
-            })
-            .and_then(|r| r.get("id")?.as_str().map(str::to_string));
-        Ok(id.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id }))
+        Ok(super::find_in(
+            list.get("Resources"),
+            "userName",
+            &name,
+            "id",
+        ))
     }
 }
