@@ -5,7 +5,7 @@
 use crate::support::mock::Fault;
 use crate::support::{Config, Server, Test};
 use rand::Rng;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// Act-On (batched, no lookup: verified by re-creating and adopting "exists") and
@@ -89,17 +89,7 @@ fn killed_at_random_moments_nothing_is_lost_or_created_twice() {
         });
         let t = test(&server);
         t.write("roster.yaml", &yaml(&server.url, n, "10s"));
-        let bin = assert_cmd::cargo::cargo_bin("roster");
-        let c = &server.mock.config;
-        let mut child = Command::new(&bin)
-            .args(["apply", "--yes", "--force"])
-            .current_dir(t.dir.path())
-            .env("ACTON_TOKEN", &c.acton_token)
-            .env("SCIM_TOKEN", &c.scim_token)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn roster");
+        let mut child = t.spawn(&["apply", "--yes", "--force"]);
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..250)));
         let finished = child.try_wait().expect("try_wait").is_some();
         let _ = child.kill(); // SIGKILL: no chance to clean up
@@ -200,20 +190,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     });
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 6, "10s"));
-    let c = &server.mock.config;
-    let bin = assert_cmd::cargo::cargo_bin("roster");
-    let spawn = || {
-        Command::new(&bin)
-            .args(["apply", "--yes", "--force"])
-            .current_dir(t.dir.path())
-            .env("ACTON_TOKEN", &c.acton_token)
-            .env("SCIM_TOKEN", &c.scim_token)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn roster")
-    };
-    let mut first = spawn();
+    let mut first = t.spawn(&["apply", "--yes", "--force"]);
     let lock = t.path("state/roster.state.json.lock");
     for _ in 0..100 {
         if lock.exists() {
@@ -276,16 +253,7 @@ fn sigterm_stops_cleanly_and_records_what_was_in_flight() {
     });
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 9, "10s"));
-    let c = &server.mock.config;
-    let child = Command::new(assert_cmd::cargo::cargo_bin("roster"))
-        .args(["apply", "--yes", "--force"])
-        .current_dir(t.dir.path())
-        .env("ACTON_TOKEN", &c.acton_token)
-        .env("SCIM_TOKEN", &c.scim_token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn roster");
+    let child = t.spawn(&["apply", "--yes", "--force"]);
     std::thread::sleep(Duration::from_millis(600));
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -64,6 +64,23 @@ impl Test {
         Run::from(output)
     }
 
+    /// Starts `roster ARGS` in the temp dir without waiting (to kill it, or race
+    /// it), with its output piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("roster"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("spawn roster")
+    }
+
     /// The recorded state as JSON.
     pub fn state(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("state/roster.state.json")).expect("state is JSON")
