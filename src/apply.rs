@@ -447,6 +447,19 @@ async fn run_vendor(
     Ok(report)
 }
 
+/// The record with every password of `users` blanked out of its text.
+fn scrub(mut record: Record, users: &[NewUser<'_>]) -> Record {
+    for secret in users.iter().filter_map(|u| u.password.as_ref()) {
+        if let Some(e) = &mut record.error {
+            *e = secret.redact_in(e);
+        }
+        for w in &mut record.warnings {
+            *w = secret.redact_in(w);
+        }
+    }
+    record
+}
+
 async fn create_batch(
     vendor: &str,
     driver: &dyn Driver,
@@ -538,6 +551,9 @@ async fn create_batch(
                     vec![],
                 ),
             };
+            // A vendor may quote what it refused, passwords included; any of the
+            // batch's may appear in any user's answer.
+            let record = scrub(record, &users);
             report.count(vendor, job.email, &record);
             (job.email, record)
         })

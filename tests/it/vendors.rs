@@ -466,3 +466,36 @@ fn no_secret_reaches_output_or_state_of_a_failing_apply_even_at_trace() {
         run.stderr
     );
 }
+
+#[test]
+fn a_vendor_that_quotes_the_password_in_its_refusal_does_not_leak_it() {
+    let server = Server::start(Config::default());
+    let c = server.mock.config.clone();
+    // Within roster's ActivePlatform policy, below this installation's minimum.
+    let t = Test::new()
+        .env("SECRET", &c.activeplatform_token)
+        .env("PW", "Sh0rt~pw1")
+        .env("RUST_LOG", "trace");
+    let yaml = yaml(&KINDS[1], &c, &server.url, &["a@example.com"])
+        .replace("password: generate", "password: ${PW}");
+    t.write("roster.yaml", &yaml);
+    let run = t.run(&["-vv", "apply", "--yes"]);
+    run.code(3);
+    assert!(
+        run.stdout
+            .contains("rejected: HTTP 422 password *** is too short"),
+        "{}",
+        run.stdout
+    );
+    let state = t.read("state/roster.state.json");
+    for (what, text) in [
+        ("stdout", &run.stdout),
+        ("stderr", &run.stderr),
+        ("state", &state),
+    ] {
+        assert!(
+            !text.contains("Sh0rt~pw1"),
+            "the password leaked into {what}:\n{text}"
+        );
+    }
+}

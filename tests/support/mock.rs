@@ -546,6 +546,14 @@ async fn ap_create(
             json!({"error": format!("{k} is missing")}),
         );
     }
+    // This installation's policy; like some real APIs, the refusal quotes the value.
+    let password = field("password");
+    if password.chars().count() < 10 {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": format!("password {password} is too short (minimum is 10 characters)")}),
+        );
+    }
     let email = field("email");
     if mock.blocked(&email) {
         return answer(
