@@ -4,7 +4,6 @@
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -88,17 +87,25 @@ impl Lock {
             started: super::now(),
             command: command.to_string(),
         };
+        let text = serde_json::to_string_pretty(&me).context("cannot serialize the lock")?;
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    let text =
-                        serde_json::to_string_pretty(&me).context("cannot serialize the lock")?;
-                    file.write_all(text.as_bytes())
-                        .and_then(|()| file.sync_all())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Written whole to a temp file, then linked into place only if no lock
+            // exists: a kill at any moment leaves no lock, or a complete one.
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".roster-lock-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+            tmp.write_all(text.as_bytes())
+                .and_then(|()| tmp.as_file().sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            match tmp.persist_noclobber(&path) {
+                Ok(_) => return Ok(Lock { path }),
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
                     let Some(other) = holder(&path)? else {
                         continue;
                     };
