@@ -462,10 +462,9 @@ pub fn located(file: &str, err: &serde_yaml::Error) -> String {
     let text = err.to_string();
     match err.location() {
         Some(loc) => {
-            let message = match text.rsplit_once(" at line ") {
-                Some((message, _)) => message.to_string(),
-                None => text,
-            };
+            // The place leads the message; drop serde_yaml's own copy of it.
+            let place = format!(" at line {} column {}", loc.line(), loc.column());
+            let message = text.replacen(&place, "", 1);
             format!("{file}:{}:{}: {message}", loc.line(), loc.column())
         }
         None => format!("{file}: {text}"),
@@ -587,6 +586,22 @@ pub fn locate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_place_is_said_once() {
+        let Err(err) = serde_yaml::from_str::<Document<Blocks>>("version: 1\nusers: [{email: x\n")
+        else {
+            panic!("parsed")
+        };
+        let text = located("r.yaml", &err);
+        assert!(text.starts_with("r.yaml:3:1: "), "{text}");
+        assert!(!text.contains("at line 3 column 1"), "{text}");
+        // Where the mapping began is context worth keeping.
+        assert!(
+            text.ends_with("while parsing a flow mapping at line 2 column 9"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn rates() {
