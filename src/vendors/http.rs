@@ -455,6 +455,44 @@ mod tests {
         assert_eq!(retry_after(&h), None);
     }
 
+    #[test]
+    fn backoff_grows_with_jitter_and_stops_at_the_cap() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.attempts, 5);
+        for attempt in 0..20 {
+            let exp = (policy.base * 2u32.pow(attempt.min(16))).min(policy.cap);
+            let wait = policy.backoff(attempt);
+            assert!(
+                wait >= exp / 2 && wait <= exp,
+                "attempt {attempt}: {wait:?} outside {exp:?}/2..{exp:?}"
+            );
+        }
+        assert!(policy.backoff(30) <= Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_spent_quota_holds_until_its_reset() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "12".parse().unwrap());
+        h.insert("x-ratelimit-reset", (now + 40).to_string().parse().unwrap());
+        assert_eq!(exhausted(&h), None, "quota left: no hold");
+        let reset = reset_after(&h).unwrap();
+        assert!(
+            reset > Duration::from_secs(35) && reset <= Duration::from_secs(40),
+            "{reset:?}"
+        );
+        h.insert("x-burstlimit-remaining", "0".parse().unwrap());
+        h.insert("x-burstlimit-reset", (now + 5).to_string().parse().unwrap());
+        // Spent: wait for the later of the two resets.
+        assert!(exhausted(&h).unwrap() > Duration::from_secs(35));
+        h.insert("x-ratelimit-reset", (now - 10).to_string().parse().unwrap());
+        assert!(exhausted(&h).unwrap() <= Duration::from_secs(5));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn rate_limiter_spaces_requests() {
         let limiter = RateLimiter::new(5.0, 1);
