@@ -132,10 +132,6 @@ impl ActivePlatform {
 
 #[async_trait]
 impl Driver for ActivePlatform {
-    fn batch_limit(&self) -> usize {
-        1
-    }
-
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }

@@ -63,8 +63,11 @@ pub struct NewUser<'a> {
 /// they send through their `Http`, which owns retries, rate limits and redaction.
 #[async_trait]
 pub trait Driver: Send + Sync {
-    /// The most users one creation request may carry.
-    fn batch_limit(&self) -> usize;
+    /// The most users one creation request may carry; 1 for APIs that create one
+    /// user per call (their `create` then uses [`one_by_one`]).
+    fn batch_limit(&self) -> usize {
+        1
+    }
 
     /// Creates `batch`; returns an outcome per user, keyed by lower-cased email.
     /// Users missing from the answer are treated as `Unknown`.

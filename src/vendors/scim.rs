@@ -159,10 +159,6 @@ impl Scim {
 
 #[async_trait]
 impl Driver for Scim {
-    fn batch_limit(&self) -> usize {
-        1
-    }
-
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
