@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod desired;
 pub mod plan;
 pub mod secret;

@@ -1,0 +1,138 @@
+//! One file per command, as cargo does: each holds its clap arguments and an
+//! `exec` that turns them into calls of the library. What several commands share
+//! (loading the desired state, narrowing, output, signals) lives here.
+
+pub mod apply;
+pub mod import;
+pub mod plan;
+pub mod progress;
+pub mod state;
+pub mod validate;
+
+use crate::desired::{self, process_env, Desired};
+use crate::plan::Filter;
+use crate::state::State;
+use anyhow::{bail, Context};
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Writes a line to stdout. A closed pipe (`roster plan | head`) is not an error
+/// worth a panic: the reader has what it wanted.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
+/// Writes text to stdout as it is, like `say!`.
+pub fn emit(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// An error; nothing was changed.
+pub const EXIT_ERROR: u8 = 1;
+/// `plan --detailed-exitcode`: there are changes.
+pub const EXIT_CHANGES: u8 = 2;
+/// `apply` finished but some users failed or are unverified (the rest are recorded).
+pub const EXIT_PARTIAL: u8 = 3;
+
+#[derive(Args, Debug)]
+pub struct Input {
+    /// The desired state: a file, or a folder whose *.yaml files are merged.
+    #[arg(short = 'f', long = "file", default_value = "roster.yaml")]
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct StateFile {
+    /// The recorded state.
+    #[arg(long, default_value = "state/roster.state.json")]
+    pub state: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct Narrow {
+    /// Only this vendor (repeatable).
+    #[arg(long = "vendor", value_name = "NAME")]
+    pub vendors: Vec<String>,
+    /// Only this user's email (repeatable).
+    #[arg(long = "user", value_name = "EMAIL")]
+    pub users: Vec<String>,
+}
+
+/// Loads the desired state and logs its warnings.
+pub fn load_desired(input: &Input) -> anyhow::Result<Desired> {
+    let desired = desired::load(&input.file, &process_env)?;
+    for w in &desired.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(desired)
+}
+
+/// Builds the filter from flags, refusing names that match nothing (a typo would
+/// otherwise narrow the plan to nothing, silently).
+pub fn filter(
+    vendors: &[String],
+    users: &[String],
+    desired: &Desired,
+    state: &State,
+) -> anyhow::Result<Filter> {
+    for v in vendors {
+        if !desired.vendors.contains_key(v) && !state.vendors.contains_key(v) {
+            bail!("--vendor {v}: no vendor of that name in the desired or recorded state");
+        }
+    }
+    let users: std::collections::BTreeSet<String> =
+        users.iter().map(|u| u.to_lowercase()).collect();
+    for u in &users {
+        let recorded = state.vendors.values().any(|r| r.contains_key(u));
+        if !desired.users.contains_key(u) && !recorded {
+            bail!("--user {u}: no user with that email in the desired or recorded state");
+        }
+    }
+    Ok(Filter {
+        vendors: vendors.iter().cloned().collect(),
+        users,
+    })
+}
+
+/// Whether stdout gets colour: a terminal, and NO_COLOR unset.
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The async runtime the commands that talk to vendors run on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Resolves on SIGINT or SIGTERM (a cancelled CI job), naming it.
+pub async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
+                _ = term.recv() => "terminated (SIGTERM)",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupted (SIGINT)"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
+}

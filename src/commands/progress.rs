@@ -1,0 +1,97 @@
+//! Progress on stderr: a bar on a terminal, a line every few seconds otherwise,
+//! nothing with --quiet.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    failed: AtomicUsize,
+    plain: Option<Mutex<Plain>>,
+}
+
+struct Plain {
+    what: &'static str,
+    total: usize,
+    done: usize,
+    failed: usize,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    pub fn new(what: &'static str, total: usize, quiet: bool) -> Progress {
+        if quiet || total == 0 {
+            return Progress {
+                bar: None,
+                failed: AtomicUsize::new(0),
+                plain: None,
+            };
+        }
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} accounts, {per_sec}, eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_prefix(what);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            return Progress {
+                bar: Some(bar),
+                failed: AtomicUsize::new(0),
+                plain: None,
+            };
+        }
+        let now = Instant::now();
+        Progress {
+            bar: None,
+            failed: AtomicUsize::new(0),
+            plain: Some(Mutex::new(Plain {
+                what,
+                total,
+                done: 0,
+                failed: 0,
+                started: now,
+                last: now,
+            })),
+        }
+    }
+
+    pub fn advance(&self, n: usize, failed: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n as u64);
+            if failed > 0 {
+                let total = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
+                bar.set_message(format!("{total} failed"));
+            }
+        }
+        if let Some(plain) = &self.plain {
+            let Ok(mut p) = plain.lock() else { return };
+            p.done += n;
+            p.failed += failed;
+            if p.last.elapsed() >= Self::EVERY {
+                p.last = Instant::now();
+                let rate = p.done as f64 / p.started.elapsed().as_secs_f64().max(0.001);
+                eprintln!(
+                    "{}: {}/{} accounts ({}%), {} failed, {rate:.1}/s",
+                    p.what,
+                    p.done,
+                    p.total,
+                    p.done * 100 / p.total.max(1),
+                    p.failed
+                );
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
