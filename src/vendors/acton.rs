@@ -435,9 +435,7 @@ impl Answer {
         }
         let code = self.error_code.as_ref().map(text).unwrap_or_default();
         let message = self.error_message.unwrap_or_default();
-        if code.to_ascii_uppercase().contains("EXIST")
-            || message.to_ascii_uppercase().contains("EXIST")
-        {
+        if super::says_exists(&code) || super::says_exists(&message) {
             return Outcome::Exists { remote_id: None };
         }
         let reason = match (code.is_empty(), message.is_empty()) {

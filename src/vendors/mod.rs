@@ -309,11 +309,54 @@ registry! {
     Scim => scim,
 }
 
-/// Whether a vendor's error text says the user is there already. Several vendors
-/// document no code for it, so their drivers look for the words.
+/// Whether a vendor's error text says, unambiguously, that the user is there
+/// already. Several vendors document no code for it, so their drivers read the
+/// words; a misread here records an account that does not exist, so anything
+/// that speaks of something missing or invalid ("Group 12 does not exist", "not
+/// found", "invalid permission profile") is never taken for it.
 pub fn says_exists(text: &str) -> bool {
-    let t = text.to_ascii_lowercase();
-    t.contains("exist") || t.contains("taken") || t.contains("duplicate") || t.contains("already")
+    let t: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let t = format!(" {} ", t.split_whitespace().collect::<Vec<_>>().join(" "));
+    const MISSING: &[&str] = &[
+        " not ",
+        " no ",
+        "n t ",
+        " doesnt ",
+        " cannot ",
+        " unknown ",
+        " invalid ",
+        " missing ",
+        " found ",
+        " nonexistent ",
+        " non existent ",
+    ];
+    let glued: String = t.split_whitespace().collect();
+    if MISSING.iter().any(|m| t.contains(m))
+        || ["notfound", "notexist", "nosuch"]
+            .iter()
+            .any(|m| glued.contains(m))
+    {
+        return false;
+    }
+    const PRESENT: &[&str] = &[
+        " already exist",
+        " already taken ",
+        " already been taken ",
+        " already in use ",
+        " already registered ",
+        " already a member ",
+        " is taken ",
+        " in use ",
+        " duplicate ",
+        " exists ",
+        " exist already ",
+        " exists already ",
+    ];
+    PRESENT.iter().any(|p| t.contains(p))
 }
 
 /// The base URL setting, resolved, without a trailing slash.
@@ -433,6 +476,38 @@ impl<'de> serde::Deserialize<'de> for Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn says_exists_only_when_it_is_unambiguous() {
+        for yes in [
+            "email has already been taken",
+            "User already exists",
+            "USER_ALREADY_EXISTS",
+            "ALREADY_EXISTS: dup",
+            "E1: User exists already",
+            "The email address is already in use",
+            "Duplicate email",
+            "HTTP 422 email is taken",
+            "DuplicateUser: a user with this email exists",
+        ] {
+            assert!(says_exists(yes), "{yes:?} should say exists");
+        }
+        for no in [
+            "Group 1234 does not exist",
+            "The permission profile does not exist",
+            "USER_DOES_NOT_EXIST",
+            "user doesn't exist",
+            "Folder not found",
+            "invalid group: already exists in another account", // ambiguous: not adopted
+            "NotFound: the group exists nowhere",
+            "password is missing",
+            "Email is invalid",
+            "existing session expired",
+            "",
+        ] {
+            assert!(!says_exists(no), "{no:?} should not say exists");
+        }
+    }
 
     #[test]
     fn generated_passwords_pass_the_policy() {
