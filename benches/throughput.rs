@@ -190,6 +190,8 @@ fn bench_plan(o: &Options) {
                         fingerprint: a.fingerprint.clone(),
                         spec: RawSpec::of(&a.spec_of(&u.profile)),
                         error: None,
+                        inactive: false,
+                        vendor_status: None,
                         warnings: vec![],
                     },
                 );

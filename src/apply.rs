@@ -6,15 +6,18 @@
 //! state file is rewritten once at the end. Whatever kills roster in between, the
 //! next load knows every creation that may have happened.
 
+use crate::desired::identity;
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
 use crate::secret::Secret;
 use crate::state::{now, Journal, RawSpec, Record, State, Status, Store};
-use crate::vendors::{CallError, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
+use crate::vendors::list::{self, Observed, Query};
+use crate::vendors::{CallError, Driver, NewUser, Outcome, PasswordPolicy};
 use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 use tracing::Instrument;
 
 /// A policy for `password: generate` where the vendor states none.
@@ -31,6 +34,9 @@ pub struct Job<'a> {
     pub user: &'a User,
     pub account: &'a Account,
     pub password: Option<Secret>,
+    /// For a pending pair: when its creation was journaled, which starts its
+    /// grace period.
+    pub sent_at: Option<SystemTime>,
 }
 
 impl Job<'_> {
@@ -55,10 +61,30 @@ impl Job<'_> {
             remote_id,
             at: now(),
             fingerprint: self.account.fingerprint.clone(),
+            inactive: false,
             spec: RawSpec::of(&self.account.spec_of(&self.user.profile)),
             error,
+            vendor_status: None,
             warnings,
         }
+    }
+
+    /// The record of an account the vendor holds for this pair: adopted, with
+    /// its id; marked inactive, and said so, when the vendor holds it closed.
+    fn found(&self, observed: Option<&Observed>) -> Option<Record> {
+        let o = observed?;
+        let mut warnings = Vec::new();
+        if !o.live {
+            warnings.push(format!(
+                "the vendor holds this account as {} (id {}): recorded as inactive, not live; reactivate it there",
+                o.status.as_deref().unwrap_or("inactive"),
+                o.remote_id
+            ));
+        }
+        let mut record = self.record(Status::Adopted, Some(o.remote_id.clone()), None, warnings);
+        record.inactive = !o.live;
+        record.vendor_status = o.status.clone();
+        Some(record)
     }
 }
 
@@ -68,15 +94,19 @@ pub struct VendorJobs<'a> {
     pub driver: Box<dyn Driver>,
     pub concurrency: usize,
     pub jobs: Vec<Job<'a>>,
+    /// How long a vendor may take to list an account it was asked to create.
+    pub grace: Duration,
+    /// Accounts the state records at this vendor: how long a listing would be.
+    pub recorded: usize,
 }
 
 /// Everything apply needs before it sends anything: drivers connected and
 /// passwords resolved. Fails, naming every unset variable, before any request.
 pub fn prepare<'a>(
     desired: &'a Desired,
+    state: &State,
     plan: &Plan,
     env: Env,
-    mode: Mode,
 ) -> anyhow::Result<Vec<VendorJobs<'a>>> {
     let mut by_vendor: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for change in plan.applied() {
@@ -96,13 +126,6 @@ pub fn prepare<'a>(
                 continue;
             }
         };
-        if mode == Mode::Import && !driver.can_lookup() {
-            problems.push(format!(
-                "vendor `{name}` ({}) has no API to look users up, so there is nothing to import; apply adopts users it finds already there",
-                vendor.config.kind
-            ));
-            continue;
-        }
         let mut jobs = Vec::with_capacity(changes.len());
         for change in changes {
             let found = desired
@@ -115,8 +138,6 @@ pub fn prepare<'a>(
             };
             let policy = account.block.password_policy();
             let password = match &user.password {
-                // A lookup sends no password; import needs none set.
-                _ if mode == Mode::Import => None,
                 None => None,
                 Some(Password::Generate) => Some(policy.unwrap_or(DEFAULT_POLICY).generate()),
                 Some(Password::Template(t)) => match t.resolve(env) {
@@ -136,12 +157,17 @@ pub fn prepare<'a>(
                     }
                 },
             };
+            let sent_at = state
+                .get(name, email)
+                .filter(|r| r.status == Status::Pending)
+                .and_then(|r| humantime::parse_rfc3339(&r.at).ok());
             jobs.push(Job {
                 action: change.action,
                 email,
                 user,
                 account,
                 password,
+                sent_at,
             });
         }
         let concurrency = vendor
@@ -154,15 +180,13 @@ pub fn prepare<'a>(
             driver,
             concurrency,
             jobs,
+            grace: vendor.config.grace(),
+            recorded: state.vendors.get(name).map_or(0, BTreeMap::len),
         });
     }
     if !problems.is_empty() {
-        let what = match mode {
-            Mode::Apply => "apply",
-            Mode::Import => "import",
-        };
         bail!(
-            "{what} cannot start; nothing was sent:\n  - {}",
+            "apply cannot start; nothing was sent:\n  - {}",
             problems.join("\n  - ")
         );
     }
@@ -212,7 +236,7 @@ impl Recorder {
     }
 
     /// Journals `records` (durable when this returns), then records them.
-    async fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
+    pub async fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -260,8 +284,6 @@ pub struct Report {
     pub failed: Vec<(String, String, String)>,
     pub pending: Vec<(String, String, String)>,
     pub warnings: Vec<(String, String, String)>,
-    /// Import: desired users the vendor does not have.
-    pub absent: Vec<(String, String)>,
     pub requests: usize,
 }
 
@@ -272,7 +294,6 @@ impl Report {
         self.failed.extend(other.failed);
         self.pending.extend(other.pending);
         self.warnings.extend(other.warnings);
-        self.absent.extend(other.absent);
         self.requests += other.requests;
     }
 
@@ -291,7 +312,7 @@ impl Report {
         match record.status {
             Status::Created => self.created += 1,
             Status::Adopted => self.adopted += 1,
-            Status::Failed => self.failed.push(entry()),
+            Status::Failed | Status::Gone => self.failed.push(entry()),
             Status::Pending => self.pending.push(entry()),
         }
         for w in &record.warnings {
@@ -301,29 +322,18 @@ impl Report {
     }
 }
 
-/// Runs every vendor's jobs; a failing user or vendor never stops the others.
 /// Called as pairs finish: how many, and how many of those failed.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
-
-/// What to do with the jobs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Create what is missing, verifying pending pairs first.
-    Apply,
-    /// Only look users up and adopt those found; never create.
-    Import,
-}
 
 /// Runs every vendor's jobs; a failing user or vendor never stops the others.
 pub async fn execute(
     work: Vec<VendorJobs<'_>>,
     recorder: &Recorder,
-    mode: Mode,
     progress: Progress<'_>,
 ) -> anyhow::Result<Report> {
     let results = futures::future::join_all(work.into_iter().map(|v| {
         let span = tracing::info_span!("vendor", vendor = %v.name);
-        run_vendor(v, recorder, mode, progress).instrument(span)
+        run_vendor(v, recorder, progress).instrument(span)
     }))
     .await;
     let mut report = Report::default();
@@ -333,26 +343,108 @@ pub async fn execute(
     Ok(report)
 }
 
-/// Looks every job up, `concurrency` at a time.
-async fn lookup_all<'a>(
+/// What the vendor holds for each job, in order, and the requests it took: one
+/// listing when that takes fewer requests than a lookup per job (the state says
+/// how long the list is), lookups `concurrency` at a time otherwise.
+async fn look_up(
     driver: &dyn Driver,
-    jobs: Vec<Job<'a>>,
+    jobs: &[Job<'_>],
+    recorded: usize,
     concurrency: usize,
-) -> Vec<(Job<'a>, Result<Lookup, crate::vendors::CallError>)> {
-    stream::iter(jobs)
-        .map(|job| async move {
-            let found = driver.lookup(&job.new_user()).await;
-            (job, found)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await
+) -> (Vec<Result<Option<Observed>, String>>, usize) {
+    let keys: Vec<(String, String)> = jobs
+        .iter()
+        .map(|j| (driver.key_of(&j.new_user()), identity(j.email)))
+        .collect();
+    let pages = recorded.div_ceil(driver.page_size().max(1)) + 1;
+    if jobs.len() > pages {
+        return match list::all(driver, Query::All).await {
+            Ok(listing) => (
+                keys.iter()
+                    .map(|(key, email)| Ok(listing.find(key, email).observed().cloned()))
+                    .collect(),
+                listing.requests,
+            ),
+            Err(e) => (keys.iter().map(|_| Err(e.to_string())).collect(), 1),
+        };
+    }
+    let looked: Vec<(Result<Option<Observed>, String>, usize)> =
+        stream::iter(jobs.iter().zip(&keys))
+            .map(|(job, (key, email))| async move {
+                match list::lookup(driver, &job.new_user()).await {
+                    Ok(l) => (Ok(l.find(key, email).observed().cloned()), l.requests),
+                    Err(e) => (Err(e.to_string()), 1),
+                }
+            })
+            .buffered(concurrency)
+            .collect()
+            .await;
+    let requests = looked.iter().map(|(_, n)| n).sum();
+    (looked.into_iter().map(|(r, _)| r).collect(), requests)
+}
+
+/// Pending pairs, looked up: what the vendor holds is adopted with its id. One
+/// it does not list may still be in its hands (the dead run's request still
+/// being processed, a search index that lags): it is looked up again once its
+/// grace period, counted from when its creation was sent, has passed, and only
+/// then handed back to be created again.
+async fn verify<'a>(
+    driver: &dyn Driver,
+    mut jobs: Vec<Job<'a>>,
+    recorded: usize,
+    concurrency: usize,
+    grace: Duration,
+    report: &mut Report,
+) -> (Vec<(&'a str, Record)>, Vec<Job<'a>>) {
+    let mut records = Vec::new();
+    let mut absent = Vec::new();
+    for round in 0..2 {
+        let (looked, requests) = look_up(driver, &jobs, recorded, concurrency).await;
+        report.requests += requests;
+        let now = SystemTime::now();
+        let mut again = Vec::new();
+        let mut due = now;
+        for (job, found) in jobs.into_iter().zip(looked) {
+            match found {
+                Ok(found) => match job.found(found.as_ref()) {
+                    Some(record) => records.push((job.email, record)),
+                    None => {
+                        let until = job.sent_at.map(|t| t + grace).unwrap_or(now);
+                        if round == 0 && until > now {
+                            due = due.max(until);
+                            again.push(job);
+                        } else {
+                            absent.push(job);
+                        }
+                    }
+                },
+                Err(e) => {
+                    let why = format!("still unverified: lookup failed: {e}");
+                    records.push((
+                        job.email,
+                        job.record(Status::Pending, None, Some(why), vec![]),
+                    ));
+                }
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        let wait = due.duration_since(now).unwrap_or_default().min(grace);
+        tracing::warn!(
+            users = again.len(),
+            wait_s = wait.as_secs(),
+            "creations sent by an earlier apply are not listed yet; waiting out the vendor's grace period before looking again"
+        );
+        tokio::time::sleep(wait).await;
+        jobs = again;
+    }
+    (records, absent)
 }
 
 async fn run_vendor(
     work: VendorJobs<'_>,
     recorder: &Recorder,
-    mode: Mode,
     progress: Progress<'_>,
 ) -> anyhow::Result<Report> {
     let VendorJobs {
@@ -360,66 +452,39 @@ async fn run_vendor(
         driver,
         concurrency,
         jobs,
+        grace,
+        recorded,
     } = work;
     let mut report = Report::default();
-
-    // Pending pairs are looked up first (import looks every pair up): found is
-    // adopted, the rest is created, and the driver adopts any "already exists"
-    // the vendor answers.
-    let (look, mut create): (Vec<_>, Vec<_>) = match mode {
-        Mode::Import => (jobs, Vec::new()),
-        Mode::Apply => jobs.into_iter().partition(|j| j.action == Action::Verify),
-    };
-    let mut records = Vec::new();
-    let mut failed = 0;
-    for (job, found) in lookup_all(driver.as_ref(), look, concurrency).await {
-        match (found, mode) {
-            (Ok(Lookup::Found { remote_id }), _) => {
-                report.requests += 1;
-                records.push((
-                    job.email,
-                    job.record(Status::Adopted, Some(remote_id), None, vec![]),
-                ));
-            }
-            (Ok(Lookup::NotFound), Mode::Apply) => {
-                report.requests += 1;
-                create.push(job);
-            }
-            (Ok(Lookup::Unsupported), Mode::Apply) => create.push(job),
-            (Ok(_), Mode::Import) => {
-                report.requests += 1;
-                report.absent.push((name.clone(), job.email.to_string()));
-            }
-            (Err(e), Mode::Apply) => {
-                report.requests += 1;
-                let error = format!("still unverified: lookup failed: {e}");
-                records.push((
-                    job.email,
-                    job.record(Status::Pending, None, Some(error), vec![]),
-                ));
-            }
-            (Err(e), Mode::Import) => {
-                // Nothing was created: the state keeps what it had.
-                report.requests += 1;
-                failed += 1;
-                let reason = format!("lookup failed: {e}");
-                report
-                    .failed
-                    .push((name.clone(), job.email.to_string(), reason));
-            }
+    let (pending, mut create): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|j| j.action == Action::Verify);
+    if !pending.is_empty() && driver.lists() {
+        let (records, absent) = verify(
+            driver.as_ref(),
+            pending,
+            recorded,
+            concurrency,
+            grace,
+            &mut report,
+        )
+        .await;
+        let looked = records.len();
+        let failed = records
+            .iter()
+            .filter(|(_, r)| r.status != Status::Adopted)
+            .count();
+        for (email, record) in &records {
+            report.count(&name, email, record);
         }
-    }
-    for (email, record) in &records {
-        report.count(&name, email, record);
-    }
-    let looked = records.len() + report.absent.len() + failed;
-    failed += records
-        .iter()
-        .filter(|(_, r)| r.status != Status::Adopted)
-        .count();
-    recorder.write(&name, records).await?;
-    if looked > 0 {
-        progress(looked, failed);
+        recorder.write(&name, records).await?;
+        if looked > 0 {
+            progress(looked, failed);
+        }
+        create.extend(absent);
+    } else {
+        // A vendor that cannot be asked (Act-On): the creation is sent again, and
+        // the vendor's refusal of a duplicate email is read as "exists".
+        create.extend(pending);
     }
 
     let batch = driver.batch_limit().max(1);
@@ -499,65 +564,45 @@ async fn create_batch(
                 .collect()
         }
     };
-    // "Already exists" without the vendor's id: ask for it where the vendor can tell.
-    for (job, user) in jobs.iter().zip(&users) {
-        if let Some(Outcome::Exists { remote_id: None }) = outcomes.get(job.email) {
-            match driver.lookup(user).await {
-                Ok(Lookup::Found { remote_id }) => {
-                    report.requests += 1;
-                    outcomes.insert(
-                        job.email.to_string(),
-                        Outcome::Exists {
-                            remote_id: Some(remote_id),
-                        },
-                    );
-                }
-                Ok(Lookup::Unsupported) => {}
-                Ok(Lookup::NotFound) | Err(_) => {
-                    report.requests += 1;
-                    tracing::warn!(email = job.email, "the vendor says the user exists but the lookup did not find it; adopted by email");
-                }
-            }
-        }
+    let mut records = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let outcome = outcomes.remove(job.email).unwrap_or(Outcome::Unknown {
+            reason: "the vendor's answer did not mention this user".into(),
+        });
+        let record = match outcome {
+            Outcome::Created {
+                remote_id,
+                warnings,
+            } => job.record(Status::Created, remote_id, None, warnings),
+            // The vendor's answer names the account: that is its confirmation.
+            Outcome::Exists {
+                remote_id: Some(id),
+                ..
+            } => job.record(Status::Adopted, Some(id), None, vec![]),
+            Outcome::Exists {
+                remote_id: None,
+                said,
+            } => confirm_exists(driver, job, &said, &mut report).await,
+            Outcome::Rejected { reason } => job.record(
+                Status::Failed,
+                None,
+                Some(format!("rejected: {reason}")),
+                vec![],
+            ),
+            Outcome::Failed { reason } => job.record(Status::Failed, None, Some(reason), vec![]),
+            Outcome::Unknown { reason } => job.record(
+                Status::Pending,
+                None,
+                Some(format!("outcome unknown, to verify: {reason}")),
+                vec![],
+            ),
+        };
+        // A vendor may quote what it refused, passwords included; any of the
+        // batch's may appear in any user's answer.
+        let record = scrub(record, &users);
+        report.count(vendor, job.email, &record);
+        records.push((job.email, record));
     }
-    let records: Vec<(&str, Record)> = jobs
-        .iter()
-        .map(|job| {
-            let outcome = outcomes.remove(job.email).unwrap_or(Outcome::Unknown {
-                reason: "the vendor's answer did not mention this user".into(),
-            });
-            let id = |remote: Option<String>| Some(remote.unwrap_or_else(|| job.email.to_string()));
-            let record = match outcome {
-                Outcome::Created {
-                    remote_id,
-                    warnings,
-                } => job.record(Status::Created, id(remote_id), None, warnings),
-                Outcome::Exists { remote_id } => {
-                    job.record(Status::Adopted, id(remote_id), None, vec![])
-                }
-                Outcome::Rejected { reason } => job.record(
-                    Status::Failed,
-                    None,
-                    Some(format!("rejected: {reason}")),
-                    vec![],
-                ),
-                Outcome::Failed { reason } => {
-                    job.record(Status::Failed, None, Some(reason), vec![])
-                }
-                Outcome::Unknown { reason } => job.record(
-                    Status::Pending,
-                    None,
-                    Some(format!("outcome unknown, to verify: {reason}")),
-                    vec![],
-                ),
-            };
-            // A vendor may quote what it refused, passwords included; any of the
-            // batch's may appear in any user's answer.
-            let record = scrub(record, &users);
-            report.count(vendor, job.email, &record);
-            (job.email, record)
-        })
-        .collect();
     for (email, record) in &records {
         match record.status {
             Status::Failed | Status::Pending => {
@@ -568,4 +613,41 @@ async fn create_batch(
     }
     recorder.write(vendor, records).await?;
     Ok(report)
+}
+
+/// "Already exists" without the vendor's id: adopted only once a lookup finds
+/// the account, with its id. Where the vendor lists no such account, the answer
+/// was not what it seemed: the pair is failed with the vendor's words, never
+/// adopted. Where the lookup fails, nobody knows yet: pending. A vendor with no
+/// lookup and no ids (Act-On) has only its word, which is taken.
+async fn confirm_exists(
+    driver: &dyn Driver,
+    job: &Job<'_>,
+    said: &str,
+    report: &mut Report,
+) -> Record {
+    if !driver.lists() {
+        return job.record(Status::Adopted, None, None, vec![]);
+    }
+    let user = job.new_user();
+    let key = driver.key_of(&user);
+    match list::lookup(driver, &user).await {
+        Ok(listing) => {
+            report.requests += listing.requests;
+            let found = listing.find(&key, &identity(job.email));
+            job.found(found.observed()).unwrap_or_else(|| {
+                let why = format!(
+                    "the vendor answered {said:?}, but lists no account for this user: not adopted"
+                );
+                job.record(Status::Failed, None, Some(why), vec![])
+            })
+        }
+        Err(e) => {
+            report.requests += 1;
+            let why = format!(
+                "the vendor answered {said:?}; the lookup that would confirm it failed ({e}): to verify"
+            );
+            job.record(Status::Pending, None, Some(why), vec![])
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The command line: the clap definitions and the dispatch. Each command's flags
 //! and work live in its own file under `commands/`.
 
-use crate::commands::{self, apply, import, plan, state, validate};
+use crate::commands::{self, apply, dump, import, plan, refresh, state, validate};
 use crate::desired;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -42,8 +42,12 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Create what the plan says is missing, and record it.
     Apply(apply::ApplyArgs),
+    /// Read what the vendors hold into the state; changes nothing at any vendor.
+    Refresh(refresh::RefreshArgs),
     /// Record users that already exist at a vendor as adopted, creating nothing.
     Import(import::ImportArgs),
+    /// Print every account a vendor holds as roster.yaml `users:` entries.
+    Dump(dump::DumpArgs),
     /// Inspect or repair the recorded state.
     State {
         #[command(subcommand)]
@@ -105,7 +109,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(input) => validate::exec(&input),
         Command::Plan(args) => plan::exec(&args),
         Command::Apply(args) => apply::exec(&args, cli.quiet),
-        Command::Import(args) => import::exec(&args, cli.quiet),
+        Command::Refresh(args) => refresh::exec(&args),
+        Command::Import(args) => import::exec(&args),
+        Command::Dump(args) => dump::exec(&args),
         Command::State { command } => state::exec(&command),
         Command::Schema => {
             commands::emit(&desired::schema());

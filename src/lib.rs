@@ -2,7 +2,8 @@
 //! them with the recorded state, plan, and create what is missing through vendor
 //! drivers, recording every outcome.
 //!
-//! The pipeline is `desired::load` -> `state::Store::load` -> `plan::diff` ->
+//! The pipeline is `desired::load` -> `state::Store::load` -> (`refresh`: the
+//! vendors' lists merged in) -> `plan::diff` ->
 //! `plan::render` -> `apply::execute`; each step is usable without the CLI.
 
 pub mod apply;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod desired;
 pub mod plan;
+pub mod refresh;
 pub mod secret;
 pub mod state;
 pub mod vendors;

@@ -3,13 +3,14 @@
 
 use super::progress::Progress;
 use super::{
-    color, emit, filter, interrupted, load_desired, runtime, say, Input, Narrow, StateFile,
-    EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    color, emit, filter, interrupted, load_desired, read_vendors, runtime, say, Input, Narrow,
+    StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
-use crate::apply::{self, Mode, Recorder, Report};
+use crate::apply::{self, Recorder, Report};
 use crate::desired::{self, process_env, Desired};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, render, Threshold};
+use crate::refresh;
 use crate::state::{Lock, State, Status, Store};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -37,6 +38,11 @@ pub struct ApplyArgs {
     /// (overrides `safety.max_create_percent`; default 30).
     #[arg(long, value_name = "PERCENT")]
     pub max_create_percent: Option<f64>,
+    /// First read what each vendor holds (their lists) and record it: accounts
+    /// deleted at the vendor are created again, accounts found there are adopted
+    /// (not created, and not counted by the safety threshold).
+    #[arg(long)]
+    pub refresh: bool,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["vendors", "users"])]
     pub planfile: Option<PathBuf>,
@@ -81,22 +87,37 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let _lock = Lock::acquire(&args.state.state, "roster apply")?;
     let desired = load_desired(&args.input)?;
     let store = Store::new(&args.state.state);
-    let state = store.load()?;
+    let mut state = store.load()?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
         None => filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?,
     };
+    let recorded = state.clone();
+    let mut refreshed = Vec::new();
+    if args.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
+        let read = read_vendors(&desired, &state, &filter)?;
+        for line in read.lines() {
+            eprintln!("{line}");
+        }
+        eprintln!(
+            "Refreshed from the vendors ({} list request(s)): {}.",
+            read.requests,
+            refresh::summary(&read.changes)
+        );
+        refresh::apply_to(&mut state, &read.changes);
+        refreshed = read.changes;
+    }
     let plan = plan::diff(&desired, &state, &filter);
     if let (Some(saved), Some(path)) = (&saved, &args.planfile) {
-        saved.check(&path.display().to_string(), &desired, &state, &plan)?;
+        saved.check(&path.display().to_string(), &desired, &recorded, &plan)?;
     }
     let summary = plan.summary();
     if !quiet {
         emit(&render::text(&plan, color()));
     }
     if !summary.has_work() {
-        if store.journal_path().exists() {
+        if store.journal_path().exists() || !refreshed.is_empty() {
             // Fold in what an interrupted apply left, even with nothing to do.
             let mut state = state;
             store.save(&mut state)?;
@@ -105,7 +126,9 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     if !args.force {
-        if let Err(why) = threshold(args, &desired, &args.input.file).check(&summary, &state) {
+        // Judged against the state as recorded: what a refresh adopted was never
+        // counted as a creation, and what it found gone is one.
+        if let Err(why) = threshold(args, &desired, &args.input.file).check(&summary, &recorded) {
             bail!("refusing to apply: {why}. Review the plan, then pass --force to go ahead");
         }
     }
@@ -114,20 +137,24 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         say!("Apply cancelled; nothing was sent.");
         return Ok(EXIT_ERROR);
     }
-    let work = apply::prepare(&desired, &plan, &process_env, Mode::Apply)?;
+    let work = apply::prepare(&desired, &state, &plan, &process_env)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;
     let progress = Progress::new("apply", total, quiet);
     let advance = |n, failed| progress.advance(n, failed);
     let report = runtime()?.block_on(async {
-        tokio::select! {
-            report = apply::execute(work, &recorder, Mode::Apply, &advance) => Some(report),
+        // What the refresh learnt is journaled with the rest.
+        for c in refreshed {
+            recorder.write(&c.vendor, vec![(c.email.as_str(), c.record)]).await?;
+        }
+        anyhow::Ok(tokio::select! {
+            report = apply::execute(work, &recorder, &advance) => Some(report),
             signal = interrupted() => {
                 tracing::warn!("{signal}: stopping; requests in flight are left pending and verified by the next apply");
                 None
             }
-        }
-    });
+        })
+    })?;
     progress.finish();
     let state = recorder.finish()?;
     let Some(report) = report else {

@@ -3,9 +3,11 @@
 //! (loading the desired state, narrowing, output, signals) lives here.
 
 pub mod apply;
+pub mod dump;
 pub mod import;
 pub mod plan;
 pub mod progress;
+pub mod refresh;
 pub mod state;
 pub mod validate;
 
@@ -88,7 +90,7 @@ pub fn filter(
         }
     }
     let users: std::collections::BTreeSet<String> =
-        users.iter().map(|u| u.to_lowercase()).collect();
+        users.iter().map(|u| desired::identity(u)).collect();
     for u in &users {
         let recorded = state.vendors.values().any(|r| r.contains_key(u));
         if !desired.users.contains_key(u) && !recorded {
@@ -98,6 +100,77 @@ pub fn filter(
     Ok(Filter {
         vendors: vendors.iter().cloned().collect(),
         users,
+    })
+}
+
+/// What reading the vendors learnt.
+pub struct Read {
+    /// The records to rewrite.
+    pub changes: Vec<crate::refresh::Change>,
+    /// Vendors that could not be read, and why.
+    pub unread: Vec<(String, String)>,
+    /// List requests sent.
+    pub requests: usize,
+}
+
+impl Read {
+    /// Lines for people: every vendor not read, then every change.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .unread
+            .iter()
+            .map(|(vendor, why)| format!("  not read    {vendor}: {why}"))
+            .collect();
+        for c in &self.changes {
+            lines.push(format!(
+                "  refreshed   {}  {}: {}",
+                c.vendor,
+                c.email,
+                c.describe()
+            ));
+        }
+        lines
+    }
+}
+
+/// Lists every vendor `filter` keeps and merges what they hold into what
+/// `state` records (the changes are returned, not applied). Changes nothing at
+/// any vendor.
+pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow::Result<Read> {
+    use crate::refresh::{self, Seen};
+    let readers = refresh::readers(desired, filter, &process_env)?;
+    let seen = runtime()?.block_on(refresh::observe(readers));
+    let changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
+    let mut unread = Vec::new();
+    let mut requests = 0;
+    for (vendor, s) in &seen {
+        match s {
+            Seen::Listed { listing, .. } => requests += listing.requests,
+            Seen::Unlistable => unread.push((
+                vendor.clone(),
+                "this vendor has no API to list its users; its records are kept as they are".into(),
+            )),
+            Seen::Failed(why) => {
+                requests += 1;
+                unread.push((
+                    vendor.clone(),
+                    format!("listing failed, nothing concluded: {why}"),
+                ))
+            }
+        }
+    }
+    for vendor in state.vendors.keys() {
+        if filter.vendor(vendor) && !desired.vendors.contains_key(vendor) {
+            unread.push((
+                vendor.clone(),
+                "not configured in the desired state, so it cannot be read".into(),
+            ));
+        }
+    }
+    Ok(Read {
+        changes,
+        unread,
+        requests,
     })
 }
 

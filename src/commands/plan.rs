@@ -1,8 +1,12 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
-use super::{color, emit, filter, load_desired, Input, Narrow, StateFile, EXIT_CHANGES, EXIT_OK};
+use super::{
+    color, emit, filter, load_desired, read_vendors, Input, Narrow, StateFile, EXIT_CHANGES,
+    EXIT_OK,
+};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, render};
+use crate::refresh;
 use crate::state::Store;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -31,12 +35,30 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// First read what each vendor holds (their lists) and plan from that, in
+    /// memory: accounts deleted at the vendor are created again, accounts found
+    /// there are adopted. Needs the vendors' credentials; writes no state.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
     let desired = load_desired(&args.input)?;
-    let state = Store::new(&args.state.state).load()?;
+    let mut state = Store::new(&args.state.state).load()?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
+    let recorded = state.clone();
+    if args.refresh {
+        let read = read_vendors(&desired, &state, &filter)?;
+        for line in read.lines() {
+            eprintln!("{line}");
+        }
+        eprintln!(
+            "Refreshed from the vendors ({} list request(s)): {}.",
+            read.requests,
+            refresh::summary(&read.changes)
+        );
+        refresh::apply_to(&mut state, &read.changes);
+    }
     let plan = plan::diff(&desired, &state, &filter);
     let text = match args.format {
         Format::Text => render::text(&plan, color()),
@@ -45,7 +67,9 @@ pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
     };
     emit(&text);
     if let Some(out) = &args.out {
-        SavedPlan::new(&plan, &desired, &state, &filter).write(out)?;
+        SavedPlan::new(&plan, &desired, &recorded, &filter)
+            .refreshed(args.refresh)
+            .write(out)?;
         eprintln!(
             "Plan saved to {}; `roster apply {}` carries it out exactly.",
             out.display(),

@@ -355,7 +355,7 @@ impl Loader<'_> {
         let mut users = BTreeMap::new();
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for entry in entries {
-            let key = entry.user.email.to_lowercase();
+            let key = super::identity(&entry.user.email);
             if let Some((file, index)) = seen.get(&key) {
                 self.problems.push(format!(
                     "{}: users[{}]: email {} is also given at {}: users[{index}]",

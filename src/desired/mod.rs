@@ -30,12 +30,21 @@ pub fn schema() -> String {
     text
 }
 
+/// The one form of an email that roster keys on, sends and compares, everywhere:
+/// surrounding white space trimmed, lower-cased (Unicode-aware, so `Ö` is `ö`),
+/// then Unicode NFC (so a precomposed `ö` and `o` + combining diaeresis are one
+/// letter). Two emails are the same user exactly when their identities are equal.
+pub fn identity(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().to_lowercase().nfc().collect()
+}
+
 /// Everything roster.yaml asks for.
 #[derive(Debug, Default)]
 pub struct Desired {
     /// Configured vendor accounts by name.
     pub vendors: BTreeMap<String, Vendor>,
-    /// Users by lower-cased email, their identity in every vendor.
+    /// Users by their email's [`identity`], which is what they are in every vendor.
     pub users: BTreeMap<String, User>,
     /// Things worth saying that don't stop a plan (unset variables, literal secrets).
     pub warnings: Vec<String>,
@@ -218,6 +227,16 @@ users:
         time_zone: UTC
       e: { user_name: u, external_id: e, active: false }
 "#;
+
+    #[test]
+    fn one_identity_per_email() {
+        let precomposed = "\u{d6}laf.M\u{fc}ller@Example.com";
+        let decomposed = "O\u{308}laf.Mu\u{308}ller@example.COM";
+        assert_eq!(identity(precomposed), "\u{f6}laf.m\u{fc}ller@example.com");
+        assert_eq!(identity(precomposed), identity(decomposed));
+        assert_eq!(identity("  A@B.io "), "a@b.io");
+        assert_ne!(identity("a@b.io"), identity("a.@b.io"));
+    }
 
     #[test]
     fn specs_serialize_canonically_so_fingerprints_need_no_sorting() {

@@ -80,6 +80,23 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
+    /// How long after a creation was sent a vendor may still not list the new
+    /// account (it is processing, or its search lags): within it, an unanswered
+    /// creation that no lookup finds is looked up again rather than sent again,
+    /// and a refresh does not take a fresh account for deleted. Default `30s`.
+    #[serde(default, deserialize_with = "duration")]
+    #[schemars(with = "Option<String>")]
+    pub verify_grace: Option<Duration>,
+}
+
+impl VendorConfig {
+    /// The default of `verify_grace`.
+    pub const DEFAULT_VERIFY_GRACE: Duration = Duration::from_secs(30);
+
+    /// `verify_grace`, or its default.
+    pub fn grace(&self) -> Duration {
+        self.verify_grace.unwrap_or(Self::DEFAULT_VERIFY_GRACE)
+    }
 }
 
 /// Keys of a vendor's settings that hold credentials.

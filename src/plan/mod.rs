@@ -84,11 +84,11 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn vendor(&self, name: &str) -> bool {
+    pub fn vendor(&self, name: &str) -> bool {
         self.vendors.is_empty() || self.vendors.contains(name)
     }
 
-    fn user(&self, email: &str) -> bool {
+    pub fn user(&self, email: &str) -> bool {
         self.users.is_empty() || self.users.contains(email)
     }
 }
@@ -143,10 +143,7 @@ impl Threshold {
                 self.source
             ));
         }
-        let existing = state
-            .records()
-            .filter(|(_, _, r)| r.status.exists())
-            .count();
+        let existing = state.records().filter(|(_, _, r)| r.live()).count();
         if existing >= self.min_existing {
             let percent = creates as f64 * 100.0 / existing as f64;
             if percent > self.max_create_percent {
@@ -218,6 +215,20 @@ pub fn diff(desired: &Desired, state: &State, filter: &Filter) -> Plan {
                 (Some(_), Some(r)) if r.status == Status::Pending => change(
                     Action::Verify,
                     Some("an earlier apply sent the creation and got no answer".into()),
+                ),
+                (Some(_), Some(r)) if r.status == Status::Gone => change(
+                    Action::Create,
+                    Some(format!(
+                        "gone at the vendor (id {} was deleted there)",
+                        r.remote_id.as_deref().unwrap_or("-")
+                    )),
+                ),
+                (Some(_), Some(r)) if r.inactive => change(
+                    Action::Drift,
+                    Some(format!(
+                        "inactive at the vendor ({}): not a live account; reactivate it there",
+                        r.vendor_status.as_deref().unwrap_or("inactive")
+                    )),
                 ),
                 (Some((_, w)), Some(r)) if w.fingerprint == r.fingerprint => {
                     change(Action::Unchanged, None)
@@ -299,6 +310,8 @@ mod tests {
             spec: crate::state::RawSpec::of(&a.spec_of(&profile(email, title))),
             fingerprint: a.fingerprint,
             error: (status == Status::Failed).then(|| "E: no".into()),
+            inactive: false,
+            vendor_status: None,
             warnings: vec![],
         }
     }

@@ -49,6 +49,7 @@ fn consequence(change: &Change) -> String {
     let what = match change.action {
         Action::Create => "apply creates it",
         Action::Verify => "apply looks it up or creates it, adopting what exists",
+        Action::Drift if change.recorded.is_none() => "apply changes nothing",
         Action::Drift => "the vendor account was created from another spec; apply changes nothing",
         Action::Orphan => "no longer in the desired state; roster never deletes",
         Action::Unchanged => "up to date",
@@ -140,7 +141,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             change.email,
             paint.code("2", &format!("({})", consequence(change)))
         );
-        if change.action == Action::Drift {
+        if change.action == Action::Drift && change.recorded.is_some() {
             out.push_str(&spec_diff(change, paint, "        "));
         }
     }
@@ -180,7 +181,8 @@ pub fn json(plan: &Plan) -> String {
                 vendor: &c.vendor,
                 email: &c.email,
                 reason: c.reason.as_deref(),
-                diff: (c.action == Action::Drift).then(|| spec_diff(c, Paint(false), "")),
+                diff: (c.action == Action::Drift && c.recorded.is_some())
+                    .then(|| spec_diff(c, Paint(false), "")),
             })
             .collect(),
     };
@@ -228,7 +230,7 @@ pub fn markdown(plan: &Plan) -> String {
             change.vendor,
             change.email.replace('|', "\\|"),
         );
-        if change.action == Action::Drift {
+        if change.action == Action::Drift && change.recorded.is_some() {
             item.push_str("\n  ```diff\n");
             for line in spec_diff(change, Paint(false), "  ").lines() {
                 item.push_str(line);

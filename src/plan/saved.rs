@@ -39,6 +39,9 @@ pub struct SavedPlan {
     pub summary: Summary,
     /// What apply will do: creations and verifications, sorted.
     pub changes: Vec<SavedChange>,
+    /// Made by `plan --refresh`: apply reads the vendors again before checking it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
     /// sha256 of everything above, so an edited or truncated file is refused.
     pub checksum: String,
 }
@@ -71,10 +74,18 @@ impl SavedPlan {
             users: filter.users.iter().cloned().collect(),
             summary: plan.summary(),
             changes: applied(plan, desired),
+            refresh: false,
             checksum: String::new(),
         };
         saved.checksum = saved.compute_checksum();
         saved
+    }
+
+    /// Marks the plan as made from a refresh, so apply refreshes too.
+    pub fn refreshed(mut self, refresh: bool) -> SavedPlan {
+        self.refresh = refresh;
+        self.checksum = self.compute_checksum();
+        self
     }
 
     fn compute_checksum(&self) -> String {

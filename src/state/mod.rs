@@ -50,6 +50,9 @@ pub enum Status {
     Pending,
     /// The vendor refused it, or the request failed: to create again.
     Failed,
+    /// It was created or adopted, and a refresh found it no longer at the vendor
+    /// (deleted out of band): to create again.
+    Gone,
 }
 
 impl Status {
@@ -59,6 +62,7 @@ impl Status {
             Status::Adopted => "adopted",
             Status::Pending => "pending",
             Status::Failed => "failed",
+            Status::Gone => "gone",
         }
     }
 
@@ -78,13 +82,28 @@ pub struct Record {
     pub error: Option<String>,
     /// Fingerprint of `spec`.
     pub fingerprint: String,
+    /// The vendor holds the account as closed, inactive or disabled (seen by a
+    /// refresh): it exists, but is not a live account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inactive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<String>,
     /// The non-secret payload as it was sent or adopted.
     pub spec: RawSpec,
     pub status: Status,
+    /// The vendor's own word for the account's status, as last seen by a refresh
+    /// (`active`, `closed`, `ActivationSent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_status: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+impl Record {
+    /// Whether this is a live account at the vendor, as far as roster knows.
+    pub fn live(&self) -> bool {
+        self.status.exists() && !self.inactive
+    }
 }
 
 /// A recorded spec, kept as JSON text: a plan compares fingerprints and reads a

@@ -253,6 +253,8 @@ mod tests {
             fingerprint: "sha256:00".into(),
             spec: crate::state::RawSpec::of(&serde_json::json!({"email": "a@x.io"})),
             error: None,
+            inactive: false,
+            vendor_status: None,
             warnings: vec![],
         }
     }

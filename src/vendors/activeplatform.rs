@@ -1,9 +1,12 @@
 //! ActivePlatform: `POST {base}/api/vendor/v1/users.json?api_token=T`, one user per
-//! call; lookup by `filters[email]`. The token rides in the URL, so no URL is
-//! ever shown: logs carry the path only and errors are redacted.
+//! call. The same path lists users as a bare JSON array, paged by `page` (from 1)
+//! and `per_page`, with no total: a short or empty page is the last; narrowed by
+//! `filters[email]`. The token rides in the URL, so no URL is ever shown: logs
+//! carry the path only and errors are redacted.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
+use super::list::{self, Cursor, Next, Observed, Page, Query};
+use super::{Defaults, Driver, NewUser, Outcome, PasswordPolicy};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -61,18 +64,43 @@ struct ActivePlatform {
     http: Http,
 }
 
+/// Users asked for per page.
+const PER_PAGE: usize = 100;
+
 /// The user as the API answers it; only what roster reads.
 #[derive(Deserialize)]
 struct ApUser {
     id: Value,
-    email: Option<String>,
 }
 
-fn id_text(id: &Value) -> String {
-    match id {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// One user of a list, as roster sees it.
+fn observed(u: &Value) -> Option<Observed> {
+    let email = u.get("email").and_then(Value::as_str)?;
+    let status = u.get("status").and_then(Value::as_str).map(str::to_string);
+    let mut block = serde_json::Map::new();
+    let attributes: serde_json::Map<String, Value> = u
+        .get("custom_attributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let name = a.get("name").or_else(|| a.get("key"))?.as_str()?;
+            Some((name.to_string(), json!(list::text(a.get("value"))?)))
+        })
+        .collect();
+    if !attributes.is_empty() {
+        block.insert("custom_attributes".into(), Value::Object(attributes));
     }
+    Some(Observed {
+        key: crate::desired::identity(email),
+        email: Some(crate::desired::identity(email)),
+        remote_id: list::text(u.get("id"))?,
+        live: !status.as_deref().is_some_and(list::inactive_word),
+        status,
+        first_name: list::text(u.get("first_name")),
+        last_name: list::text(u.get("last_name")),
+        block,
+    })
 }
 
 impl ActivePlatform {
@@ -82,7 +110,7 @@ impl ActivePlatform {
         let mut body = json!({
             "first_name": p.first_name,
             "last_name": p.last_name,
-            "email": p.email,
+            "email": new.email,
         });
         if let Some(pw) = &new.password {
             body["password"] = json!(pw.expose());
@@ -113,7 +141,7 @@ impl ActivePlatform {
         if response.status.is_success() {
             let user: ApUser = response.json().map_err(CallError::Unknown)?;
             return Ok(Outcome::Created {
-                remote_id: Some(id_text(&user.id)),
+                remote_id: list::text(Some(&user.id)),
                 warnings: vec![],
             });
         }
@@ -122,7 +150,10 @@ impl ActivePlatform {
                 Err(CallError::Refused { status, message })
             }
             CallError::Refused { message, .. } if super::says_exists(&message) => {
-                Ok(Outcome::Exists { remote_id: None })
+                Ok(Outcome::Exists {
+                    remote_id: None,
+                    said: message,
+                })
             }
             CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
             other => Err(other),
@@ -136,31 +167,44 @@ impl Driver for ActivePlatform {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {
+    fn lists(&self) -> bool {
+        true
+    }
+
+    fn page_size(&self) -> usize {
+        PER_PAGE
+    }
+
+    async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+        let number = match at {
+            Cursor::Page(n) => *n,
+            _ => 1,
+        };
+        let (number_text, per_page) = (number.to_string(), PER_PAGE.to_string());
+        let mut params = vec![
+            ("api_token", self.token.expose()),
+            ("page", number_text.as_str()),
+            ("per_page", per_page.as_str()),
+        ];
+        if let Query::Key(email) = query {
+            params.push(("filters[email]", email));
+        }
         let request = self
             .http
             .client()
             .get(&self.url)
-            .query(&[
-                ("api_token", self.token.expose()),
-                ("filters[email]", user.email),
-            ])
+            .query(&params)
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }
-        let users: Vec<ApUser> = response.json().map_err(CallError::Unknown)?;
-        Ok(users
-            .iter()
-            .find(|u| {
-                u.email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(user.email))
-            })
-            .map_or(Lookup::NotFound, |u| Lookup::Found {
-                remote_id: id_text(&u.id),
-            }))
+        let users: Vec<Value> = response.json().map_err(CallError::Unknown)?;
+        Ok(Page {
+            listed: users.len(),
+            items: users.iter().filter_map(observed).collect(),
+            next: Next::UnlessShort(Cursor::Page(number + 1)),
+        })
     }
 }

@@ -315,7 +315,7 @@ fn userspec(new: &NewUser<'_>, account: &Account) -> Value {
         _ => "Marketing",
     };
     put("userType", json!(user_type));
-    put("email", json!(p.email));
+    put("email", json!(new.email));
     put("firstName", json!(p.first_name));
     put("lastName", json!(p.last_name));
     if let Some(pw) = &new.password {
@@ -436,7 +436,10 @@ impl Answer {
         let code = self.error_code.as_ref().map(text).unwrap_or_default();
         let message = self.error_message.unwrap_or_default();
         if super::says_exists(&code) || super::says_exists(&message) {
-            return Outcome::Exists { remote_id: None };
+            return Outcome::Exists {
+                remote_id: None,
+                said: format!("{code}: {message}"),
+            };
         }
         let reason = match (code.is_empty(), message.is_empty()) {
             (false, false) => format!("{code}: {message}"),
@@ -445,6 +448,28 @@ impl Answer {
             (true, true) => format!("status {:?}", self.status.unwrap_or_default()),
         };
         Outcome::Rejected { reason }
+    }
+}
+
+/// Act-On knows a user by its email and gives no other id: the email is the id
+/// it confirms, whether it created the user or says the user exists.
+fn identified(outcome: Outcome, email: &str) -> Outcome {
+    match outcome {
+        Outcome::Created {
+            remote_id: None,
+            warnings,
+        } => Outcome::Created {
+            remote_id: Some(email.to_string()),
+            warnings,
+        },
+        Outcome::Exists {
+            remote_id: None,
+            said,
+        } => Outcome::Exists {
+            remote_id: Some(email.to_string()),
+            said,
+        },
+        other => other,
     }
 }
 
@@ -472,10 +497,6 @@ impl Driver for Acton {
         self.batch
     }
 
-    fn can_lookup(&self) -> bool {
-        false
-    }
-
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         let mut specs = Vec::with_capacity(batch.len());
         for new in batch {
@@ -497,7 +518,11 @@ impl Driver for Acton {
         let answers: Vec<Answer> = response.json().map_err(CallError::Unknown)?;
         Ok(answers
             .into_iter()
-            .filter_map(|a| Some((a.email.clone()?.to_lowercase(), a.outcome())))
+            .filter_map(|a| {
+                let email = crate::desired::identity(a.email.as_deref()?);
+                let outcome = identified(a.outcome(), &email);
+                Some((email, outcome))
+            })
             .collect())
     }
 }
@@ -531,13 +556,19 @@ mod tests {
             answer(
                 json!({"email":"a@x","status":"error","errorCode":"USER_ALREADY_EXISTS","errorMessage":"dup"})
             ),
-            Outcome::Exists { remote_id: None }
+            Outcome::Exists {
+                remote_id: None,
+                said: "USER_ALREADY_EXISTS: dup".into()
+            }
         );
         assert_eq!(
             answer(
                 json!({"email":"a@x","status":"error","errorCode":"E1","errorMessage":"User exists already"})
             ),
-            Outcome::Exists { remote_id: None }
+            Outcome::Exists {
+                remote_id: None,
+                said: "E1: User exists already".into()
+            }
         );
         assert_eq!(
             answer(

@@ -1,13 +1,17 @@
 //! DocuSign eSignature: `POST {base}/v2.1/accounts/{accountId}/users` with
 //! `newUsers`, up to 500 per call; per-user `errorDetails` inside a 201;
 //! USER_ALREADY_EXISTS_IN_ACCOUNT carries the existing userId, which is adopted.
-//! Rate limits come as an errorCode and X-RateLimit-* headers. Lookup by `?email=`.
+//! Rate limits come as an errorCode and X-RateLimit-* headers. Users are listed
+//! with `start_position`/`count` (at most 100) while `nextUri` says more follow,
+//! and narrowed by `?email=`. Users are never deleted, only closed, and one email
+//! may hold several memberships: a closed one is not a live account.
 //!
 //! Authentication takes a ready access token (`token:`); the JWT grant is not
 //! built in.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Lookup, NewUser, Outcome};
+use super::list::{self, Cursor, Next, Observed, Page, Query};
+use super::{Defaults, Driver, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -149,6 +153,10 @@ impl NewUserAnswer {
             Some(e) if e.error_code.as_deref() == Some("USER_ALREADY_EXISTS_IN_ACCOUNT") => {
                 Outcome::Exists {
                     remote_id: self.user_id,
+                    said: format!(
+                        "USER_ALREADY_EXISTS_IN_ACCOUNT: {}",
+                        e.message.unwrap_or_default()
+                    ),
                 }
             }
             Some(e) => Outcome::Rejected {
@@ -170,7 +178,7 @@ fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
         .clone()
         .unwrap_or_else(|| format!("{} {}", p.first_name, p.last_name));
     u.insert("userName".into(), json!(user_name));
-    u.insert("email".into(), json!(p.email));
+    u.insert("email".into(), json!(new.email));
     u.insert("firstName".into(), json!(p.first_name));
     u.insert("lastName".into(), json!(p.last_name));
     let optional = [
@@ -225,34 +233,106 @@ impl Driver for DocuSign {
         Ok(answer
             .new_users
             .into_iter()
-            .filter_map(|u| Some((u.email.clone()?.to_lowercase(), u.outcome())))
+            .filter_map(|u| Some((crate::desired::identity(u.email.as_deref()?), u.outcome())))
             .collect())
     }
 
-    async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {
+    fn lists(&self) -> bool {
+        true
+    }
+
+    fn page_size(&self) -> usize {
+        PAGE
+    }
+
+    async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+        let start = match at {
+            Cursor::Offset(n) => *n,
+            _ => 0,
+        };
+        let (start_text, count) = (start.to_string(), PAGE.to_string());
+        let mut params = vec![
+            ("start_position", start_text.as_str()),
+            ("count", count.as_str()),
+        ];
+        if let Query::Key(email) = query {
+            params.push(("email", email));
+        }
         let request = self
             .http
             .client()
             .get(&self.url)
             .bearer_auth(self.token.expose())
-            .query(&[("email", user.email)])
+            .query(&params)
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
         let response = self.http.send(Call::Read, request).await?;
-        if response.status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(Lookup::NotFound);
+        if matches!(query, Query::Key(_)) && response.status == reqwest::StatusCode::NOT_FOUND {
+            // No user with that email in the account.
+            return Ok(Page {
+                listed: 0,
+                items: vec![],
+                next: Next::Last,
+            });
         }
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }
-        let found: Value = response.json().map_err(CallError::Unknown)?;
-        Ok(super::find_in(
-            found.get("users"),
-            "email",
-            user.email,
-            "userId",
-        ))
+        let answer: Value = response.json().map_err(CallError::Unknown)?;
+        let users = answer
+            .get("users")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let next = if answer
+            .get("nextUri")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.is_empty())
+        {
+            // The next page starts after this one's last item.
+            let end = list::count(answer.get("endPosition"))
+                .map(|e| e + 1)
+                .unwrap_or(start + users.len() as u64);
+            Next::At(Cursor::Offset(end))
+        } else {
+            Next::Last
+        };
+        Ok(Page {
+            listed: users.len(),
+            items: users.iter().filter_map(observed).collect(),
+            next,
+        })
     }
+}
+
+/// Users asked for per page: DocuSign's most.
+const PAGE: usize = 100;
+
+/// One membership of the account's user list, as roster sees it.
+fn observed(u: &Value) -> Option<Observed> {
+    let email = u.get("email").and_then(Value::as_str)?;
+    let status = list::text(u.get("userStatus"));
+    let mut block = Map::new();
+    for (theirs, ours) in [
+        ("userName", "user_name"),
+        ("permissionProfileId", "permission_profile_id"),
+        ("company", "company"),
+        ("jobTitle", "job_title"),
+    ] {
+        if let Some(v) = list::text(u.get(theirs)) {
+            block.insert(ours.into(), json!(v));
+        }
+    }
+    Some(Observed {
+        key: crate::desired::identity(email),
+        email: Some(crate::desired::identity(email)),
+        remote_id: list::text(u.get("userId"))?,
+        live: !status.as_deref().is_some_and(list::inactive_word),
+        status,
+        first_name: list::text(u.get("firstName")),
+        last_name: list::text(u.get("lastName")),
+        block,
+    })
 }
 
 #[cfg(test)]
@@ -278,7 +358,8 @@ mod tests {
                 json!({"userId": "u2", "email": "a@x.io", "errorDetails": {"errorCode": "USER_ALREADY_EXISTS_IN_ACCOUNT", "message": "dup"}})
             ),
             Outcome::Exists {
-                remote_id: Some("u2".into())
+                remote_id: Some("u2".into()),
+                said: "USER_ALREADY_EXISTS_IN_ACCOUNT: dup".into()
             }
         );
         assert_eq!(

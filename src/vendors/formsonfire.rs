@@ -1,10 +1,13 @@
 //! Forms On Fire (a ServiceStack API, white-labelled): `POST {base}/user?format=json`
 //! with CompanyId and IntegrationKey in the JSON body, one user per call; success is
-//! a ResponseStatus without ErrorCode. Lookup via `/user/search`, whose query
-//! carries the IntegrationKey: no URL is ever shown.
+//! a ResponseStatus without ErrorCode. Users are listed by `/user/search`, paged
+//! by `PageNo` (from 0) and `PageSize` (at most 250), a short or empty page being
+//! the last, and narrowed by `Email`; its query carries the IntegrationKey, so no
+//! URL is ever shown.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Lookup, NewUser, Outcome};
+use super::list::{self, Cursor, Next, Observed, Page, Query};
+use super::{Defaults, Driver, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -152,7 +155,7 @@ impl FormsOnFire {
             "IntegrationKey": self.key.expose(),
             "FirstName": p.first_name,
             "LastName": p.last_name,
-            "Email": p.email,
+            "Email": new.email,
         });
         let ids = |list: &[String]| list.iter().map(|id| json!({"Id": id})).collect::<Vec<_>>();
         let optional = [
@@ -198,7 +201,10 @@ impl FormsOnFire {
                     message: format!("HTTP {status} {text}"),
                 }),
                 500.. => Err(CallError::Unknown(format!("HTTP {status} {text}"))),
-                _ if super::says_exists(&text) => Ok(Outcome::Exists { remote_id: None }),
+                _ if super::says_exists(&text) => Ok(Outcome::Exists {
+                    remote_id: None,
+                    said: text,
+                }),
                 _ => Ok(Outcome::Rejected { reason: text }),
             };
         }
@@ -226,18 +232,39 @@ impl Driver for FormsOnFire {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    async fn lookup(&self, user: &NewUser<'_>) -> Result<Lookup, CallError> {
-        let company = self.company.to_string();
+    fn lists(&self) -> bool {
+        true
+    }
+
+    fn page_size(&self) -> usize {
+        PAGE_SIZE
+    }
+
+    async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+        let number = match at {
+            Cursor::Page(n) => *n,
+            _ => 0,
+        };
+        let (company, number_text, size) = (
+            self.company.to_string(),
+            number.to_string(),
+            PAGE_SIZE.to_string(),
+        );
+        let mut params = vec![
+            ("format", "json"),
+            ("CompanyId", company.as_str()),
+            ("IntegrationKey", self.key.expose()),
+            ("PageNo", number_text.as_str()),
+            ("PageSize", size.as_str()),
+        ];
+        if let Query::Key(email) = query {
+            params.push(("Email", email));
+        }
         let request = self
             .http
             .client()
             .get(format!("{}/user/search", self.base))
-            .query(&[
-                ("format", "json"),
-                ("CompanyId", company.as_str()),
-                ("IntegrationKey", self.key.expose()),
-                ("Email", user.email),
-            ])
+            .query(&params)
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
         let response = self.http.send(Call::Read, request).await?;
@@ -251,6 +278,43 @@ impl Driver for FormsOnFire {
             return Err(self.http.failure(&response));
         }
         let v: Value = response.json().map_err(CallError::Unknown)?;
-        Ok(super::find_in(v.get("Users"), "Email", user.email, "Id"))
+        let users = v
+            .get("Users")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(Page {
+            listed: users.len(),
+            items: users.iter().filter_map(observed).collect(),
+            next: Next::UnlessShort(Cursor::Page(number + 1)),
+        })
     }
+}
+
+/// Users asked for per page: the API's most.
+const PAGE_SIZE: usize = 250;
+
+/// One user of a list, as roster sees it.
+fn observed(u: &Value) -> Option<Observed> {
+    let email = u.get("Email").and_then(Value::as_str)?;
+    let status = list::text(u.get("Status"));
+    let mut block = serde_json::Map::new();
+    for (theirs, ours) in [
+        ("WebsiteRole", "website_role"),
+        ("ExternalId", "external_id"),
+    ] {
+        if let Some(v) = list::text(u.get(theirs)) {
+            block.insert(ours.into(), json!(v));
+        }
+    }
+    Some(Observed {
+        key: crate::desired::identity(email),
+        email: Some(crate::desired::identity(email)),
+        remote_id: list::text(u.get("Id"))?,
+        live: !status.as_deref().is_some_and(list::inactive_word),
+        status,
+        first_name: list::text(u.get("FirstName")),
+        last_name: list::text(u.get("LastName")),
+        block,
+    })
 }

@@ -12,6 +12,7 @@ pub mod acton;
 pub mod docusign;
 pub mod formsonfire;
 pub mod http;
+pub mod list;
 pub mod scim;
 
 use crate::desired::{Password, User, VendorConfig};
@@ -30,25 +31,19 @@ pub enum Outcome {
         remote_id: Option<String>,
         warnings: Vec<String>,
     },
-    /// The account was already there: adopted, never created twice.
-    Exists { remote_id: Option<String> },
+    /// The vendor said, unambiguously, that the account is already there (`said`
+    /// is its own text). Adopted once confirmed: with the vendor's id when the
+    /// answer carries it, or when a lookup finds the account.
+    Exists {
+        remote_id: Option<String>,
+        said: String,
+    },
     /// The vendor refused this user (its own code and message); retrying won't help.
     Rejected { reason: String },
     /// The request failed before the vendor acted on it.
     Failed { reason: String },
     /// Nobody knows whether the vendor acted: the pair stays pending and is verified.
     Unknown { reason: String },
-}
-
-/// What a lookup by email found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    Found {
-        remote_id: String,
-    },
-    NotFound,
-    /// The vendor has no way to look a user up.
-    Unsupported,
 }
 
 /// One user to create, as handed to a driver.
@@ -73,15 +68,35 @@ pub trait Driver: Send + Sync {
     /// Users missing from the answer are treated as `Unknown`.
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError>;
 
-    /// Whether the vendor has a way to look a user up.
-    fn can_lookup(&self) -> bool {
-        true
+    /// Whether the vendor can tell which accounts it holds (a paged list). Act-On
+    /// cannot: its records are kept as they are, and a pending creation there is
+    /// verified by sending it again and reading "already exists".
+    fn lists(&self) -> bool {
+        false
     }
 
-    /// Looks a user up (by email, or by the vendor's own key such as a SCIM
-    /// userName), where the vendor allows it.
-    async fn lookup(&self, _user: &NewUser<'_>) -> Result<Lookup, CallError> {
-        Ok(Lookup::Unsupported)
+    /// One page of the vendor's accounts (see `list::all`, the loop that walks
+    /// them). Only called when `lists()` says so.
+    async fn page(
+        &self,
+        _query: list::Query<'_>,
+        _at: &list::Cursor,
+    ) -> Result<list::Page, CallError> {
+        Err(CallError::NotSent(
+            "this vendor has no API to list its users".into(),
+        ))
+    }
+
+    /// Accounts per page the driver asks for, to judge whether a few lookups
+    /// cost less than one listing.
+    fn page_size(&self) -> usize {
+        100
+    }
+
+    /// The identity of `user` at this vendor, normalised: the email, unless the
+    /// vendor keys accounts on something else (SCIM: userName).
+    fn key_of(&self, user: &NewUser<'_>) -> String {
+        crate::desired::identity(user.email)
     }
 }
 
@@ -416,22 +431,6 @@ where
         out.push((new.email.to_string(), create(new).await?));
     }
     Ok(out)
-}
-
-/// A lookup's answer: in a vendor's `list` of users, the one whose `key` field
-/// equals `wanted` (ignoring case), by its `id` field.
-pub fn find_in(list: Option<&serde_json::Value>, key: &str, wanted: &str, id: &str) -> Lookup {
-    let found = list
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|u| {
-            u.get(key)
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
-        })
-        .and_then(|u| u.get(id)?.as_str().map(str::to_string));
-    found.map_or(Lookup::NotFound, |remote_id| Lookup::Found { remote_id })
 }
 
 /// The driver's request builder could not make a request: nothing was sent.

@@ -1,8 +1,14 @@
 //! SCIM 2.0 (RFC 7643/7644): `POST {base}/Users` with the core User schema. A 409
-//! `uniqueness` is resolved by a `filter=userName eq "..."` lookup and adopted.
+//! (or a 400 with `scimType: uniqueness`) says the userName is taken, and is
+//! adopted once a lookup finds the account. Users are listed with `startIndex`
+//! and `count` until `totalResults` is reached, however few a page the server
+//! gives; a lookup is `filter=userName eq "..."` where the server's
+//! `/ServiceProviderConfig` says it can filter, and a listing matched here where
+//! it cannot. userName is the identity of an account here.
 
 use super::http::{Call, CallError, Http, Response};
-use super::{Defaults, Driver, Lookup, NewUser, Outcome};
+use super::list::{self, Cursor, Next, Observed, Page, Query};
+use super::{Defaults, Driver, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -64,26 +70,35 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
     let c = super::Connection::new(vendor, env, "token", DEFAULTS)?;
     Ok(Box::new(Scim {
         url: format!("{}/Users", c.base),
+        config_url: format!("{}/ServiceProviderConfig", c.base),
         token: c.secret,
         http: c.http,
+        filters: tokio::sync::OnceCell::new(),
     }))
 }
 
 struct Scim {
     url: String,
+    config_url: String,
     token: Secret,
     http: Http,
+    /// Whether the server can filter, from its ServiceProviderConfig, read once.
+    filters: tokio::sync::OnceCell<bool>,
 }
+
+/// Users asked for per page; a server may give fewer (its own cap).
+const PAGE: usize = 100;
 
 fn account<'a>(new: &NewUser<'a>) -> Result<&'a Account, CallError> {
     new.account.try_into()
 }
 
+/// The userName sent: the block's, or else the email (in its one normal form).
 fn user_name(new: &NewUser<'_>, account: &Account) -> String {
     account
         .user_name
         .clone()
-        .unwrap_or_else(|| new.user.profile.email.clone())
+        .unwrap_or_else(|| new.email.to_string())
 }
 
 fn resource(new: &NewUser<'_>, account: &Account) -> Value {
@@ -97,7 +112,7 @@ fn resource(new: &NewUser<'_>, account: &Account) -> Value {
         "userName": user_name(new, account),
         "name": name,
         "displayName": format!("{} {}", p.first_name, p.last_name),
-        "emails": [{"value": p.email, "primary": true, "type": "work"}],
+        "emails": [{"value": new.email, "primary": true, "type": "work"}],
         "active": account.active.unwrap_or(true),
     });
     if let Some(e) = &account.external_id {
@@ -148,8 +163,18 @@ impl Scim {
                 None => Err(CallError::Unknown("the created user has no `id`".into())),
             };
         }
+        let uniqueness = status == 409
+            || serde_json::from_slice::<Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
+                .unwrap_or(false);
         match self.http.failure(response) {
-            CallError::Refused { .. } if status == 409 => Ok(Outcome::Exists { remote_id: None }),
+            CallError::Refused { message, .. } if uniqueness && status < 500 => {
+                Ok(Outcome::Exists {
+                    remote_id: None,
+                    said: message,
+                })
+            }
             e @ CallError::Refused { .. } if status == 401 || status == 403 => Err(e),
             CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
             other => Err(other),
@@ -163,28 +188,130 @@ impl Driver for Scim {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    async fn lookup(&self, new: &NewUser<'_>) -> Result<Lookup, CallError> {
-        let name = user_name(new, account(new)?);
-        let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+    fn lists(&self) -> bool {
+        true
+    }
+
+    fn page_size(&self) -> usize {
+        PAGE
+    }
+
+    fn key_of(&self, new: &NewUser<'_>) -> String {
+        let name = account(new).map(|a| user_name(new, a));
+        crate::desired::identity(&name.unwrap_or_else(|_| new.email.to_string()))
+    }
+
+    async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+        let start = match at {
+            Cursor::Offset(n) => *n,
+            _ => 1,
+        };
+        let mut params = vec![
+            ("startIndex", start.to_string()),
+            ("count", PAGE.to_string()),
+        ];
+        if let Query::Key(name) = query {
+            if self.can_filter().await {
+                let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+                params.push(("filter", format!("userName eq \"{quoted}\"")));
+            }
+        }
         let request = self
             .http
             .client()
             .get(&self.url)
             .bearer_auth(self.token.expose())
             .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .query(&[("filter", format!("userName eq \"{quoted}\""))])
+            .query(&params)
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }
-        let list: Value = response.json().map_err(CallError::Unknown)?;
-        Ok(super::find_in(
-            list.get("Resources"),
-            "userName",
-            &name,
-            "id",
-        ))
+        let answer: Value = response.json().map_err(CallError::Unknown)?;
+        let users = answer
+            .get("Resources")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let after = start + users.len() as u64;
+        let next = match list::count(answer.get("totalResults")) {
+            Some(total) if after > total => Next::Last,
+            Some(_) => Next::At(Cursor::Offset(after)),
+            None => Next::UnlessShort(Cursor::Offset(after)),
+        };
+        Ok(Page {
+            listed: users.len(),
+            items: users.iter().filter_map(observed).collect(),
+            next,
+        })
     }
+}
+
+impl Scim {
+    /// Whether the server says it can filter (RFC 7643 section 5,
+    /// `filter.supported`). Read once; a server without the endpoint is taken
+    /// at its word as RFC 7644 requires of filtering, and a listing is the
+    /// fallback only where it says it cannot.
+    async fn can_filter(&self) -> bool {
+        *self
+            .filters
+            .get_or_init(|| async {
+                let Ok(request) = self
+                    .http
+                    .client()
+                    .get(&self.config_url)
+                    .bearer_auth(self.token.expose())
+                    .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+                    .build()
+                else {
+                    return true;
+                };
+                match self.http.send(Call::Read, request).await {
+                    Ok(r) if r.status.is_success() => r
+                        .json::<Value>()
+                        .ok()
+                        .and_then(|v| v.pointer("/filter/supported")?.as_bool())
+                        .unwrap_or(true),
+                    _ => true,
+                }
+            })
+            .await
+    }
+}
+
+/// One user of a list, as roster sees it.
+fn observed(u: &Value) -> Option<Observed> {
+    let name = u.get("userName").and_then(Value::as_str)?;
+    let emails = u.get("emails").and_then(Value::as_array);
+    let email = emails
+        .and_then(|list| {
+            list.iter()
+                .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+                .or_else(|| list.first())
+        })
+        .and_then(|e| e.get("value")?.as_str())
+        .map(crate::desired::identity);
+    let active = u.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let mut block = serde_json::Map::new();
+    if email.as_deref() != Some(crate::desired::identity(name).as_str()) {
+        block.insert("user_name".into(), json!(name));
+    }
+    if let Some(e) = list::text(u.get("externalId")) {
+        block.insert("external_id".into(), json!(e));
+    }
+    if !active {
+        block.insert("active".into(), json!(false));
+    }
+    Some(Observed {
+        key: crate::desired::identity(name),
+        email,
+        remote_id: list::text(u.get("id"))?,
+        live: active,
+        status: Some(if active { "active" } else { "inactive" }.into()),
+        first_name: list::text(u.pointer("/name/givenName")),
+        last_name: list::text(u.pointer("/name/familyName")),
+        block,
+    })
 }

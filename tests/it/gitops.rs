@@ -233,11 +233,11 @@ fn import_adopts_what_the_vendor_has_and_creates_nothing() {
         json!({"create": 1, "verify": 0, "unchanged": 2, "drift": 0, "orphan": 0})
     );
 
-    // Act-On has no lookup API: nothing to import, said clearly.
+    // Act-On has no API to list users: nothing to import, said clearly.
     let run = t.run(&["import", "--vendor", "acton"]);
     run.code(1);
     assert!(
-        run.stderr.contains("has no API to look users up"),
+        run.stderr.contains("has no API to list its users"),
         "{}",
         run.stderr
     );

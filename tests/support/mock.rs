@@ -40,6 +40,19 @@ pub struct Config {
     /// Emails at this domain are refused by every vendor (a vendor-side rule roster
     /// cannot check in advance).
     pub blocked_domain: String,
+    /// The most users one page of a list holds, whatever the client asks for
+    /// (the server's own cap); small, so that tests page.
+    pub page_cap: usize,
+    /// How long after its creation an account stays out of lists and searches
+    /// (a vendor still processing it, or a lagging search index).
+    pub search_lag: Duration,
+    /// Whether the SCIM server can filter (its ServiceProviderConfig says so);
+    /// when it cannot, a `filter` parameter is refused.
+    pub scim_filter: bool,
+    /// A value that names something the vendor does not have: a group id, custom
+    /// attribute, permission profile or title equal to it is refused with "...
+    /// does not exist".
+    pub missing: String,
 }
 
 impl Default for Config {
@@ -58,6 +71,10 @@ impl Default for Config {
             scim_token: "mock-scim-token".into(),
             latency: Duration::ZERO,
             blocked_domain: "blocked.example".into(),
+            page_cap: 7,
+            search_lag: Duration::ZERO,
+            scim_filter: true,
+            missing: "missing-0000".into(),
         }
     }
 }
@@ -114,6 +131,11 @@ pub struct Data {
     /// first path segment (the kind).
     pub in_flight: BTreeMap<String, usize>,
     pub max_in_flight: BTreeMap<String, usize>,
+    /// When each (kind, key) was created, for `search_lag`.
+    pub created_at: BTreeMap<(&'static str, String), std::time::Instant>,
+    /// More memberships per kind, listed beside `users` (DocuSign keeps closed
+    /// ones under the same email).
+    pub extra: BTreeMap<&'static str, Vec<Value>>,
     next_id: u64,
 }
 
@@ -159,6 +181,77 @@ impl Mock {
             .insert(email.to_lowercase(), user);
     }
 
+    /// Deletes a user out of band, as an admin at the vendor would.
+    pub fn delete(&self, kind: &str, key: &str) -> Option<Value> {
+        self.data().users.get_mut(kind)?.remove(&key.to_lowercase())
+    }
+
+    /// Changes one field of a stored user, as an admin at the vendor would.
+    pub fn update(&self, kind: &str, key: &str, field: &str, value: Value) {
+        if let Some(u) = self
+            .data()
+            .users
+            .get_mut(kind)
+            .and_then(|users| users.get_mut(&key.to_lowercase()))
+        {
+            u[field] = value;
+        }
+    }
+
+    /// Adds another membership beside the users of `kind`.
+    pub fn seed_extra(&self, kind: &'static str, user: Value) {
+        self.data().extra.entry(kind).or_default().push(user);
+    }
+
+    /// GET requests (lists and lookups) whose path starts with `prefix`.
+    pub fn reads(&self, prefix: &str) -> usize {
+        self.requests(prefix)
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count()
+    }
+
+    /// What a list of `kind` shows, sorted by key: every user (and extra
+    /// membership) past the search lag whose `field` equals `wanted` (ignoring
+    /// case), or all of them.
+    fn listed(&self, kind: &'static str, field: &str, wanted: Option<&str>) -> Vec<Value> {
+        let lag = self.config.search_lag;
+        let data = self.data();
+        let visible = |key: &String| {
+            data.created_at
+                .get(&(kind, key.clone()))
+                .is_none_or(|at| at.elapsed() >= lag)
+        };
+        let matches = |u: &Value| match wanted {
+            None => true,
+            Some(w) => u
+                .get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.to_lowercase() == w.to_lowercase()),
+        };
+        data.users
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .filter(|(key, u)| visible(key) && matches(u))
+            .map(|(_, u)| u.clone())
+            .chain(
+                data.extra
+                    .get(kind)
+                    .into_iter()
+                    .flatten()
+                    .filter(|u| matches(u))
+                    .cloned(),
+            )
+            .collect()
+    }
+
+    /// One page of `all`: from `start` (0-based), at most `asked` and the cap.
+    fn page(&self, all: &[Value], start: usize, asked: usize) -> Vec<Value> {
+        let size = asked.clamp(1, self.config.page_cap.max(1));
+        all.iter().skip(start).take(size).cloned().collect()
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .route("/acton/api/1/user", post(acton_create))
@@ -174,6 +267,7 @@ impl Mock {
             .route("/formsonfire/api/v2/user", post(fof_create))
             .route("/formsonfire/api/v2/user/search", get(fof_search))
             .route("/scim/v2/Users", post(scim_create).get(scim_list))
+            .route("/scim/v2/ServiceProviderConfig", get(scim_config))
             .layer(axum::middleware::from_fn_with_state(self.clone(), observe))
             .route("/_mock/requests", get(list_requests))
             .route("/_mock/users", get(list_users))
@@ -217,6 +311,8 @@ impl Mock {
             return false;
         }
         users.insert(key.clone(), user);
+        data.created_at
+            .insert((kind, key.clone()), std::time::Instant::now());
         *data.creations.entry((kind, key)).or_default() += 1;
         true
     }
@@ -428,6 +524,11 @@ async fn acton_create(
                 "INVALID_EMAIL_DOMAIN",
                 format!("email domain of {email} is not allowed"),
             )
+        } else if field("title") == mock.config.missing {
+            error(
+                "E_NOT_EXIST",
+                format!("Sales team {} does not exist", mock.config.missing),
+            )
         } else {
             let mut stored = spec.clone();
             if let Some(o) = stored.as_object_mut() {
@@ -561,6 +662,18 @@ async fn ap_create(
             json!({"error": "email domain is not allowed"}),
         );
     }
+    let missing_attribute = user
+        .get("custom_attributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|a| a["key"] == json!(mock.config.missing));
+    if missing_attribute {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": format!("Custom attribute {} does not exist", mock.config.missing)}),
+        );
+    }
     if mock.exists("activeplatform", &email).is_some() {
         return answer(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -603,11 +716,15 @@ async fn ap_list(
             json!({"error": "Invalid API token"}),
         );
     }
-    let found: Vec<Value> = q
-        .get("filters[email]")
-        .and_then(|e| mock.find("activeplatform", e))
-        .into_iter()
-        .collect();
+    let all = mock.listed(
+        "activeplatform",
+        "email",
+        q.get("filters[email]").map(String::as_str),
+    );
+    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (page, per_page) = (number("page", 1).max(1), number("per_page", 25));
+    let size = per_page.clamp(1, mock.config.page_cap.max(1));
+    let found = mock.page(&all, (page - 1) * size, per_page);
     answer(StatusCode::OK, Value::Array(found))
 }
 
@@ -674,6 +791,17 @@ async fn ds_create(
                 "INVALID_EMAIL_ADDRESS_FOR_USER",
                 "The email address for the user is invalid.",
             )
+        } else if user
+            .get("groupList")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|g| g["groupId"] == json!(mock.config.missing))
+        {
+            failed(
+                "INVALID_GROUP_ID",
+                &format!("Group {} does not exist", mock.config.missing),
+            )
         } else if let Some(existing) = mock.exists("docusign", &email) {
             let mut e = failed(
                 "USER_ALREADY_EXISTS_IN_ACCOUNT",
@@ -713,16 +841,26 @@ async fn ds_list(
             "The access token provided is expired, revoked or malformed.",
         );
     }
-    let found: Vec<Value> = query(&uri)
-        .get("email")
-        .and_then(|e| mock.find("docusign", e))
-        .into_iter()
-        .collect();
-    let n = found.len().to_string();
-    answer(
-        StatusCode::OK,
-        json!({"users": found, "resultSetSize": n, "totalSetSize": n, "startPosition": "0"}),
-    )
+    let q = query(&uri);
+    let all = mock.listed("docusign", "email", q.get("email").map(String::as_str));
+    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (start, count) = (number("start_position", 0), number("count", 100).min(100));
+    let found = mock.page(&all, start, count);
+    let end = start + found.len();
+    let mut body = json!({
+        "users": found,
+        "resultSetSize": found.len().to_string(),
+        "totalSetSize": all.len().to_string(),
+        "startPosition": start.to_string(),
+        "endPosition": end.saturating_sub(1).to_string(),
+    });
+    if end < all.len() {
+        body["nextUri"] = json!(format!(
+            "/v2.1/accounts/{}/users?start_position={end}&count={count}",
+            mock.config.docusign_account
+        ));
+    }
+    answer(StatusCode::OK, body)
 }
 
 fn fof_error(status: StatusCode, code: &str, message: &str, errors: Value) -> Response {
@@ -799,6 +937,14 @@ async fn fof_create(
     if mock.blocked(&email) {
         return invalid("InvalidEmail", "Email", "Email domain is not allowed.");
     }
+    if field("TimeZone") == mock.config.missing {
+        return fof_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Time zone {} does not exist", mock.config.missing),
+            json!([]),
+        );
+    }
     if mock.exists("formsonfire", &email).is_some() {
         return fof_error(
             StatusCode::BAD_REQUEST,
@@ -841,11 +987,11 @@ async fn fof_search(
             json!([]),
         );
     }
-    let found: Vec<Value> = q
-        .get("Email")
-        .and_then(|e| mock.find("formsonfire", e))
-        .into_iter()
-        .collect();
+    let all = mock.listed("formsonfire", "Email", q.get("Email").map(String::as_str));
+    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (page, size) = (number("PageNo", 0), number("PageSize", 25).min(250));
+    let cap = size.clamp(1, mock.config.page_cap.max(1));
+    let found = mock.page(&all, page * cap, size);
     answer(
         StatusCode::OK,
         json!({"Users": found, "ResponseStatus": {}}),
@@ -925,6 +1071,13 @@ async fn scim_create(
             "email domain is not allowed",
         );
     }
+    if user.get("externalId") == Some(&json!(mock.config.missing)) {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            &format!("Group {} does not exist", mock.config.missing),
+        );
+    }
     if mock.exists("scim", &name).is_some() {
         return scim_error(
             StatusCode::CONFLICT,
@@ -970,22 +1123,58 @@ async fn scim_list(
             "Authorization failure: bearer token is invalid",
         );
     }
-    let filter = query(&uri).get("filter").cloned().unwrap_or_default();
-    let Some(name) = filter
-        .strip_prefix("userName eq \"")
-        .and_then(|f| f.strip_suffix('"'))
-    else {
-        return scim_error(
-            StatusCode::BAD_REQUEST,
-            Some("invalidFilter"),
-            "only userName eq \"...\" is supported",
-        );
+    let q = query(&uri);
+    let wanted = match q.get("filter") {
+        None => None,
+        Some(_) if !mock.config.scim_filter => {
+            return scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidFilter"),
+                "filtering is not supported",
+            )
+        }
+        Some(filter) => {
+            let Some(name) = filter
+                .strip_prefix("userName eq \"")
+                .and_then(|f| f.strip_suffix('"'))
+            else {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidFilter"),
+                    "only userName eq \"...\" is supported",
+                );
+            };
+            Some(name.replace("\\\"", "\"").replace("\\\\", "\\"))
+        }
     };
-    let name = name.replace("\\\"", "\"").replace("\\\\", "\\");
-    let found: Vec<Value> = mock.find("scim", &name).into_iter().collect();
+    let all = mock.listed("scim", "userName", wanted.as_deref());
+    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (start, count) = (number("startIndex", 1).max(1), number("count", 100));
+    let found = mock.page(&all, start - 1, count);
     answer(
         StatusCode::OK,
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": found.len(), "Resources": found}),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+               "totalResults": all.len(), "startIndex": start, "itemsPerPage": found.len(),
+               "Resources": found}),
+    )
+}
+
+/// SCIM's ServiceProviderConfig: what the server supports.
+async fn scim_config(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    mock.record(&method, &uri, &headers, b"");
+    answer(
+        StatusCode::OK,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+               "filter": {"supported": mock.config.scim_filter, "maxResults": mock.config.page_cap},
+               "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+               "patch": {"supported": false}, "changePassword": {"supported": false},
+               "sort": {"supported": false}, "etag": {"supported": false},
+               "authenticationSchemes": []}),
     )
 }
 

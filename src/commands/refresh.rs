@@ -1,0 +1,53 @@
+//! `roster refresh`: the state from what the vendors hold (like `terraform apply
+//! -refresh-only`). Changes nothing at any vendor.
+
+use super::{
+    filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
+};
+use crate::refresh;
+use crate::state::{Lock, Store};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub state: StateFile,
+    #[command(flatten)]
+    pub narrow: Narrow,
+}
+
+pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
+    let _lock = Lock::acquire(&args.state.state, "roster refresh")?;
+    let desired = load_desired(&args.input)?;
+    let store = Store::new(&args.state.state);
+    let mut state = store.load()?;
+    let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
+    let read = read_vendors(&desired, &state, &filter)?;
+    for line in read.lines() {
+        say!("{line}");
+    }
+    let journal_left = store.journal_path().exists();
+    if read.changes.is_empty() && !journal_left {
+        say!(
+            "Refresh: the state matches what the vendors hold; nothing written ({} list request(s)).",
+            read.requests
+        );
+    } else {
+        refresh::apply_to(&mut state, &read.changes);
+        store.save(&mut state)?;
+        say!(
+            "Refresh: {} ({} list request(s)). State written to {} (serial {}).",
+            refresh::summary(&read.changes),
+            read.requests,
+            args.state.state.display(),
+            state.serial
+        );
+    }
+    let failed = read
+        .unread
+        .iter()
+        .any(|(_, why)| why.starts_with("listing failed"));
+    Ok(if failed { EXIT_PARTIAL } else { EXIT_OK })
+}

@@ -1,0 +1,356 @@
+//! Refresh: what each vendor holds, read by listing, merged into the state before
+//! the diff (like `terraform apply -refresh-only`). It changes nothing at any
+//! vendor.
+//!
+//! `observe` does the I/O: one paged listing per vendor, every vendor at once.
+//! `merge` is pure: from the desired state, the recorded state and what was
+//! observed, the records a refresh rewrites, each with what changed and why. The
+//! planner then diffs the merged state as usual, so a refreshed plan is still a
+//! pure function of its inputs.
+
+use crate::desired::{identity, Desired};
+use crate::plan::Filter;
+use crate::state::{RawSpec, Record, State, Status};
+use crate::vendors::list::{self, Found, Listing, Observed, Query};
+use crate::vendors::{Driver, NewUser};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+/// A vendor to read: its driver, and the identity key at that vendor of each
+/// desired user (by email), which only the driver can tell (SCIM: userName).
+pub struct Reader {
+    pub vendor: String,
+    pub driver: Box<dyn Driver>,
+    pub keys: BTreeMap<String, String>,
+    /// See `verify_grace`: an account created this recently may not be listed yet.
+    pub grace: Duration,
+}
+
+impl Reader {
+    /// A reader for `vendor`, with the keys of the desired users that `filter`
+    /// keeps.
+    pub fn new(
+        vendor: &crate::desired::Vendor,
+        driver: Box<dyn Driver>,
+        desired: &Desired,
+        filter: &Filter,
+    ) -> Reader {
+        let keys = desired
+            .users
+            .iter()
+            .filter(|(email, _)| filter.user(email))
+            .filter_map(|(email, user)| {
+                let account = user.accounts.get(&vendor.name)?;
+                let new = NewUser {
+                    email,
+                    user,
+                    account: &account.block,
+                    password: None,
+                };
+                Some((email.clone(), driver.key_of(&new)))
+            })
+            .collect();
+        Reader {
+            vendor: vendor.name.clone(),
+            driver,
+            keys,
+            grace: vendor.config.grace(),
+        }
+    }
+}
+
+/// Readers for every desired vendor that `filter` keeps, drivers connected
+/// (their credentials resolved from `env`). Fails, naming every problem, before
+/// any request.
+pub fn readers(
+    desired: &Desired,
+    filter: &Filter,
+    env: crate::desired::Env,
+) -> anyhow::Result<Vec<Reader>> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for (name, vendor) in &desired.vendors {
+        if !filter.vendor(name) {
+            continue;
+        }
+        match vendor.config.kind.connect(vendor, env) {
+            Ok(driver) => out.push(Reader::new(vendor, driver, desired, filter)),
+            Err(e) => problems.push(format!("vendor `{name}`: {e:#}")),
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "cannot read the vendors; nothing was sent:\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
+    Ok(out)
+}
+
+/// What was learnt of one vendor.
+pub enum Seen {
+    /// Its whole list, read to the end.
+    Listed {
+        listing: Listing,
+        keys: BTreeMap<String, String>,
+        grace: Duration,
+    },
+    /// The vendor has no API to list users (Act-On): its records stay as they are.
+    Unlistable,
+    /// Listing failed; nothing is concluded from a partial list.
+    Failed(String),
+}
+
+/// Reads every vendor's accounts, all vendors at once, each within its own rate
+/// limit and retry policy (one request at a time per vendor: pages follow one
+/// another).
+pub async fn observe(readers: Vec<Reader>) -> BTreeMap<String, Seen> {
+    let seen = futures::future::join_all(readers.into_iter().map(|r| async move {
+        let seen = if !r.driver.lists() {
+            Seen::Unlistable
+        } else {
+            tracing::info!(vendor = %r.vendor, "listing the vendor's accounts");
+            match list::all(r.driver.as_ref(), Query::All).await {
+                Ok(listing) => Seen::Listed {
+                    listing,
+                    keys: r.keys,
+                    grace: r.grace,
+                },
+                Err(e) => Seen::Failed(format!("{e}")),
+            }
+        };
+        (r.vendor, seen)
+    }))
+    .await;
+    seen.into_iter().collect()
+}
+
+/// How one record changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    /// Desired, unrecorded (or failed, pending, gone) and live at the vendor: now
+    /// recorded as adopted with the vendor's id.
+    Adopted,
+    /// Desired and found at the vendor, but held there as closed or inactive:
+    /// recorded as such, never counted as live.
+    FoundInactive,
+    /// Recorded as existing, and not at the vendor any more.
+    Gone,
+    /// Recorded as existing, and now held as closed or inactive by the vendor.
+    Inactive,
+    /// Recorded as inactive (or gone), and live again at the vendor.
+    Live,
+    /// The vendor holds the account under another id than the one recorded.
+    Id { was: Option<String> },
+    /// Only the vendor's own status word changed.
+    Status { was: Option<String> },
+}
+
+/// One record a refresh rewrites.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub vendor: String,
+    pub email: String,
+    pub what: What,
+    pub record: Record,
+}
+
+impl Change {
+    /// A line for people: what changed, in the vendor's terms.
+    pub fn describe(&self) -> String {
+        let r = &self.record;
+        let id = r.remote_id.as_deref().unwrap_or("-");
+        let status = r.vendor_status.as_deref().unwrap_or("-");
+        match &self.what {
+            What::Adopted => format!("adopted: found at the vendor as id {id} ({status})"),
+            What::FoundInactive => format!(
+                "found inactive at the vendor (id {id}, {status}): recorded, not live; reactivate it there"
+            ),
+            What::Gone => format!("gone: id {id} is no longer at the vendor"),
+            What::Inactive => format!("inactive at the vendor: id {id} is {status}"),
+            What::Live => format!("live again at the vendor: id {id} ({status})"),
+            What::Id { was } => format!(
+                "id changed at the vendor: {} -> {id}",
+                was.as_deref().unwrap_or("none")
+            ),
+            What::Status { was } => format!(
+                "vendor status {} -> {status}",
+                was.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+}
+
+/// The records a refresh rewrites, sorted by vendor then email. Pure: `now`
+/// is the time the listings were read.
+pub fn merge(
+    desired: &Desired,
+    state: &State,
+    seen: &BTreeMap<String, Seen>,
+    filter: &Filter,
+    now: SystemTime,
+) -> Vec<Change> {
+    let at = humantime::format_rfc3339_seconds(now).to_string();
+    let empty = BTreeMap::new();
+    let mut changes = Vec::new();
+    for (vendor, seen) in seen {
+        let Seen::Listed {
+            listing,
+            keys,
+            grace,
+        } = seen
+        else {
+            continue;
+        };
+        if !filter.vendor(vendor) {
+            continue;
+        }
+        let recorded = state.vendors.get(vendor).unwrap_or(&empty);
+        let wanted: BTreeSet<&String> = desired
+            .users
+            .iter()
+            .filter(|(_, u)| u.accounts.contains_key(vendor))
+            .map(|(e, _)| e)
+            .chain(recorded.keys())
+            .filter(|e| filter.user(e))
+            .collect();
+        for email in wanted {
+            let key = keys.get(email).cloned().unwrap_or_else(|| identity(email));
+            let found = listing.find(&key, &identity(email));
+            let record = recorded.get(email);
+            let desired_record = || {
+                let user = desired.users.get(email)?;
+                let account = user.accounts.get(vendor)?;
+                Some(Record {
+                    at: at.clone(),
+                    error: None,
+                    fingerprint: account.fingerprint.clone(),
+                    inactive: false,
+                    remote_id: None,
+                    spec: RawSpec::of(&account.spec_of(&user.profile)),
+                    status: Status::Adopted,
+                    vendor_status: None,
+                    warnings: vec![],
+                })
+            };
+            let change = match (record, found) {
+                (Some(r), Found::Live(o) | Found::Inactive(o)) if r.status.exists() => {
+                    existing(r, o, &at)
+                }
+                (Some(r), Found::None) if r.status.exists() => {
+                    if young(r, *grace, now) {
+                        // Created moments ago: the vendor may not list it yet.
+                        None
+                    } else {
+                        let mut next = r.clone();
+                        next.status = Status::Gone;
+                        next.at = at.clone();
+                        next.inactive = false;
+                        Some((What::Gone, next))
+                    }
+                }
+                // Pending, failed or gone, or not recorded at all: what the vendor
+                // holds is the truth. Found there, it is adopted with its real id.
+                (_, Found::Live(o) | Found::Inactive(o)) => {
+                    let base = desired_record().or_else(|| record.cloned());
+                    base.map(|mut next| {
+                        next.status = Status::Adopted;
+                        next.at = at.clone();
+                        next.error = None;
+                        next.warnings.clear();
+                        observe_into(&mut next, o);
+                        let what = if o.live {
+                            What::Adopted
+                        } else {
+                            What::FoundInactive
+                        };
+                        (what, next)
+                    })
+                }
+                // Not at the vendor and not recorded as existing: nothing to learn.
+                // A pending creation is left to apply's verify, which waits out
+                // the vendor before it sends anything again.
+                (_, Found::None) => None,
+            };
+            if let Some((what, record)) = change {
+                changes.push(Change {
+                    vendor: vendor.clone(),
+                    email: email.clone(),
+                    what,
+                    record,
+                });
+            }
+        }
+    }
+    changes
+}
+
+/// A record that exists, against what the vendor holds for it.
+fn existing(r: &Record, o: &Observed, at: &str) -> Option<(What, Record)> {
+    let mut next = r.clone();
+    observe_into(&mut next, o);
+    let what = if r.inactive && o.live {
+        What::Live
+    } else if !r.inactive && !o.live {
+        What::Inactive
+    } else if r.remote_id.as_deref() != Some(o.remote_id.as_str()) {
+        What::Id {
+            was: r.remote_id.clone(),
+        }
+    } else if r.vendor_status != o.status {
+        What::Status {
+            was: r.vendor_status.clone(),
+        }
+    } else {
+        return None;
+    };
+    next.at = at.to_string();
+    Some((what, next))
+}
+
+/// Takes the vendor's id, status and liveness into a record.
+fn observe_into(record: &mut Record, o: &Observed) {
+    record.remote_id = Some(o.remote_id.clone());
+    record.vendor_status = o.status.clone();
+    record.inactive = !o.live;
+}
+
+/// Whether the record was written less than `grace` before `now`.
+fn young(r: &Record, grace: Duration, now: SystemTime) -> bool {
+    humantime::parse_rfc3339(&r.at)
+        .ok()
+        .and_then(|written| now.duration_since(written).ok())
+        .is_some_and(|age| age < grace)
+}
+
+/// Writes the changes into `state` (in memory).
+pub fn apply_to(state: &mut State, changes: &[Change]) {
+    for c in changes {
+        state.set(&c.vendor, &c.email, c.record.clone());
+    }
+}
+
+/// A summary line: how many of each kind of change.
+pub fn summary(changes: &[Change]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in changes {
+        let name = match c.what {
+            What::Adopted => "adopted",
+            What::FoundInactive => "found inactive",
+            What::Gone => "gone",
+            What::Inactive => "inactive",
+            What::Live => "live again",
+            What::Id { .. } => "id changed",
+            What::Status { .. } => "status changed",
+        };
+        *counts.entry(name).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return "no change".into();
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
