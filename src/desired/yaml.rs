@@ -121,6 +121,12 @@ impl VendorConfig {
         ]
     }
 
+    /// Whether `key` holds a credential, which the file must not spell out.
+    /// DocuSign's integration key is its app's public client id, not one.
+    pub fn is_secret(&self, key: &str) -> bool {
+        SECRET_KEYS.contains(&key) && !(self.kind == Kind::DocuSign && key == "integration_key")
+    }
+
     pub fn get(&self, key: &str) -> Option<&Template> {
         self.templates()
             .into_iter()

@@ -275,18 +275,21 @@ impl JwtGrant {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
-        let pem = if config.private_key.is_some() {
+        let (source, pem) = if config.private_key.is_some() {
             let pem = config.resolve("private_key", env)?;
             // A PEM squeezed onto one line, as some CI secret stores keep it.
-            if pem.contains('\n') {
+            let pem = if pem.contains('\n') {
                 pem
             } else {
                 pem.replace("\\n", "\n")
-            }
+            };
+            ("`private_key`".to_string(), pem)
         } else {
             let path = config.resolve("private_key_file", env)?;
-            std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("`private_key_file` {path:?}: cannot read it: {e}"))?
+            let source = format!("`private_key_file` {path:?}");
+            let pem = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{source}: cannot read it: {e}"))?;
+            (source, pem)
         };
         let grant = JwtGrant {
             token_url: format!("{}/oauth/token", oauth.trim_end_matches('/')),
@@ -297,15 +300,18 @@ impl JwtGrant {
             cached: tokio::sync::Mutex::new(None),
         };
         // Signed once now, so a key that cannot sign stops the run before anything is sent.
-        grant.assertion().map_err(anyhow::Error::msg)?;
+        grant
+            .assertion()
+            .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
         Ok(grant)
     }
 
     /// A signed assertion, valid for an hour from now.
     fn assertion(&self) -> Result<Secret, String> {
-        let key =
-            jsonwebtoken::EncodingKey::from_rsa_pem(self.key.expose().as_bytes()).map_err(|e| {
-                format!("the DocuSign private key is not an RSA private key in PEM: {e}")
+        // The parser's own error may quote a byte of the key: not shown.
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(self.key.expose().as_bytes())
+            .map_err(|_| {
+                "not an RSA private key in PEM (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)".to_string()
             })?;
         let iat = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -322,7 +328,12 @@ impl JwtGrant {
         let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         jsonwebtoken::encode(&header, &claims, &key)
             .map(Secret::new)
-            .map_err(|e| format!("the DocuSign private key cannot sign (RS256): {e}"))
+            .map_err(|e| {
+                format!(
+                    "cannot sign with this key (RS256; is it the public one?): {:?}",
+                    e.kind()
+                )
+            })
     }
 
     /// A valid access token: the cached one, or a new one when it is due for
@@ -738,7 +749,19 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         let garbled = KEY.replace("MII", "MIX");
         let text = format!("{:#}", grant(JWT_SETTINGS, &garbled).err().unwrap());
-        assert!(text.contains("DocuSign private key"), "{text}");
+        assert!(
+            text.starts_with("`private_key`: not an RSA private key"),
+            "{text}"
+        );
+        let public = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(public.path(), PUBLIC).unwrap();
+        let path = public.path().display();
+        let settings = format!("integration_key: ik, user_id: uid, private_key_file: '{path}'");
+        let text = format!("{:#}", grant(&settings, KEY).err().unwrap());
+        assert_eq!(
+            text,
+            format!("`private_key_file` \"{path}\": cannot sign with this key (RS256; is it the public one?): InvalidRsaKey(\"InvalidEncoding\")")
+        );
         let missing = grant(
             "integration_key: ik, user_id: uid, private_key_file: /nonexistent/k.pem",
             KEY,
@@ -752,10 +775,10 @@ mod tests {
         );
     }
 
-    fn answer(status: u16, headers: &[(&'static str, String)], body: &str) -> Response {
+    fn answer(status: u16, headers: Vec<(&'static str, String)>, body: &str) -> Response {
         let mut map = reqwest::header::HeaderMap::new();
         for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
+            map.insert(k, v.parse().unwrap());
         }
         Response {
             status: StatusCode::from_u16(status).unwrap(),
@@ -788,26 +811,26 @@ mod tests {
         // A spent burst with no reset of its own: the burst window.
         let cases = [
             (
-                answer(400, &[hourly_reset.clone(), plenty.clone()], burst_code),
+                answer(400, vec![hourly_reset.clone(), plenty.clone()], burst_code),
                 Some(30),
             ),
             (
                 answer(
                     201,
-                    &[hourly_reset.clone(), plenty.clone(), burst_spent.clone()],
+                    vec![hourly_reset.clone(), plenty.clone(), burst_spent.clone()],
                     "{}",
                 ),
                 Some(30),
             ),
             (
-                answer(429, &[hourly_reset.clone(), plenty.clone()], ""),
+                answer(429, vec![hourly_reset.clone(), plenty.clone()], ""),
                 Some(30),
             ),
             // The burst's own reset, when given.
             (
                 answer(
                     429,
-                    &[
+                    vec![
                         hourly_reset.clone(),
                         burst_spent.clone(),
                         ("x-burstlimit-reset", unix_in(7)),
@@ -818,26 +841,26 @@ mod tests {
             ),
             // The hourly limit: until its reset.
             (
-                answer(400, &[hourly_reset.clone()], hourly_code),
+                answer(400, vec![hourly_reset.clone()], hourly_code),
                 Some(3000),
             ),
             (
                 answer(
                     201,
-                    &[hourly_reset.clone(), ("x-ratelimit-remaining", "0".into())],
+                    vec![hourly_reset.clone(), ("x-ratelimit-remaining", "0".into())],
                     "{}",
                 ),
                 Some(3000),
             ),
             // Nothing spent: no hold.
             (
-                answer(201, &[hourly_reset.clone(), plenty.clone()], "{}"),
+                answer(201, vec![hourly_reset.clone(), plenty.clone()], "{}"),
                 None,
             ),
             (
                 answer(
                     400,
-                    &[hourly_reset.clone()],
+                    vec![hourly_reset.clone()],
                     r#"{"errorCode":"INVALID_USERNAME_FOR_USER"}"#,
                 ),
                 None,
@@ -857,7 +880,7 @@ mod tests {
         let limiter = http::RateLimiter::new(100.0, 1);
         let spent = answer(
             400,
-            &[
+            vec![
                 ("x-ratelimit-reset", unix_in(3000)),
                 ("x-ratelimit-remaining", "2500".into()),
                 ("x-burstlimit-remaining", "0".into()),
