@@ -2,7 +2,7 @@
 //! account block by its vendor's kind, merge roles in, and let each vendor check
 //! its own rules. Every problem found is reported, not just the first.
 
-use super::yaml::{self, Block, Blocks, Document, Place, UserEntry, SECRET_KEYS};
+use super::yaml::{self, Block, Blocks, Document, Place, UserEntry};
 use super::{hex, Account, Desired, Env, Password, Profile, User, Vendor};
 use crate::vendors::{AccountBlock, Kind};
 use anyhow::{bail, Context};
@@ -490,7 +490,7 @@ impl Loader<'_> {
             for (key, template) in vendor.config.templates() {
                 let Some(t) = template else { continue };
                 unset.extend(t.missing(env));
-                if SECRET_KEYS.contains(&key) && t.is_literal() && !t.raw().is_empty() {
+                if vendor.config.is_secret(key) && t.is_literal() && !t.raw().is_empty() {
                     self.warnings.push(format!(
                         "{file}: vendors.{name}.{key} is a literal credential: anyone who can read the repository can use it; use ${{VAR}} instead"
                     ));

@@ -71,6 +71,14 @@ pub struct VendorConfig {
     pub account_id: Option<Template>,
     pub company_id: Option<Template>,
     pub integration_key: Option<Template>,
+    /// DocuSign's JWT grant: the user roster acts as (a GUID).
+    pub user_id: Option<Template>,
+    /// DocuSign's JWT grant: the RSA private key in PEM, from `${VAR}`.
+    pub private_key: Option<Template>,
+    /// DocuSign's JWT grant: a file holding the RSA private key in PEM.
+    pub private_key_file: Option<Template>,
+    /// DocuSign's JWT grant: the OAuth host (default https://account.docusign.com).
+    pub oauth_base_url: Option<Template>,
     pub batch_size: Option<usize>,
     pub concurrency: Option<usize>,
     /// Requests a second, minute or hour: `5/s`, `300/m`, `3000/h`.
@@ -106,11 +114,12 @@ pub const SECRET_KEYS: &[&str] = &[
     "password",
     "api_token",
     "integration_key",
+    "private_key",
 ];
 
 impl VendorConfig {
     /// The templated settings by key, in a fixed order.
-    pub fn templates(&self) -> [(&'static str, Option<&Template>); 10] {
+    pub fn templates(&self) -> [(&'static str, Option<&Template>); 14] {
         [
             ("base_url", self.base_url.as_ref()),
             ("token", self.token.as_ref()),
@@ -122,7 +131,17 @@ impl VendorConfig {
             ("account_id", self.account_id.as_ref()),
             ("company_id", self.company_id.as_ref()),
             ("integration_key", self.integration_key.as_ref()),
+            ("user_id", self.user_id.as_ref()),
+            ("private_key", self.private_key.as_ref()),
+            ("private_key_file", self.private_key_file.as_ref()),
+            ("oauth_base_url", self.oauth_base_url.as_ref()),
         ]
+    }
+
+    /// Whether `key` holds a credential, which the file must not spell out.
+    /// DocuSign's integration key is its app's public client id, not one.
+    pub fn is_secret(&self, key: &str) -> bool {
+        SECRET_KEYS.contains(&key) && !(self.kind == Kind::DocuSign && key == "integration_key")
     }
 
     pub fn get(&self, key: &str) -> Option<&Template> {

@@ -335,75 +335,83 @@ fn userspec(new: &NewUser<'_>, account: &Account) -> Value {
     if let Some(b) = account.send_email_confirmation {
         put("sendEmailConfirmation", json!(yn(b)));
     }
-    if let Some(m) = &account.marketing {
-        let mut o = Map::new();
-        if let Some(l) = m.launch {
-            o.insert(
-                "launchPrivilege".into(),
-                json!(if l { "Allowed" } else { "Not Allowed" }),
-            );
-        }
-        if let Some(a) = m.admin {
-            o.insert("admin".into(), json!(yn(a)));
-        }
-        put("marketingPrivileges", Value::Object(o));
-    }
-    let flags = |pairs: &[(&str, Option<bool>)]| {
-        Value::Object(
-            pairs
-                .iter()
-                .filter_map(|(k, v)| v.map(|b| (k.to_string(), json!(yn(b)))))
-                .collect(),
-        )
+    // A privilege object goes only with a privilege in it: never an empty `{}`.
+    let privileges = |pairs: &[(&str, Option<&'static str>)]| {
+        let set: Map<String, Value> = pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_string(), json!((*v)?))))
+            .collect();
+        (!set.is_empty()).then_some(Value::Object(set))
     };
-    if let Some(c) = &account.contact_lists {
-        put(
+    let flag = |b: Option<bool>| b.map(yn);
+    let m = account.marketing.clone().unwrap_or_default();
+    let launch = m.launch.map(|l| if l { "Allowed" } else { "Not Allowed" });
+    let c = account.contact_lists.clone().unwrap_or_default();
+    let content = account.content.clone().unwrap_or_default();
+    let programs = account.programs.clone().unwrap_or_default();
+    let email = account.account_wide_email.clone().unwrap_or_default();
+    let objects = [
+        (
+            "marketingPrivileges",
+            privileges(&[("launchPrivilege", launch), ("admin", flag(m.admin))]),
+        ),
+        (
             "contactLists",
-            flags(&[
-                ("create", c.create),
-                ("delete", c.delete),
-                ("download", c.download),
+            privileges(&[
+                ("create", flag(c.create)),
+                ("delete", flag(c.delete)),
+                ("download", flag(c.download)),
             ]),
-        );
-    }
-    if let Some(c) = &account.content {
-        put(
+        ),
+        (
             "content",
-            flags(&[("create", c.create), ("delete", c.delete)]),
-        );
-    }
-    if let Some(c) = &account.programs {
-        put(
+            privileges(&[
+                ("create", flag(content.create)),
+                ("delete", flag(content.delete)),
+            ]),
+        ),
+        (
             "programs",
-            flags(&[("create", c.create), ("delete", c.delete)]),
-        );
-    }
-    if let Some(c) = &account.account_wide_email {
-        put(
+            privileges(&[
+                ("create", flag(programs.create)),
+                ("delete", flag(programs.delete)),
+            ]),
+        ),
+        (
             "accountWideEmail",
-            flags(&[("view", c.view), ("manage", c.manage)]),
-        );
+            privileges(&[("view", flag(email.view)), ("manage", flag(email.manage))]),
+        ),
+    ];
+    for (key, object) in objects {
+        if let Some(o) = object {
+            put(key, o);
+        }
     }
     Value::Object(spec)
 }
 
-/// One element of the answer array.
+/// One element of the answer array. The error fields vary in the wild, and
+/// come as strings or numbers: any of them is read.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Answer {
     email: Option<String>,
     status: Option<String>,
     error_code: Option<Value>,
-    error_message: Option<String>,
-    #[serde(default)]
-    privilege_responses: Vec<Value>,
+    error: Option<Value>,
+    error_message: Option<Value>,
+    message: Option<Value>,
+    privilege_responses: Option<Vec<Value>>,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
+/// A field's text as the vendor wrote it; nothing for null or empty.
+fn text(v: &Option<Value>) -> Option<String> {
+    let text = match v.as_ref()? {
+        Value::Null => return None,
+        Value::String(s) => s.trim().to_string(),
         other => other.to_string(),
-    }
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 impl Answer {
@@ -415,6 +423,7 @@ impl Answer {
         if ok {
             let warnings = self
                 .privilege_responses
+                .unwrap_or_default()
                 .iter()
                 .filter(|r| {
                     r.get("status").and_then(Value::as_str).is_some_and(|s| {
@@ -433,19 +442,34 @@ impl Answer {
                 warnings,
             };
         }
-        let code = self.error_code.as_ref().map(text).unwrap_or_default();
-        let message = self.error_message.unwrap_or_default();
-        if super::says_exists(&code) || super::says_exists(&message) {
+        // Codes first, then messages; the same text under two names once.
+        let mut texts: Vec<String> = Vec::new();
+        for field in [
+            &self.error_code,
+            &self.error,
+            &self.error_message,
+            &self.message,
+        ] {
+            if let Some(t) = text(field).filter(|t| !texts.contains(t)) {
+                texts.push(t);
+            }
+        }
+        let raw = texts.join(": ");
+        if texts.iter().any(|t| super::says_exists(t)) {
+            // Act-On has no lookup to confirm it: the vendor's words are the
+            // evidence, kept with the record.
             return Outcome::Exists {
                 remote_id: None,
-                said: format!("{code}: {message}"),
+                said: raw,
             };
         }
-        let reason = match (code.is_empty(), message.is_empty()) {
-            (false, false) => format!("{code}: {message}"),
-            (false, true) => code,
-            (true, false) => message,
-            (true, true) => format!("status {:?}", self.status.unwrap_or_default()),
+        let reason = if raw.is_empty() {
+            format!(
+                "status {:?} with no error text",
+                self.status.unwrap_or_default()
+            )
+        } else {
+            raw
         };
         Outcome::Rejected { reason }
     }
@@ -578,5 +602,114 @@ mod tests {
                 reason: "42: bad domain".into()
             }
         );
+    }
+
+    #[test]
+    fn reads_every_error_field_and_keeps_the_vendors_words() {
+        let rejected = |v: Value| match answer(v) {
+            Outcome::Rejected { reason } => reason,
+            other => panic!("not rejected: {other:?}"),
+        };
+        let cases = [
+            (
+                json!({"errorCode": "E7", "errorMessage": "Bad title  "}),
+                "E7: Bad title",
+            ),
+            (
+                json!({"message": "Email domain not allowed"}),
+                "Email domain not allowed",
+            ),
+            (json!({"error": "INVALID_PHONE"}), "INVALID_PHONE"),
+            (
+                json!({"error": 1234, "message": "Phone number is malformed"}),
+                "1234: Phone number is malformed",
+            ),
+            (json!({"errorCode": 42, "errorCodeId": 400}), "42"),
+            // The same text under two names is said once.
+            (
+                json!({"errorCode": "E1", "errorMessage": "No seats", "message": "No seats"}),
+                "E1: No seats",
+            ),
+            (
+                json!({"errorCode": null, "errorMessage": "", "message": "Quota"}),
+                "Quota",
+            ),
+            (json!({}), "status \"error\" with no error text"),
+        ];
+        for (fields, want) in cases {
+            let mut v = json!({"email": "a@x", "status": "error"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            assert_eq!(rejected(v), want);
+        }
+        for fields in [
+            json!({"message": "User already exists"}),
+            json!({"error": "ALREADY_EXISTS"}),
+            json!({"errorCode": 1001, "errorMessage": "a user with this email already exists"}),
+        ] {
+            let mut v = json!({"email": "a@x", "status": "error"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            assert!(
+                matches!(
+                    answer(v),
+                    Outcome::Exists {
+                        remote_id: None,
+                        ..
+                    }
+                ),
+                "{fields}"
+            );
+        }
+        // Something that does not exist is never taken for the user existing.
+        assert_eq!(
+            rejected(json!({"email": "a@x", "status": "error", "message": "Group does not exist"})),
+            "Group does not exist"
+        );
+    }
+
+    fn spec_of(block: &str) -> Value {
+        let yaml = format!(
+            "version: 1\nvendors:\n  a: {{kind: acton, base_url: 'http://x', token: t}}\nusers:\n  - {{email: a@x.io, first_name: A, last_name: B, password: generate, accounts: {{a: {block}}}}}\n"
+        );
+        let desired = crate::desired::load_str("r.yaml", &yaml, &|_| None).unwrap();
+        let user = &desired.users["a@x.io"];
+        let new = NewUser {
+            email: "a@x.io",
+            user,
+            account: &user.accounts["a"].block,
+            password: None,
+        };
+        let account: &Account = new.account.try_into().unwrap();
+        userspec(&new, account)
+    }
+
+    #[test]
+    fn never_sends_an_empty_privilege_object() {
+        let spec = spec_of(
+            "{user_type: Sales, marketing: {}, contact_lists: {}, content: {}, programs: {}, account_wide_email: {}}",
+        );
+        for key in [
+            "marketingPrivileges",
+            "contactLists",
+            "content",
+            "programs",
+            "accountWideEmail",
+        ] {
+            assert!(spec.get(key).is_none(), "{key} sent: {spec}");
+        }
+        let spec = spec_of(
+            "{user_type: Marketing, marketing: {launch: false}, contact_lists: {download: true}, content: {create: true, delete: false}, programs: {delete: true}, account_wide_email: {manage: true}}",
+        );
+        assert_eq!(
+            spec["marketingPrivileges"],
+            json!({"launchPrivilege": "Not Allowed"})
+        );
+        assert_eq!(spec["contactLists"], json!({"download": "Y"}));
+        assert_eq!(spec["content"], json!({"create": "Y", "delete": "N"}));
+        assert_eq!(spec["programs"], json!({"delete": "Y"}));
+        assert_eq!(spec["accountWideEmail"], json!({"manage": "Y"}));
     }
 }

@@ -1,23 +1,30 @@
 //! DocuSign eSignature: `POST {base}/v2.1/accounts/{accountId}/users` with
 //! `newUsers`, up to 500 per call; per-user `errorDetails` inside a 201;
 //! USER_ALREADY_EXISTS_IN_ACCOUNT carries the existing userId, which is adopted.
-//! Rate limits come as an errorCode and X-RateLimit-* headers. Users are listed
+//! Rate limits come as an errorCode and X-RateLimit-* / X-BurstLimit-* headers: a
+//! spent burst waits for the 30 s burst window, only the hourly limit for its reset.
+//! Users are listed
 //! with `start_position`/`count` (at most 100) while `nextUri` says more follow,
 //! and narrowed by `?email=`. Users are never deleted, only closed, and one email
 //! may hold several memberships: a closed one is not a live account.
 //!
-//! Authentication takes a ready access token (`token:`); the JWT grant is not
-//! built in.
+//! Authentication takes a ready access token (`token:`) or the JWT grant (an RSA
+//! key signs an assertion that `/oauth/token` trades for an access token), whose
+//! token is cached for the run, renewed before it expires and after a 401.
 
-use super::http::{Call, CallError, Http, Response};
+use super::http::{self, Call, CallError, Http, Response};
 use super::list::{self, Cursor, Next, Observed, Page, Query};
-use super::{Defaults, Driver, NewUser, Outcome};
+use super::{Defaults, Driver, Limits, NewUser, Outcome};
 use crate::desired::{Env, User, Vendor, VendorConfig};
 use crate::secret::Secret;
 use async_trait::async_trait;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
 
 pub const KIND: &str = "docusign";
 
@@ -62,20 +69,82 @@ crate::merge_fields!(Account {
     user_name,
 });
 
+/// The JWT grant's settings, the other way to authenticate than `token`.
+const JWT: [&str; 5] = [
+    "integration_key",
+    "user_id",
+    "private_key",
+    "private_key_file",
+    "oauth_base_url",
+];
+
+/// Where the JWT grant is traded for a token (production; demo is account-d).
+const OAUTH_BASE_URL: &str = "https://account.docusign.com";
+
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&["base_url", "account_id", "token"])?;
-    config.require(&["base_url", "account_id", "token"])?;
+    let mut allowed = vec!["base_url", "account_id", "token"];
+    allowed.extend(JWT);
+    config.allow_only(&allowed)?;
+    config.require(&["base_url", "account_id"])?;
     if config.batch_size.is_some_and(|b| b > 500) {
         return Err("`batch_size` is at most 500 for DocuSign".into());
     }
-    Ok(())
+    let jwt: Vec<&str> = JWT
+        .into_iter()
+        .filter(|k| config.get(k).is_some())
+        .collect();
+    if config.token.is_some() {
+        return match jwt.first() {
+            None => Ok(()),
+            Some(k) => Err(format!(
+                "give either `token` or the JWT grant's settings, not both (`token` and `{k}` are set)"
+            )),
+        };
+    }
+    if jwt.is_empty() {
+        return Err("kind docusign needs `token` (an access token), or `integration_key`, `user_id` and `private_key` (or `private_key_file`) for the JWT grant".into());
+    }
+    for (key, what) in [
+        ("integration_key", "the app's integration key"),
+        ("user_id", "the GUID of the user roster acts as"),
+    ] {
+        if config.get(key).is_none() {
+            return Err(format!("the JWT grant needs `{key}` ({what})"));
+        }
+    }
+    match (&config.private_key, &config.private_key_file) {
+        (Some(_), Some(_)) => Err("give `private_key` or `private_key_file`, not both".into()),
+        (None, None) => Err("the JWT grant needs `private_key` (${VAR} holding the RSA key in PEM) or `private_key_file` (a path)".into()),
+        _ => match &config.oauth_base_url {
+            Some(t) if t.is_literal() => oauth_url(t.raw()).map(|_| ()),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// `oauth_base_url` parsed: an http(s) URL.
+fn oauth_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("`oauth_base_url` {text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`oauth_base_url` {text:?} must be an http(s) URL with a host"
+        ));
+    }
+    Ok(url)
 }
 
 pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
     let p = &user.profile;
-    for (key, value) in [("first_name", &p.first_name), ("last_name", &p.last_name)] {
-        if value.chars().count() > 50 {
-            return Err(format!("`{key}` is over DocuSign's 50 characters"));
+    let limits = [
+        ("first_name", Some(&p.first_name), 50),
+        ("last_name", Some(&p.last_name), 50),
+        ("middle_name", p.middle_name.as_ref(), 50),
+        ("email", Some(&p.email), 100),
+    ];
+    for (key, value, max) in limits {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(format!("`{key}` is over DocuSign's {max} characters"));
         }
     }
     if account
@@ -89,36 +158,294 @@ pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let account_id = vendor.config.resolve("account_id", env)?;
-    let c = super::Connection::new(vendor, env, "token", DEFAULTS)?;
+    let config = &vendor.config;
+    let base = super::base_url(config, env)?;
+    let account_id = config.resolve("account_id", env)?;
+    let (auth, secrets) = if config.token.is_some() {
+        let token = Secret::new(config.resolve("token", env)?);
+        (Auth::Ready(token.clone()), vec![token])
+    } else {
+        let grant = JwtGrant::new(config, env)?;
+        let key = grant.key.clone();
+        (Auth::Jwt(Box::new(grant)), vec![key])
+    };
+    let limits = Limits::new(config, DEFAULTS);
+    let http = Http::new(&vendor.name, &limits, secrets)?
+        .with_throttle(throttled)
+        .with_quota(quota);
     Ok(Box::new(DocuSign {
-        url: format!("{}/v2.1/accounts/{account_id}/users", c.base),
-        token: c.secret,
-        batch: c.limits.batch_size.min(500),
-        http: c.http.with_throttle(throttled),
+        url: format!("{base}/v2.1/accounts/{account_id}/users"),
+        auth,
+        batch: limits.batch_size.min(500),
+        http,
     }))
+}
+
+/// The answer's `errorCode`, if it has one.
+fn error_code(response: &Response) -> Option<String> {
+    let v: Value = serde_json::from_slice(&response.body).ok()?;
+    Some(v.get("errorCode")?.as_str()?.to_string())
 }
 
 /// 429, or HOURLY_/BURST_APIINVOCATION_LIMIT_EXCEEDED with any status.
 fn throttled(response: &Response) -> bool {
-    if super::http::is_429(response) {
-        return true;
-    }
-    serde_json::from_slice::<Value>(&response.body)
-        .ok()
-        .and_then(|v| {
-            v.get("errorCode")?
-                .as_str()
-                .map(|c| c.ends_with("_LIMIT_EXCEEDED"))
-        })
-        .unwrap_or(false)
+    http::is_429(response) || error_code(response).is_some_and(|c| c.ends_with("_LIMIT_EXCEEDED"))
+}
+
+/// DocuSign's burst window: a spent burst frees up within it.
+const BURST_WINDOW: Duration = Duration::from_secs(30);
+
+/// How long an answer holds every request. A spent hourly limit (its errorCode,
+/// or `X-RateLimit-Remaining: 0`) waits for `X-RateLimit-Reset`. A spent burst
+/// (its errorCode, `X-BurstLimit-Remaining: 0`, or a throttle that names neither)
+/// waits for `X-BurstLimit-Reset`, or the 30 s burst window when none is given:
+/// never for the hourly reset, which may be most of an hour away.
+fn quota(response: &Response) -> Option<Duration> {
+    let headers = &response.headers;
+    let code = error_code(response).unwrap_or_default();
+    let hourly = code.starts_with("HOURLY_") || http::is_spent(headers, "x-ratelimit-remaining");
+    let burst = code.starts_with("BURST_")
+        || http::is_spent(headers, "x-burstlimit-remaining")
+        || (throttled(response) && !hourly);
+    let hourly = hourly
+        .then(|| http::reset_in(headers, "x-ratelimit-reset"))
+        .flatten();
+    let burst =
+        burst.then(|| http::reset_in(headers, "x-burstlimit-reset").unwrap_or(BURST_WINDOW));
+    hourly.max(burst)
 }
 
 struct DocuSign {
     url: String,
-    token: Secret,
+    auth: Auth,
     batch: usize,
     http: Http,
+}
+
+/// How roster gets its access token.
+enum Auth {
+    /// An access token from the environment, used as it is.
+    Ready(Secret),
+    /// The JWT grant: tokens obtained and renewed as the run needs them.
+    Jwt(Box<JwtGrant>),
+}
+
+/// The OAuth JWT bearer grant (RFC 7523) as DocuSign speaks it.
+struct JwtGrant {
+    token_url: String,
+    /// The OAuth host, e.g. `account-d.docusign.com`: the assertion's `aud`.
+    audience: String,
+    integration_key: String,
+    user_id: String,
+    /// The RSA private key, PEM.
+    key: Secret,
+    cached: tokio::sync::Mutex<Option<Token>>,
+}
+
+struct Token {
+    access: Secret,
+    /// When to renew it: some time before it expires.
+    renew_at: Instant,
+}
+
+/// The claims DocuSign asks of the assertion.
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: u64,
+    exp: u64,
+    scope: &'static str,
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// How long an assertion is valid; DocuSign takes at most an hour.
+const ASSERTION_LIFETIME: u64 = 3600;
+
+/// How long an access token lives when the answer does not say.
+const TOKEN_LIFETIME: u64 = 3600;
+
+impl JwtGrant {
+    fn new(config: &VendorConfig, env: Env) -> anyhow::Result<JwtGrant> {
+        let oauth = match &config.oauth_base_url {
+            Some(_) => config.resolve("oauth_base_url", env)?,
+            None => OAUTH_BASE_URL.to_string(),
+        };
+        let url = oauth_url(&oauth).map_err(anyhow::Error::msg)?;
+        let host = url.host_str().unwrap_or_default();
+        let audience = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let (source, pem) = if config.private_key.is_some() {
+            let pem = config.resolve("private_key", env)?;
+            // A PEM squeezed onto one line, as some CI secret stores keep it.
+            let pem = if pem.contains('\n') {
+                pem
+            } else {
+                pem.replace("\\n", "\n")
+            };
+            ("`private_key`".to_string(), pem)
+        } else {
+            let path = config.resolve("private_key_file", env)?;
+            let source = format!("`private_key_file` {path:?}");
+            let pem = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{source}: cannot read it: {e}"))?;
+            (source, pem)
+        };
+        let grant = JwtGrant {
+            token_url: format!("{}/oauth/token", oauth.trim_end_matches('/')),
+            audience,
+            integration_key: config.resolve("integration_key", env)?,
+            user_id: config.resolve("user_id", env)?,
+            key: Secret::new(pem),
+            cached: tokio::sync::Mutex::new(None),
+        };
+        // Signed once now, so a key that cannot sign stops the run before anything is sent.
+        grant
+            .assertion()
+            .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+        Ok(grant)
+    }
+
+    /// A signed assertion, valid for an hour from now.
+    fn assertion(&self) -> Result<Secret, String> {
+        // The parser's own error may quote a byte of the key: not shown.
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(self.key.expose().as_bytes())
+            .map_err(|_| {
+                "not an RSA private key in PEM (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)".to_string()
+            })?;
+        let iat = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let claims = Claims {
+            iss: &self.integration_key,
+            sub: &self.user_id,
+            aud: &self.audience,
+            iat,
+            exp: iat + ASSERTION_LIFETIME,
+            scope: "signature impersonation",
+        };
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        jsonwebtoken::encode(&header, &claims, &key)
+            .map(Secret::new)
+            .map_err(|e| {
+                format!(
+                    "cannot sign with this key (RS256; is it the public one?): {:?}",
+                    e.kind()
+                )
+            })
+    }
+
+    /// A valid access token: the cached one, or a new one when it is due for
+    /// renewal or is the `refused` one (which the vendor answered 401). Requests
+    /// refused together renew once: the first renews, the others take its token.
+    async fn token(&self, http: &Http, refused: Option<&Secret>) -> Result<Secret, CallError> {
+        let mut cached = self.cached.lock().await;
+        let usable = cached
+            .as_ref()
+            .filter(|t| Instant::now() < t.renew_at && Some(&t.access) != refused);
+        if let Some(t) = usable {
+            return Ok(t.access.clone());
+        }
+        let token = self.login(http).await?;
+        let access = token.access.clone();
+        *cached = Some(token);
+        Ok(access)
+    }
+
+    /// Trades a new assertion for an access token. Whatever goes wrong, the
+    /// request that needed the token was not sent.
+    async fn login(&self, http: &Http) -> Result<Token, CallError> {
+        let failed =
+            |why: String| CallError::NotSent(format!("DocuSign login (JWT grant) failed: {why}"));
+        let assertion = self.assertion().map_err(failed)?;
+        let request = http
+            .client()
+            .post(&self.token_url)
+            .form(&[
+                ("grant_type", JWT_BEARER),
+                ("assertion", assertion.expose()),
+            ])
+            .build()
+            .map_err(|e| super::unbuildable(http, e))?;
+        // Asking again for a token does no harm: a read as far as retries go.
+        let response = http
+            .send(Call::Read, request)
+            .await
+            .map_err(|e| failed(assertion.redact_in(&e.to_string())))?;
+        if !response.status.is_success() {
+            let message = assertion.redact_in(&http.failure(&response).to_string());
+            let hint = if message.contains("consent_required") {
+                "; the user `user_id` must grant the integration consent once (see README)"
+            } else {
+                ""
+            };
+            return Err(failed(format!("{message}{hint}")));
+        }
+        // Read by hand: an error quoting the answer would quote the token.
+        let answer: Value = serde_json::from_slice(&response.body)
+            .map_err(|_| failed("the token answer is not JSON".into()))?;
+        let access = answer
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| failed("the token answer has no access_token".into()))?;
+        let lifetime = answer
+            .get("expires_in")
+            .and_then(|e| e.as_u64().or_else(|| e.as_str()?.trim().parse().ok()))
+            .unwrap_or(TOKEN_LIFETIME);
+        let lifetime = Duration::from_secs(lifetime);
+        // Renewed a little early, so that no request leaves with a token about to expire.
+        let margin = (lifetime / 4).min(Duration::from_secs(60));
+        tracing::info!(
+            expires_in = lifetime.as_secs(),
+            "obtained a DocuSign access token (JWT grant)"
+        );
+        Ok(Token {
+            access,
+            renew_at: Instant::now() + lifetime - margin,
+        })
+    }
+}
+
+impl DocuSign {
+    /// Sends `request` with a valid access token. A 401 means the vendor did
+    /// nothing with it: under the JWT grant the token is renewed and the request
+    /// sent once more.
+    async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
+        let grant = match &self.auth {
+            Auth::Ready(token) => return self.http.send(call, bearer(&request, token)?).await,
+            Auth::Jwt(grant) => grant,
+        };
+        let token = grant.token(&self.http, None).await?;
+        let response = self.http.send(call, bearer(&request, &token)?).await?;
+        if response.status != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        tracing::info!(
+            "DocuSign refused the access token (HTTP 401); renewing it and sending again"
+        );
+        let fresh = grant.token(&self.http, Some(&token)).await?;
+        self.http.send(call, bearer(&request, &fresh)?).await
+    }
+}
+
+/// A copy of `request` that carries `token`.
+fn bearer(request: &reqwest::Request, token: &Secret) -> Result<reqwest::Request, CallError> {
+    let mut request = request
+        .try_clone()
+        .ok_or_else(|| CallError::NotSent("request body cannot be replayed".into()))?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        CallError::NotSent("the access token is not a valid HTTP header value".into())
+    })?;
+    value.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(request)
 }
 
 #[derive(Deserialize)]
@@ -221,11 +548,10 @@ impl Driver for DocuSign {
             .http
             .client()
             .post(&self.url)
-            .bearer_auth(self.token.expose())
             .json(&json!({ "newUsers": users }))
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
-        let response = self.http.send(Call::Create, request).await?;
+        let response = self.send(Call::Create, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }
@@ -262,11 +588,10 @@ impl Driver for DocuSign {
             .http
             .client()
             .get(&self.url)
-            .bearer_auth(self.token.expose())
             .query(&params)
             .build()
             .map_err(|e| super::unbuildable(&self.http, e))?;
-        let response = self.http.send(Call::Read, request).await?;
+        let response = self.send(Call::Read, request).await?;
         if matches!(query, Query::Key(_)) && response.status == reqwest::StatusCode::NOT_FOUND {
             // No user with that email in the account.
             return Ok(Page {
@@ -388,5 +713,264 @@ mod tests {
             400,
             r#"{"errorCode":"INVALID_REQUEST_BODY"}"#
         )));
+    }
+
+    const KEY: &str = include_str!("../../tests/fixtures/docusign-test-key.pem");
+    const KEY_PKCS8: &str = include_str!("../../tests/fixtures/docusign-test-key.pkcs8.pem");
+    const PUBLIC: &str = include_str!("../../tests/fixtures/docusign-test-key.pub.pem");
+
+    fn config(settings: &str) -> VendorConfig {
+        serde_yaml::from_str(&format!(
+            "{{kind: docusign, base_url: 'http://x', account_id: a, {settings}}}"
+        ))
+        .unwrap()
+    }
+
+    const JWT_SETTINGS: &str = "integration_key: ik, user_id: uid, private_key: '${KEY}'";
+
+    #[test]
+    fn one_way_to_authenticate_is_required() {
+        for ok in [
+            "token: '${T}'",
+            JWT_SETTINGS,
+            "integration_key: ik, user_id: uid, private_key_file: /k.pem, oauth_base_url: 'https://account-d.docusign.com'",
+        ] {
+            check_config(&config(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, want) in [
+            ("batch_size: 1", "needs `token`"),
+            ("token: t, user_id: u", "not both (`token` and `user_id` are set)"),
+            ("integration_key: ik, private_key: k", "needs `user_id`"),
+            ("user_id: u, private_key: k", "needs `integration_key`"),
+            ("integration_key: ik, user_id: u", "needs `private_key`"),
+            ("integration_key: ik, user_id: u, private_key: k, private_key_file: f", "not both"),
+            ("integration_key: ik, user_id: u, private_key: k, oauth_base_url: 'account-d.docusign.com'", "is not a URL"),
+            ("api_token: x", "not a setting of kind docusign"),
+        ] {
+            let err = check_config(&config(bad)).unwrap_err();
+            assert!(err.contains(want), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn long_names_and_emails_are_caught_at_load() {
+        let yaml = |middle: usize, email: usize| {
+            format!(
+                "version: 1\nvendors:\n  ds: {{kind: docusign, base_url: 'http://x', account_id: a, token: t}}\nusers:\n  - {{email: {}@x.io, first_name: A, last_name: B, middle_name: {}, accounts: {{ds: {{}}}}}}\n",
+                "e".repeat(email - 5),
+                "M".repeat(middle)
+            )
+        };
+        let load = |y: String| crate::desired::load_str("r.yaml", &y, &|_| None);
+        assert!(load(yaml(50, 100)).is_ok());
+        let err = format!("{:#}", load(yaml(51, 100)).unwrap_err());
+        assert!(
+            err.contains("`middle_name` is over DocuSign's 50 characters"),
+            "{err}"
+        );
+        let err = format!("{:#}", load(yaml(50, 101)).unwrap_err());
+        assert!(
+            err.contains("`email` is over DocuSign's 100 characters"),
+            "{err}"
+        );
+    }
+
+    fn grant(settings: &str, key: &str) -> anyhow::Result<JwtGrant> {
+        let key = key.to_string();
+        JwtGrant::new(&config(settings), &move |v| {
+            (v == "KEY").then(|| key.clone())
+        })
+    }
+
+    #[derive(Deserialize)]
+    struct Got {
+        iss: String,
+        sub: String,
+        aud: String,
+        iat: u64,
+        exp: u64,
+        scope: String,
+    }
+
+    fn verify(assertion: &Secret, aud: &str) -> Got {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&[aud]);
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(PUBLIC.as_bytes()).unwrap();
+        jsonwebtoken::decode::<Got>(assertion.expose(), &key, &validation)
+            .unwrap()
+            .claims
+    }
+
+    #[test]
+    fn the_assertion_carries_docusigns_claims_signed_rs256() {
+        let one_line = KEY.trim().replace('\n', "\\n");
+        for key in [KEY, KEY_PKCS8, &one_line] {
+            let g = grant(JWT_SETTINGS, key).unwrap();
+            assert_eq!(g.token_url, "https://account.docusign.com/oauth/token");
+            let got = verify(&g.assertion().unwrap(), "account.docusign.com");
+            assert_eq!((got.iss.as_str(), got.sub.as_str()), ("ik", "uid"));
+            assert_eq!(got.aud, "account.docusign.com");
+            assert_eq!(got.scope, "signature impersonation");
+            assert_eq!(got.exp - got.iat, 3600);
+        }
+        let demo = format!("{JWT_SETTINGS}, oauth_base_url: 'http://127.0.0.1:8787/docusign/'");
+        let g = grant(&demo, KEY).unwrap();
+        assert_eq!(g.token_url, "http://127.0.0.1:8787/docusign/oauth/token");
+        assert_eq!(
+            verify(&g.assertion().unwrap(), "127.0.0.1:8787").aud,
+            "127.0.0.1:8787"
+        );
+    }
+
+    #[test]
+    fn a_key_that_cannot_sign_is_refused_before_anything_is_sent() {
+        let not_pem = grant(JWT_SETTINGS, "hunter2-not-a-key").err().unwrap();
+        let text = format!("{not_pem:#}");
+        assert!(text.contains("not an RSA private key in PEM"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        let garbled = KEY.replace("MII", "MIX");
+        let text = format!("{:#}", grant(JWT_SETTINGS, &garbled).err().unwrap());
+        assert!(
+            text.starts_with("`private_key`: not an RSA private key"),
+            "{text}"
+        );
+        let public = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(public.path(), PUBLIC).unwrap();
+        let path = public.path().display();
+        let settings = format!("integration_key: ik, user_id: uid, private_key_file: '{path}'");
+        let text = format!("{:#}", grant(&settings, KEY).err().unwrap());
+        assert_eq!(
+            text,
+            format!("`private_key_file` \"{path}\": cannot sign with this key (RS256; is it the public one?): InvalidRsaKey(\"InvalidEncoding\")")
+        );
+        let missing = grant(
+            "integration_key: ik, user_id: uid, private_key_file: /nonexistent/k.pem",
+            KEY,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            format!("{missing:#}")
+                .contains("`private_key_file` \"/nonexistent/k.pem\": cannot read it"),
+            "{missing:#}"
+        );
+    }
+
+    fn answer(status: u16, headers: Vec<(&'static str, String)>, body: &str) -> Response {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(k, v.parse().unwrap());
+        }
+        Response {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn unix_in(secs: u64) -> String {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        (now + secs).to_string()
+    }
+
+    #[test]
+    fn only_the_hourly_limit_waits_for_the_hourly_reset() {
+        let hourly_reset = ("x-ratelimit-reset", unix_in(3000));
+        let plenty = ("x-ratelimit-remaining", "2500".to_string());
+        let burst_spent = ("x-burstlimit-remaining", "0".to_string());
+        let burst_code = r#"{"errorCode":"BURST_APIINVOCATION_LIMIT_EXCEEDED","message":"x"}"#;
+        let hourly_code = r#"{"errorCode":"HOURLY_APIINVOCATION_LIMIT_EXCEEDED","message":"x"}"#;
+        let around = |got: Option<Duration>, secs: u64| {
+            got.is_some_and(|d| {
+                d <= Duration::from_secs(secs)
+                    && d + Duration::from_secs(3) > Duration::from_secs(secs)
+            })
+        };
+        // A spent burst with no reset of its own: the burst window.
+        let cases = [
+            (
+                answer(400, vec![hourly_reset.clone(), plenty.clone()], burst_code),
+                Some(30),
+            ),
+            (
+                answer(
+                    201,
+                    vec![hourly_reset.clone(), plenty.clone(), burst_spent.clone()],
+                    "{}",
+                ),
+                Some(30),
+            ),
+            (
+                answer(429, vec![hourly_reset.clone(), plenty.clone()], ""),
+                Some(30),
+            ),
+            // The burst's own reset, when given.
+            (
+                answer(
+                    429,
+                    vec![
+                        hourly_reset.clone(),
+                        burst_spent.clone(),
+                        ("x-burstlimit-reset", unix_in(7)),
+                    ],
+                    burst_code,
+                ),
+                Some(7),
+            ),
+            // The hourly limit: until its reset.
+            (
+                answer(400, vec![hourly_reset.clone()], hourly_code),
+                Some(3000),
+            ),
+            (
+                answer(
+                    201,
+                    vec![hourly_reset.clone(), ("x-ratelimit-remaining", "0".into())],
+                    "{}",
+                ),
+                Some(3000),
+            ),
+            // Nothing spent: no hold.
+            (
+                answer(201, vec![hourly_reset.clone(), plenty.clone()], "{}"),
+                None,
+            ),
+            (
+                answer(
+                    400,
+                    vec![hourly_reset.clone()],
+                    r#"{"errorCode":"INVALID_USERNAME_FOR_USER"}"#,
+                ),
+                None,
+            ),
+        ];
+        for (i, (response, want)) in cases.iter().enumerate() {
+            let got = quota(response);
+            match want {
+                Some(secs) => assert!(around(got, *secs), "case {i}: {got:?}, want ~{secs}s"),
+                None => assert_eq!(got, None, "case {i}"),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_burst_holds_the_next_request_thirty_seconds_not_an_hour() {
+        let limiter = http::RateLimiter::new(100.0, 1);
+        let spent = answer(
+            400,
+            vec![
+                ("x-ratelimit-reset", unix_in(3000)),
+                ("x-ratelimit-remaining", "2500".into()),
+                ("x-burstlimit-remaining", "0".into()),
+            ],
+            r#"{"errorCode":"BURST_APIINVOCATION_LIMIT_EXCEEDED"}"#,
+        );
+        let start = Instant::now();
+        limiter.hold_until(start + quota(&spent).unwrap()).await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), BURST_WINDOW);
     }
 }

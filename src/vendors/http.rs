@@ -140,6 +140,7 @@ pub struct Http {
     limiter: RateLimiter,
     retry: RetryPolicy,
     throttled: fn(&Response) -> bool,
+    quota: fn(&Response) -> Option<Duration>,
 }
 
 /// The default throttle rule: HTTP 429.
@@ -163,12 +164,20 @@ impl Http {
             limiter: RateLimiter::new(limits.rate_per_second, 1),
             retry: RetryPolicy::default(),
             throttled: is_429,
+            quota: spent_quota,
         })
     }
 
     /// How this vendor says "slow down, nothing was done" (HTTP 429 by default).
     pub fn with_throttle(mut self, throttled: fn(&Response) -> bool) -> Http {
         self.throttled = throttled;
+        self
+    }
+
+    /// How long an answer says the vendor's quota holds every request (by default:
+    /// a spent `X-RateLimit-*` or `X-BurstLimit-*` until its own reset).
+    pub fn with_quota(mut self, quota: fn(&Response) -> Option<Duration>) -> Http {
+        self.quota = quota;
         self
     }
 
@@ -219,15 +228,17 @@ impl Http {
                         headers,
                         body,
                     };
-                    if let Some(reset) = exhausted(&response.headers) {
+                    let hold = (self.quota)(&response);
+                    if let Some(hold) = hold {
                         // The vendor says the quota is spent: hold everyone until it resets.
-                        self.limiter.hold_until(Instant::now() + reset).await;
+                        self.limiter.hold_until(Instant::now() + hold).await;
                     }
                     let throttled = (self.throttled)(&response);
                     let transient =
                         call == Call::Read && matches!(status.as_u16(), 500 | 502 | 503 | 504);
                     if (throttled || transient) && more {
                         let wait = retry_after(&response.headers)
+                            .or(hold)
                             .or_else(|| reset_after(&response.headers));
                         tracing::info!(vendor = %self.vendor, status = status.as_u16(),
                             wait_ms = wait.map(|w| w.as_millis() as u64), "vendor asked to slow down; retrying");
@@ -315,36 +326,54 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// How long until a `X-RateLimit-Reset` or `X-BurstLimit-Reset` (Unix seconds).
+/// How long until the Unix time (in seconds) in header `name`, such as
+/// `X-RateLimit-Reset`; at most an hour.
+pub fn reset_in(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    let reset = headers
+        .get(name)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    Some(Duration::from_secs(reset.saturating_sub(now).min(3600)))
+}
+
+/// How long until a `X-RateLimit-Reset` or `X-BurstLimit-Reset`, the later one.
 pub fn reset_after(headers: &HeaderMap) -> Option<Duration> {
     ["x-ratelimit-reset", "x-burstlimit-reset"]
         .iter()
-        .filter_map(|h| headers.get(*h)?.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(|reset| {
-            let now = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs();
-            Duration::from_secs(reset.saturating_sub(now).min(3600))
-        })
+        .filter_map(|h| reset_in(headers, h))
         .max()
 }
 
-/// When `X-RateLimit-Remaining` (or the burst one) is 0, how long until it resets.
+/// Whether a remaining-quota header such as `X-RateLimit-Remaining` says 0.
+pub fn is_spent(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
+}
+
+/// The default quota rule: each spent limit (`X-RateLimit-Remaining` or
+/// `X-BurstLimit-Remaining` at 0) holds until its own reset.
+pub fn spent_quota(response: &Response) -> Option<Duration> {
+    exhausted(&response.headers)
+}
+
 fn exhausted(headers: &HeaderMap) -> Option<Duration> {
-    let spent = ["x-ratelimit-remaining", "x-burstlimit-remaining"]
-        .iter()
-        .any(|h| {
-            headers
-                .get(*h)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim() == "0")
-        });
-    if spent {
-        reset_after(headers)
-    } else {
-        None
-    }
+    [
+        ("x-ratelimit-remaining", "x-ratelimit-reset"),
+        ("x-burstlimit-remaining", "x-burstlimit-reset"),
+    ]
+    .iter()
+    .filter(|(remaining, _)| is_spent(headers, remaining))
+    .filter_map(|(_, reset)| reset_in(headers, reset))
+    .max()
 }
 
 /// An error answer as "HTTP 401 access_denied: bad token", whatever the vendor's
@@ -487,7 +516,14 @@ mod tests {
         );
         h.insert("x-burstlimit-remaining", "0".parse().unwrap());
         h.insert("x-burstlimit-reset", (now + 5).to_string().parse().unwrap());
-        // Spent: wait for the later of the two resets.
+        // The burst is spent, the hourly quota is not: wait for the burst's reset.
+        let burst = exhausted(&h).unwrap();
+        assert!(
+            burst > Duration::from_secs(3) && burst <= Duration::from_secs(5),
+            "{burst:?}"
+        );
+        // Both spent: wait for the later reset.
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
         assert!(exhausted(&h).unwrap() > Duration::from_secs(35));
         h.insert("x-ratelimit-reset", (now - 10).to_string().parse().unwrap());
         assert!(exhausted(&h).unwrap() <= Duration::from_secs(5));

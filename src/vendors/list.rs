@@ -105,9 +105,11 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         let next = match page.next {
             Next::Last => break,
             Next::UnlessShort(_) if size == 0 || size < largest => break,
-            Next::At(_) if size == 0 => return Err(CallError::Unknown(format!(
+            Next::At(_) if size == 0 => {
+                return Err(CallError::Unknown(format!(
                 "the vendor's page at {at:?} is empty but says more pages follow; stopped paging"
-            ))),
+            )))
+            }
             Next::At(next) | Next::UnlessShort(next) => next,
         };
         largest = largest.max(size);

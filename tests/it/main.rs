@@ -13,4 +13,5 @@ mod loader_fuzz;
 mod plan;
 mod scim_interop;
 mod validate;
+mod vendor_fidelity;
 mod vendors;

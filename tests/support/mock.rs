@@ -32,6 +32,16 @@ pub struct Config {
     pub activeplatform_token: String,
     pub docusign_token: String,
     pub docusign_account: String,
+    /// The JWT grant's app and user, and the public key its assertions must be
+    /// signed for (tests/fixtures/docusign-test-key.pub.pem).
+    pub docusign_integration_key: String,
+    pub docusign_user_id: String,
+    pub docusign_public_key: String,
+    /// How long a token from `/oauth/token` works.
+    pub docusign_token_lifetime: Duration,
+    /// The `expires_in` the token answer announces; the real lifetime if unset
+    /// (set it longer to play a token revoked early).
+    pub docusign_expires_in: Option<u64>,
     pub formsonfire_company: u64,
     pub formsonfire_key: String,
     pub scim_token: String,
@@ -66,6 +76,11 @@ impl Default for Config {
             activeplatform_token: "mock-ap-token".into(),
             docusign_token: "mock-docusign-token".into(),
             docusign_account: "mock-account".into(),
+            docusign_integration_key: "mock-integration-key".into(),
+            docusign_user_id: "mock-user-id".into(),
+            docusign_public_key: include_str!("../fixtures/docusign-test-key.pub.pem").into(),
+            docusign_token_lifetime: Duration::from_secs(3600),
+            docusign_expires_in: None,
             formsonfire_company: 4242,
             formsonfire_key: "mock-fof-key".into(),
             scim_token: "mock-scim-token".into(),
@@ -95,6 +110,12 @@ pub enum Fault {
     CommitThenDrop,
     /// Act, then answer 200 with a body that is not JSON.
     CommitThenGarbage,
+    /// Answer exactly this, without acting (a vendor's own throttle answer).
+    Answer {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Value,
+    },
 }
 
 /// One request the mock received.
@@ -121,6 +142,13 @@ pub struct Data {
     pub issued_tokens: Vec<String>,
     /// Act-On logins (password grants), which the vendor limits to 5 an hour.
     pub logins: usize,
+    /// Act-On answer elements to give, by lower-cased email, instead of acting.
+    pub acton_elements: BTreeMap<String, Value>,
+    /// DocuSign JWT grants asked for, and the tokens issued with when each expires.
+    pub docusign_logins: usize,
+    pub docusign_tokens: Vec<(String, std::time::Instant)>,
+    /// DocuSign requests refused because their token had expired.
+    pub docusign_expired: usize,
     /// Creation requests answered "already exists", per kind.
     pub duplicates: BTreeMap<&'static str, usize>,
     /// Played in order on the next creation requests.
@@ -256,6 +284,7 @@ impl Mock {
         Router::new()
             .route("/acton/api/1/user", post(acton_create))
             .route("/acton/token", post(acton_token))
+            .route("/docusign/oauth/token", post(ds_token))
             .route(
                 "/activeplatform/api/vendor/v1/users.json",
                 post(ap_create).get(ap_list),
@@ -440,6 +469,22 @@ async fn play_fault(
             let _ = next.run(request).await;
             (StatusCode::OK, "<html><body>upstream hiccup</body></html>").into_response()
         }
+        Fault::Answer {
+            status,
+            headers,
+            body,
+        } => {
+            mock.record(request.method(), request.uri(), request.headers(), b"");
+            let mut r = answer(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                body,
+            );
+            for (name, value) in headers {
+                r.headers_mut()
+                    .insert(name, value.parse().expect("header value"));
+            }
+            r
+        }
     }
 }
 
@@ -503,6 +548,15 @@ async fn acton_create(
                 .to_string()
         };
         let email = field("email");
+        let scripted = mock
+            .data()
+            .acton_elements
+            .get(&email.to_lowercase())
+            .cloned();
+        if let Some(element) = scripted {
+            out.push(element);
+            continue;
+        }
         let error = |code: &str, message: String| json!({"email": email, "status": "error", "errorCode": code, "errorMessage": message, "errorCodeId": 400});
         let missing = ["userType", "email", "firstName", "lastName", "password"]
             .into_iter()
@@ -732,6 +786,115 @@ fn ds_error(status: StatusCode, code: &str, message: &str) -> Response {
     answer(status, json!({"errorCode": code, "message": message}))
 }
 
+/// A 401 unless the request carries the configured token or one from
+/// `/oauth/token` that has not expired.
+fn ds_refusal(mock: &Mock, headers: &HeaderMap) -> Option<Response> {
+    let token = bearer(headers).unwrap_or_default();
+    let mut data = mock.data();
+    let issued = data
+        .docusign_tokens
+        .iter()
+        .find(|(t, _)| t == token)
+        .map(|(_, expires)| *expires);
+    let ok = match issued {
+        Some(expires) if expires <= std::time::Instant::now() => {
+            data.docusign_expired += 1;
+            false
+        }
+        Some(_) => true,
+        None => token == mock.config.docusign_token,
+    };
+    (!ok).then(|| {
+        ds_error(
+            StatusCode::UNAUTHORIZED,
+            "AUTHORIZATION_INVALID_TOKEN",
+            "The access token provided is expired, revoked or malformed.",
+        )
+    })
+}
+
+/// DocuSign's OAuth JWT grant: an RS256 assertion from the configured app and
+/// user, for this host, with the signature scopes, valid at most an hour.
+async fn ds_token(
+    State(mock): State<Mock>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use jsonwebtoken::errors::ErrorKind;
+    mock.record(&method, &uri, &headers, &body);
+    let refuse = |error: &str, description: &str| {
+        answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": error, "error_description": description}),
+        )
+    };
+    let f = form(&body);
+    if f.get("grant_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    {
+        return refuse("unsupported_grant_type", "grant_type must be jwt-bearer");
+    }
+    let Some(assertion) = f.get("assertion") else {
+        return refuse("invalid_request", "assertion is missing");
+    };
+    mock.data().docusign_logins += 1;
+    let c = &mock.config;
+    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(c.docusign_public_key.as_bytes()) else {
+        return refuse("invalid_grant", "no_valid_keys_or_signatures");
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let mut rules = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    rules.leeway = 0;
+    rules.set_audience(&[host]);
+    rules.set_issuer(&[&c.docusign_integration_key]);
+    rules.sub = Some(c.docusign_user_id.clone());
+    rules.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
+    let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &rules) {
+        Ok(data) => data.claims,
+        Err(e) => {
+            let description = match e.kind() {
+                ErrorKind::InvalidIssuer => "issuer_not_found",
+                ErrorKind::InvalidSubject => "user_not_found",
+                ErrorKind::ExpiredSignature => "expired assertion",
+                ErrorKind::InvalidAudience => "invalid audience",
+                _ => "no_valid_keys_or_signatures",
+            };
+            return refuse("invalid_grant", description);
+        }
+    };
+    let number = |k: &str| claims.get(k).and_then(Value::as_u64).unwrap_or_default();
+    if number("exp").saturating_sub(number("iat")) > 3600 {
+        return refuse(
+            "invalid_grant",
+            "the assertion may be valid at most an hour",
+        );
+    }
+    let scope = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !scope.split(' ').any(|s| s == "signature")
+        || !scope.split(' ').any(|s| s == "impersonation")
+    {
+        return refuse("consent_required", "consent_required");
+    }
+    let access = format!("ds-access-{}", mock.next_id());
+    let expires = std::time::Instant::now() + c.docusign_token_lifetime;
+    mock.data().docusign_tokens.push((access.clone(), expires));
+    let expires_in = c
+        .docusign_expires_in
+        .unwrap_or(c.docusign_token_lifetime.as_secs());
+    answer(
+        StatusCode::OK,
+        json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in}),
+    )
+}
+
 /// DocuSign: `POST .../accounts/{id}/users` with newUsers; per-user errorDetails.
 async fn ds_create(
     State(mock): State<Mock>,
@@ -743,12 +906,8 @@ async fn ds_create(
 ) -> Response {
     mock.record(&method, &uri, &headers, &body);
     mock.pause().await;
-    if bearer(&headers) != Some(mock.config.docusign_token.as_str()) {
-        return ds_error(
-            StatusCode::UNAUTHORIZED,
-            "AUTHORIZATION_INVALID_TOKEN",
-            "The access token provided is expired, revoked or malformed.",
-        );
+    if let Some(refused) = ds_refusal(&mock, &headers) {
+        return refused;
     }
     if account != mock.config.docusign_account {
         return ds_error(
@@ -834,12 +993,8 @@ async fn ds_list(
     headers: HeaderMap,
 ) -> Response {
     mock.record(&method, &uri, &headers, b"");
-    if bearer(&headers) != Some(mock.config.docusign_token.as_str()) {
-        return ds_error(
-            StatusCode::UNAUTHORIZED,
-            "AUTHORIZATION_INVALID_TOKEN",
-            "The access token provided is expired, revoked or malformed.",
-        );
+    if let Some(refused) = ds_refusal(&mock, &headers) {
+        return refused;
     }
     let q = query(&uri);
     let all = mock.listed("docusign", "email", q.get("email").map(String::as_str));
