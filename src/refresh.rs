@@ -354,3 +354,217 @@ pub fn summary(changes: &[Change]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::load_str;
+    use std::time::UNIX_EPOCH;
+
+    const YAML: &str = r#"
+version: 1
+vendors:
+  v: { kind: scim, base_url: "http://x", token: t }
+users:
+  - { email: a@x.io, first_name: A, last_name: L, accounts: { v: {} } }
+  - { email: b@x.io, first_name: B, last_name: L, accounts: { v: {} } }
+  - { email: c@x.io, first_name: C, last_name: L, accounts: { v: {} } }
+"#;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    fn record(status: Status, id: &str, age: u64, inactive: bool) -> Record {
+        Record {
+            at: humantime::format_rfc3339_seconds(now() - Duration::from_secs(age)).to_string(),
+            error: None,
+            fingerprint: "sha256:00".into(),
+            inactive,
+            remote_id: Some(id.into()),
+            spec: RawSpec::of(&serde_json::json!({})),
+            status,
+            vendor_status: Some(if inactive { "closed" } else { "active" }.into()),
+            warnings: vec![],
+        }
+    }
+
+    fn held(email: &str, id: &str, live: bool) -> Observed {
+        Observed {
+            key: email.into(),
+            email: Some(email.into()),
+            remote_id: id.into(),
+            live,
+            status: Some(if live { "active" } else { "closed" }.into()),
+            first_name: None,
+            last_name: None,
+            block: Default::default(),
+        }
+    }
+
+    /// What a refresh makes of one recorded pair (or none) against what the
+    /// vendor holds (or nothing), for a desired user a@x.io.
+    fn one(recorded: Option<Record>, observed: Option<Observed>) -> Option<(What, Record)> {
+        let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
+        let mut state = State::default();
+        if let Some(r) = recorded {
+            state.set("v", "a@x.io", r);
+        }
+        let seen = BTreeMap::from([(
+            "v".to_string(),
+            Seen::Listed {
+                listing: Listing::new(observed.into_iter().collect(), 1),
+                keys: BTreeMap::new(),
+                grace: Duration::from_secs(30),
+            },
+        )]);
+        let filter = Filter {
+            users: ["a@x.io".to_string()].into(),
+            ..Filter::default()
+        };
+        let mut changes = merge(&desired, &state, &seen, &filter, now());
+        assert!(changes.len() <= 1);
+        changes.pop().map(|c| (c.what, c.record))
+    }
+
+    #[test]
+    fn what_a_refresh_learns() {
+        use Status::*;
+        let old = 3600;
+        // (recorded, held by the vendor, the change, its status, its id, inactive)
+        let cases: Vec<(
+            Option<Record>,
+            Option<Observed>,
+            Option<What>,
+            Status,
+            &str,
+            bool,
+        )> = vec![
+            (
+                Some(record(Created, "1", old, false)),
+                Some(held("a@x.io", "1", true)),
+                None,
+                Created,
+                "1",
+                false,
+            ),
+            (
+                Some(record(Created, "1", old, false)),
+                None,
+                Some(What::Gone),
+                Gone,
+                "1",
+                false,
+            ),
+            // Created moments ago: the vendor may not list it yet.
+            (
+                Some(record(Created, "1", 5, false)),
+                None,
+                None,
+                Created,
+                "1",
+                false,
+            ),
+            (
+                None,
+                Some(held("a@x.io", "9", true)),
+                Some(What::Adopted),
+                Adopted,
+                "9",
+                false,
+            ),
+            (
+                None,
+                Some(held("a@x.io", "9", false)),
+                Some(What::FoundInactive),
+                Adopted,
+                "9",
+                true,
+            ),
+            (None, None, None, Created, "", false),
+            // A pending creation is left to apply's verify and its grace period.
+            (
+                Some(record(Pending, "p", old, false)),
+                None,
+                None,
+                Pending,
+                "p",
+                false,
+            ),
+            (
+                Some(record(Failed, "f", old, false)),
+                Some(held("a@x.io", "9", true)),
+                Some(What::Adopted),
+                Adopted,
+                "9",
+                false,
+            ),
+            (
+                Some(record(Gone, "1", old, false)),
+                Some(held("a@x.io", "2", true)),
+                Some(What::Adopted),
+                Adopted,
+                "2",
+                false,
+            ),
+            (
+                Some(record(Adopted, "1", old, false)),
+                Some(held("a@x.io", "1", false)),
+                Some(What::Inactive),
+                Adopted,
+                "1",
+                true,
+            ),
+            (
+                Some(record(Adopted, "1", old, true)),
+                Some(held("a@x.io", "1", true)),
+                Some(What::Live),
+                Adopted,
+                "1",
+                false,
+            ),
+            (
+                Some(record(Created, "1", old, false)),
+                Some(held("a@x.io", "7", true)),
+                Some(What::Id {
+                    was: Some("1".into()),
+                }),
+                Created,
+                "7",
+                false,
+            ),
+            (
+                Some(Record {
+                    vendor_status: None,
+                    ..record(Created, "1", old, false)
+                }),
+                Some(held("a@x.io", "1", true)),
+                Some(What::Status { was: None }),
+                Created,
+                "1",
+                false,
+            ),
+        ];
+        for (i, (recorded, observed, what, status, id, inactive)) in cases.into_iter().enumerate() {
+            let had = recorded.clone();
+            let got = one(recorded, observed);
+            assert_eq!(got.as_ref().map(|(w, _)| w.clone()), what, "case {i}");
+            if let Some((_, r)) = got.or_else(|| had.map(|r| (What::Gone, r))) {
+                assert_eq!(r.status, status, "case {i}");
+                assert_eq!(r.remote_id.as_deref().unwrap_or(""), id, "case {i}");
+                assert_eq!(r.inactive, inactive, "case {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_vendor_that_could_not_be_listed_teaches_nothing() {
+        let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
+        let mut state = State::default();
+        state.set("v", "a@x.io", record(Status::Created, "1", 3600, false));
+        for seen in [Seen::Failed("HTTP 500".into()), Seen::Unlistable] {
+            let seen = BTreeMap::from([("v".to_string(), seen)]);
+            assert!(merge(&desired, &state, &seen, &Filter::default(), now()).is_empty());
+        }
+    }
+}

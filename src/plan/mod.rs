@@ -386,6 +386,18 @@ mod tests {
                 &[(Orphan, "a", "x@e.io")],
             ),
             (
+                "gone at the vendor",
+                &[("a", "x@e.io")],
+                &[("a", "x@e.io", Gone, "T")],
+                &[(Create, "a", "x@e.io")],
+            ),
+            (
+                "gone and no longer wanted",
+                &[],
+                &[("a", "x@e.io", Gone, "T")],
+                &[(Orphan, "a", "x@e.io")],
+            ),
+            (
                 "interleaved and sorted",
                 &[("b", "m@e.io"), ("a", "z@e.io"), ("a", "b@e.io")],
                 &[
@@ -412,6 +424,38 @@ mod tests {
             let plan = diff(&desired(want_pairs), &state(recorded), &Filter::default());
             assert_eq!(actions(&plan), expected.to_vec(), "case: {name}");
         }
+    }
+
+    #[test]
+    fn gone_is_recreated_and_inactive_is_drift_never_live() {
+        let d = desired(&[("a", "x@e.io"), ("a", "y@e.io")]);
+        let mut s = state(&[
+            ("a", "x@e.io", Status::Gone, "T"),
+            ("a", "y@e.io", Status::Adopted, "T"),
+        ]);
+        let closed = s.vendors.get_mut("a").unwrap().get_mut("y@e.io").unwrap();
+        closed.inactive = true;
+        closed.vendor_status = Some("closed".into());
+        let plan = diff(&d, &s, &Filter::default());
+        let (gone, inactive) = (&plan.changes[0], &plan.changes[1]);
+        assert_eq!(gone.action, Action::Create);
+        assert!(gone
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("gone at the vendor"));
+        assert_eq!(inactive.action, Action::Drift);
+        assert!(inactive
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("inactive at the vendor (closed)"));
+        assert!(
+            inactive.recorded.is_none(),
+            "no spec diff: the spec is the same"
+        );
+        // Neither counts as a live account for the safety threshold.
+        assert_eq!(s.records().filter(|(_, _, r)| r.live()).count(), 0);
     }
 
     #[test]

@@ -241,6 +241,113 @@ pub fn inactive_word(status: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vendors::Outcome;
+    use async_trait::async_trait;
+
+    /// A vendor of `total` accounts whose pages hold at most `cap`, ending them
+    /// by `style`, optionally misbehaving.
+    struct Fake {
+        total: u64,
+        cap: u64,
+        style: fn(u64, u64, u64) -> Next,
+        repeat: bool,
+        asked: std::sync::Mutex<Vec<Cursor>>,
+    }
+
+    fn fake(total: u64, cap: u64, style: fn(u64, u64, u64) -> Next) -> Fake {
+        Fake {
+            total,
+            cap,
+            style,
+            repeat: false,
+            asked: Default::default(),
+        }
+    }
+
+    #[async_trait]
+    impl Driver for Fake {
+        async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+            Err(CallError::NotSent("not here".into()))
+        }
+
+        fn lists(&self) -> bool {
+            true
+        }
+
+        async fn page(&self, _: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+            self.asked.lock().unwrap().push(at.clone());
+            let start = match at {
+                Cursor::Offset(n) if !self.repeat => *n,
+                _ => 0,
+            };
+            let end = (start + self.cap).min(self.total);
+            let items: Vec<Observed> = (start..end)
+                .map(|i| observed(&format!("u{i}@x.io"), &format!("id{i}"), true))
+                .collect();
+            Ok(Page {
+                listed: items.len(),
+                next: (self.style)(start, end, self.total),
+                items,
+            })
+        }
+    }
+
+    /// SCIM/DocuSign: a total is given.
+    fn with_total(_: u64, end: u64, total: u64) -> Next {
+        if end >= total {
+            Next::Last
+        } else {
+            Next::At(Cursor::Offset(end))
+        }
+    }
+
+    /// ActivePlatform/Forms On Fire: no total, a short page is the last.
+    fn no_total(_: u64, end: u64, _: u64) -> Next {
+        Next::UnlessShort(Cursor::Offset(end))
+    }
+
+    fn run(f: &Fake) -> Result<Listing, CallError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(all(f, Query::All))
+    }
+
+    #[test]
+    fn pages_to_the_end_by_the_vendors_own_rule() {
+        // (total, server cap, style, pages expected)
+        let cases: [(u64, u64, fn(u64, u64, u64) -> Next, usize); 7] = [
+            (20, 7, with_total, 3),
+            (21, 7, with_total, 3),
+            (0, 7, with_total, 1),
+            (20, 7, no_total, 3),
+            // A full last page: one more, empty, page tells the end.
+            (21, 7, no_total, 4),
+            (0, 7, no_total, 1),
+            // A server that caps pages below what was asked is still read whole.
+            (250, 3, no_total, 84),
+        ];
+        for (total, cap, style, pages) in cases {
+            let f = fake(total, cap, style);
+            let listing = run(&f).unwrap();
+            assert_eq!(listing.items.len() as u64, total, "{total}/{cap}");
+            assert_eq!(listing.requests, pages, "{total}/{cap}");
+            assert_eq!(f.asked.lock().unwrap().len(), pages);
+        }
+    }
+
+    #[test]
+    fn a_vendor_that_loops_or_lies_is_an_error_not_a_partial_list() {
+        let mut f = fake(20, 7, with_total);
+        f.repeat = true;
+        let e = run(&f).unwrap_err().to_string();
+        assert!(e.contains("already listed"), "{e}");
+
+        // Says more follow, gives nothing: never concluded as the end.
+        let f = fake(5, 7, |_, _, _| Next::At(Cursor::Offset(99)));
+        let e = run(&f).unwrap_err().to_string();
+        assert!(e.contains("empty but says more pages follow"), "{e}");
+    }
 
     fn observed(key: &str, id: &str, live: bool) -> Observed {
         Observed {
@@ -256,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn a_live_membership_wins_over_a_closed_one() {
+    fn a_live_membership_wins_over_a_closed_one_whatever_the_order() {
         let l = Listing::new(
             vec![
                 observed("a@x.io", "old", false),
