@@ -8,10 +8,17 @@
 //!        max(N / (batch x rate), N x latency / (batch x concurrency)), and with a
 //!        sequential one-request-per-user loop (what a hand-written script does).
 //!
-//! Options: `plan` or `apply` (default both), `--plan-users 1000,10000,100000`,
+//! refresh: seeds N accounts at each of the four vendors that can list (mock, with
+//!        a latency), runs `roster refresh` on an empty state (every account is
+//!        read and adopted) and compares its time with the floor the vendors
+//!        allow: the pages the longest list needs, ceil(N / page) x latency
+//!        (vendors are read at once; one vendor's pages follow one another).
+//!
+//! Options: `plan`, `apply` or `refresh` (default all), `--plan-users 1000,10000,100000`,
 //! `--apply-users 1000,10000`, `--latency-ms 20`, `--batch 500`,
 //! `--concurrency 4`, `--rate 5` (requests/s), `--runs 5`, `--baseline-users N`
-//! (time the loop on the first N users and scale; default: all of them).
+//! (time the loop on the first N users and scale; default: all of them),
+//! `--refresh-users 10000`, `--refresh-latency-ms 200`.
 //! Times are medians over the runs; ratios are taken in the same run.
 
 #[path = "../tests/support/mock.rs"]
@@ -27,6 +34,9 @@ use std::time::{Duration, Instant};
 struct Options {
     plan: bool,
     apply: bool,
+    refresh: bool,
+    refresh_users: Vec<usize>,
+    refresh_latency: Duration,
     plan_users: Vec<usize>,
     apply_users: Vec<usize>,
     latency: Duration,
@@ -57,9 +67,18 @@ fn options() -> Options {
     };
     let only_plan = args.iter().any(|a| a == "plan");
     let only_apply = args.iter().any(|a| a == "apply");
+    let only_refresh = args.iter().any(|a| a == "refresh");
+    let all = !only_plan && !only_apply && !only_refresh;
     Options {
-        plan: only_plan || !only_apply,
-        apply: only_apply || !only_plan,
+        plan: only_plan || all,
+        apply: only_apply || all,
+        refresh: only_refresh || all,
+        refresh_users: list("--refresh-users", "10000"),
+        refresh_latency: Duration::from_millis(
+            value("--refresh-latency-ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(200),
+        ),
         plan_users: list("--plan-users", "1000,10000,100000"),
         apply_users: list("--apply-users", "1000,10000"),
         latency: Duration::from_millis(
@@ -332,6 +351,125 @@ fn bench_apply(o: &Options) {
     println!();
 }
 
+/// The four vendors that can list: name in roster.yaml, the mock's kind, its
+/// settings, the page size roster asks for, and a seeded account.
+type Listed = (
+    &'static str,
+    &'static str,
+    fn(&str, &mock::Config) -> String,
+    usize,
+    fn(usize, &str) -> serde_json::Value,
+);
+
+const LISTED: [Listed; 4] = [
+    (
+        "billing",
+        "activeplatform",
+        |url, _| format!("base_url: {url}/activeplatform\n    api_token: ${{AP_TOKEN}}"),
+        100,
+        |i, e| serde_json::json!({"id": 5_000_000 + i, "email": e, "first_name": "F", "last_name": "L", "status": "active"}),
+    ),
+    (
+        "esign",
+        "docusign",
+        |url, c| format!("base_url: {url}/docusign/restapi\n    account_id: {}\n    token: ${{DOCUSIGN_TOKEN}}", c.docusign_account),
+        100,
+        |i, e| serde_json::json!({"userId": format!("ds-{i}"), "email": e, "userName": "F L", "userStatus": "active"}),
+    ),
+    (
+        "forms",
+        "formsonfire",
+        |url, c| format!("base_url: {url}/formsonfire/api/v2\n    company_id: {}\n    integration_key: ${{FOF_KEY}}", c.formsonfire_company),
+        250,
+        |i, e| serde_json::json!({"Id": format!("fof-{i}"), "Email": e, "Status": "Active"}),
+    ),
+    (
+        "app",
+        "scim",
+        |url, _| format!("base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}"),
+        100,
+        |i, e| serde_json::json!({"id": format!("scim-{i}"), "userName": e, "active": true}),
+    ),
+];
+
+fn bench_refresh(o: &Options) {
+    println!(
+        "## refresh: N accounts at each of 4 vendors (ActivePlatform, DocuSign, Forms On Fire, SCIM), latency {} ms, medians of {} runs\n",
+        o.refresh_latency.as_millis(),
+        o.runs
+    );
+    println!("| accounts per vendor | list requests (AP / DS / FoF / SCIM) | fewest pages possible | roster refresh | floor: longest list's pages x latency | ratio to floor | one GET per user would take |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for &n in &o.refresh_users {
+        let mut times = Vec::new();
+        let mut requests = Vec::new();
+        let mut config = mock::Config {
+            latency: o.refresh_latency,
+            ..Default::default()
+        };
+        // The server's own cap is no smaller than what roster asks for.
+        config.page_cap = 250;
+        for _ in 0..o.runs {
+            let server = mock::Server::start(config.clone());
+            let c = server.mock.config.clone();
+            let mut y = String::from("version: 1\nvendors:\n");
+            for (name, kind, settings, _, seed) in LISTED {
+                y.push_str(&format!(
+                    "  {name}:\n    kind: {kind}\n    {}\n    rate_limit: 100/s\n",
+                    settings(&server.url, &c)
+                ));
+                for i in 0..n {
+                    let email = format!("user{i:07}@example.com");
+                    server.mock.seed(kind, &email, seed(i, &email));
+                }
+            }
+            y.push_str("users:\n");
+            for i in 0..n {
+                y.push_str(&format!(
+                    "  - email: user{i:07}@example.com\n    first_name: F\n    last_name: L\n    password: generate\n    accounts: {{ billing: {{}}, esign: {{}}, forms: {{}}, app: {{}} }}\n"
+                ));
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("roster.yaml"), y).expect("write yaml");
+            let env = [
+                ("AP_TOKEN", c.activeplatform_token.clone()),
+                ("DOCUSIGN_TOKEN", c.docusign_token.clone()),
+                ("FOF_KEY", c.formsonfire_key.clone()),
+                ("SCIM_TOKEN", c.scim_token.clone()),
+            ];
+            let (elapsed, _, code) = run_roster(dir.path(), &["refresh", "-q"], &env);
+            assert_eq!(code, 0, "refresh failed");
+            let state: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(dir.path().join("state/roster.state.json")).expect("state"),
+            )
+            .expect("state is JSON");
+            for (name, ..) in LISTED {
+                let adopted = state["vendors"][name].as_object().map_or(0, |m| m.len());
+                assert_eq!(adopted, n, "{name}: every account adopted");
+            }
+            times.push(elapsed);
+            requests = LISTED
+                .iter()
+                .map(|(_, kind, ..)| server.mock.reads(&format!("/{kind}/")))
+                .collect();
+        }
+        let pages: Vec<usize> = LISTED.iter().map(|l| n.div_ceil(l.3)).collect();
+        let floor = *pages.iter().max().unwrap_or(&0) as f64 * o.refresh_latency.as_secs_f64();
+        let elapsed = median(times);
+        let per_user = (4 * n) as f64 * o.refresh_latency.as_secs_f64() / 4.0;
+        let show = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(" / ");
+        println!(
+            "| {n} | {} | {} | {} | {floor:.1} s | {:.2}x | {:.0} s (4 vendors at once) |",
+            show(&requests),
+            show(&pages),
+            secs(elapsed),
+            elapsed.as_secs_f64() / floor,
+            per_user
+        );
+    }
+    println!();
+}
+
 fn main() {
     let o = options();
     println!(
@@ -340,6 +478,9 @@ fn main() {
     );
     if o.plan {
         bench_plan(&o);
+    }
+    if o.refresh {
+        bench_refresh(&o);
     }
     if o.apply {
         bench_apply(&o);

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// kill may create more than the safety threshold allows, which is not under test.
 fn yaml(url: &str, n: usize, timeout: &str) -> String {
     let mut y = format!(
-        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    concurrency: 2\n    rate_limit: 1000/s\n    timeout: {timeout}\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: 3\n    rate_limit: 1000/s\n    timeout: {timeout}\nusers:\n"
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    concurrency: 2\n    rate_limit: 1000/s\n    timeout: {timeout}\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: 3\n    rate_limit: 1000/s\n    timeout: {timeout}\n    verify_grace: 1s\nusers:\n"
     );
     for i in 0..n {
         y.push_str(&format!(
