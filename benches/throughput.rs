@@ -372,14 +372,18 @@ const LISTED: [Listed; 4] = [
     (
         "esign",
         "docusign",
-        |url, c| format!("base_url: {url}/docusign/restapi\n    account_id: {}\n    token: ${{DOCUSIGN_TOKEN}}", c.docusign_account),
+        |url, c| {
+            format!("base_url: {url}/docusign/restapi\n    account_id: {}\n    token: ${{DOCUSIGN_TOKEN}}", c.docusign_account)
+        },
         100,
         |i, e| serde_json::json!({"userId": format!("ds-{i}"), "email": e, "userName": "F L", "userStatus": "active"}),
     ),
     (
         "forms",
         "formsonfire",
-        |url, c| format!("base_url: {url}/formsonfire/api/v2\n    company_id: {}\n    integration_key: ${{FOF_KEY}}", c.formsonfire_company),
+        |url, c| {
+            format!("base_url: {url}/formsonfire/api/v2\n    company_id: {}\n    integration_key: ${{FOF_KEY}}", c.formsonfire_company)
+        },
         250,
         |i, e| serde_json::json!({"Id": format!("fof-{i}"), "Email": e, "Status": "Active"}),
     ),
@@ -457,7 +461,12 @@ fn bench_refresh(o: &Options) {
         let floor = *pages.iter().max().unwrap_or(&0) as f64 * o.refresh_latency.as_secs_f64();
         let elapsed = median(times);
         let per_user = (4 * n) as f64 * o.refresh_latency.as_secs_f64() / 4.0;
-        let show = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(" / ");
+        let show = |v: &[usize]| {
+            v.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
         println!(
             "| {n} | {} | {} | {} | {floor:.1} s | {:.2}x | {:.0} s (4 vendors at once) |",
             show(&requests),

@@ -3,14 +3,13 @@
 
 use super::progress::Progress;
 use super::{
-    color, emit, filter, interrupted, load_desired, read_vendors, runtime, say, Input, Narrow,
+    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, Input, Narrow,
     StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
 use crate::desired::{self, process_env, Desired};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, render, Threshold};
-use crate::refresh;
 use crate::state::{Lock, State, Status, Store};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -94,20 +93,11 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         None => filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?,
     };
     let recorded = state.clone();
-    let mut refreshed = Vec::new();
-    if args.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
-        let read = read_vendors(&desired, &state, &filter)?;
-        for line in read.lines() {
-            eprintln!("{line}");
-        }
-        eprintln!(
-            "Refreshed from the vendors ({} list request(s)): {}.",
-            read.requests,
-            refresh::summary(&read.changes)
-        );
-        refresh::apply_to(&mut state, &read.changes);
-        refreshed = read.changes;
-    }
+    let refreshed = if args.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
+        refresh_in_memory(&desired, &mut state, &filter)?
+    } else {
+        Vec::new()
+    };
     let plan = plan::diff(&desired, &state, &filter);
     if let (Some(saved), Some(path)) = (&saved, &args.planfile) {
         saved.check(&path.display().to_string(), &desired, &recorded, &plan)?;

@@ -174,6 +174,26 @@ pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow
     })
 }
 
+/// `--refresh` of plan and apply: reads the vendors, says on stderr what it
+/// learnt, and merges it into `state` in memory; returns the changes.
+pub fn refresh_in_memory(
+    desired: &Desired,
+    state: &mut State,
+    filter: &Filter,
+) -> anyhow::Result<Vec<crate::refresh::Change>> {
+    let read = read_vendors(desired, state, filter)?;
+    for line in read.lines() {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "Refreshed from the vendors ({} list request(s)): {}.",
+        read.requests,
+        crate::refresh::summary(&read.changes)
+    );
+    crate::refresh::apply_to(state, &read.changes);
+    Ok(read.changes)
+}
+
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

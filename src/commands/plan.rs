@@ -1,12 +1,11 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
 use super::{
-    color, emit, filter, load_desired, read_vendors, Input, Narrow, StateFile, EXIT_CHANGES,
+    color, emit, filter, load_desired, refresh_in_memory, Input, Narrow, StateFile, EXIT_CHANGES,
     EXIT_OK,
 };
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, render};
-use crate::refresh;
 use crate::state::Store;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -48,16 +47,7 @@ pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let recorded = state.clone();
     if args.refresh {
-        let read = read_vendors(&desired, &state, &filter)?;
-        for line in read.lines() {
-            eprintln!("{line}");
-        }
-        eprintln!(
-            "Refreshed from the vendors ({} list request(s)): {}.",
-            read.requests,
-            refresh::summary(&read.changes)
-        );
-        refresh::apply_to(&mut state, &read.changes);
+        refresh_in_memory(&desired, &mut state, &filter)?;
     }
     let plan = plan::diff(&desired, &state, &filter);
     let text = match args.format {

@@ -619,6 +619,11 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// A number from a query, or `default`.
+fn number(q: &BTreeMap<String, String>, key: &str, default: usize) -> usize {
+    q.get(key).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn query(uri: &Uri) -> BTreeMap<String, String> {
     form(uri.query().unwrap_or_default().as_bytes())
 }
@@ -775,7 +780,7 @@ async fn ap_list(
         "email",
         q.get("filters[email]").map(String::as_str),
     );
-    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let number = |k: &str, d: usize| number(&q, k, d);
     let (page, per_page) = (number("page", 1).max(1), number("per_page", 25));
     let size = per_page.clamp(1, mock.config.page_cap.max(1));
     let found = mock.page(&all, (page - 1) * size, per_page);
@@ -998,7 +1003,7 @@ async fn ds_list(
     }
     let q = query(&uri);
     let all = mock.listed("docusign", "email", q.get("email").map(String::as_str));
-    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let number = |k: &str, d: usize| number(&q, k, d);
     let (start, count) = (number("start_position", 0), number("count", 100).min(100));
     let found = mock.page(&all, start, count);
     let end = start + found.len();
@@ -1143,7 +1148,7 @@ async fn fof_search(
         );
     }
     let all = mock.listed("formsonfire", "Email", q.get("Email").map(String::as_str));
-    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let number = |k: &str, d: usize| number(&q, k, d);
     let (page, size) = (number("PageNo", 0), number("PageSize", 25).min(250));
     let cap = size.clamp(1, mock.config.page_cap.max(1));
     let found = mock.page(&all, page * cap, size);
@@ -1303,7 +1308,7 @@ async fn scim_list(
         }
     };
     let all = mock.listed("scim", "userName", wanted.as_deref());
-    let number = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let number = |k: &str, d: usize| number(&q, k, d);
     let (start, count) = (number("startIndex", 1).max(1), number("count", 100));
     let found = mock.page(&all, start - 1, count);
     answer(
