@@ -432,6 +432,7 @@ users:
         use Status::*;
         let old = 3600;
         // (recorded, held by the vendor, the change, its status, its id, inactive)
+        #[allow(clippy::type_complexity)]
         let cases: Vec<(
             Option<Record>,
             Option<Observed>,

@@ -244,17 +244,19 @@ mod tests {
     use crate::vendors::Outcome;
     use async_trait::async_trait;
 
+    type Style = fn(u64, u64, u64) -> Next;
+
     /// A vendor of `total` accounts whose pages hold at most `cap`, ending them
     /// by `style`, optionally misbehaving.
     struct Fake {
         total: u64,
         cap: u64,
-        style: fn(u64, u64, u64) -> Next,
+        style: Style,
         repeat: bool,
         asked: std::sync::Mutex<Vec<Cursor>>,
     }
 
-    fn fake(total: u64, cap: u64, style: fn(u64, u64, u64) -> Next) -> Fake {
+    fn fake(total: u64, cap: u64, style: Style) -> Fake {
         Fake {
             total,
             cap,
@@ -316,7 +318,7 @@ mod tests {
     #[test]
     fn pages_to_the_end_by_the_vendors_own_rule() {
         // (total, server cap, style, pages expected)
-        let cases: [(u64, u64, fn(u64, u64, u64) -> Next, usize); 7] = [
+        let cases: [(u64, u64, Style, usize); 7] = [
             (20, 7, with_total, 3),
             (21, 7, with_total, 3),
             (0, 7, with_total, 1),
