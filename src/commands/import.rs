@@ -6,7 +6,7 @@ use super::{filter, load_desired, runtime, say, Input, StateFile, EXIT_OK, EXIT_
 use crate::apply::{self, Mode, Recorder};
 use crate::desired::process_env;
 use crate::plan;
-use crate::state::{Lock, Store};
+use crate::state::Lock;
 use anyhow::bail;
 use clap::Args;
 
@@ -25,10 +25,10 @@ pub struct ImportArgs {
 }
 
 pub fn exec(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
-    let _lock = Lock::acquire(&args.state.state, "roster import")?;
+    let store = args.state.store()?;
+    let _lock = Lock::acquire(store.path(), "roster import")?;
     let desired = load_desired(&args.input)?;
-    let store = Store::new(&args.state.state);
-    let state = store.load()?;
+    let state = StateFile::load(&store, "this import starts a new one")?;
     for v in &args.vendors {
         if !desired.vendors.contains_key(v) {
             bail!("--vendor {v}: no vendor of that name in the desired state");
@@ -72,7 +72,7 @@ pub fn exec(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     say!(
         "State written to {} (serial {}).",
-        args.state.state.display(),
+        args.state.path().display(),
         state.serial
     );
     Ok(if report.failed.is_empty() {

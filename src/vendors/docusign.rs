@@ -64,7 +64,7 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     if config.batch_size.is_some_and(|b| b > 500) {
         return Err("`batch_size` is at most 500 for DocuSign".into());
     }
-    Ok(())
+    super::check_literal_settings(config)
 }
 
 pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
