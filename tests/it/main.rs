@@ -10,6 +10,7 @@ mod crash;
 mod gitops;
 mod limits;
 mod loader_fuzz;
+mod pipeline;
 mod plan;
 mod scim_interop;
 mod validate;
