@@ -72,13 +72,6 @@ impl Threshold {
     pub fn judge(&self, creates: usize, baseline: &Baseline) -> Verdict {
         let existing = baseline.existing;
         let source = &self.source;
-        let resumes = match &baseline.resumes {
-            Some(at) => format!(
-                "; judged against the {} accounts recorded when the unfinished apply of this input began ({at})",
-                group(existing)
-            ),
-            None => String::new(),
-        };
         if creates == 0 {
             return Verdict {
                 refuses: false,
@@ -99,27 +92,35 @@ impl Threshold {
             };
         }
         let limit = percent(self.max_create_percent);
+        let began = baseline
+            .resumes
+            .as_ref()
+            .map(|at| format!("when the unfinished apply of this input began ({at})"));
         if existing < self.min_existing {
+            let counted = match &began {
+                Some(began) => format!("{} were {began}", group(existing)),
+                None => format!("the state records {}", group(existing)),
+            };
             return Verdict {
                 refuses: false,
                 line: format!(
-                    "within the safety threshold: {n}; max_create_percent {limit}% applies once the state records {} accounts (it records {}){resumes}",
-                    group(self.min_existing),
-                    group(existing)
+                    "within the safety threshold: {n}; max_create_percent {limit}% applies once {} accounts are recorded, and {counted}",
+                    group(self.min_existing)
                 ),
             };
         }
         let share = creates as f64 * 100.0 / existing as f64;
         let refuses = share > self.max_create_percent;
         let (head, cmp, tail) = if refuses {
-            ("apply will refuse", ">", "; --force goes ahead")
+            ("apply will refuse", ">", Verdict::FORCE)
         } else {
             ("within the safety threshold", "≤", "")
         };
+        let began = began.map(|b| format!(" {b}")).unwrap_or_default();
         Verdict {
             refuses,
             line: format!(
-                "{head}: {n} = {}% {cmp} {limit}% of the {} accounts recorded (max_create_percent, {source}){resumes}{tail}",
+                "{head}: {n} = {}% {cmp} {limit}% of the {} accounts recorded{began} (max_create_percent, {source}){tail}",
                 percent(share),
                 group(existing)
             ),
