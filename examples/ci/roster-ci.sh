@@ -138,8 +138,8 @@ commit_state() {
     say "folding the journal a killed roster left into $state"
     roster state merge --state "$state" || return 1
   fi
-  ignore_runtime_files
   [ -e "$state" ] || return 0
+  ignore_runtime_files
   git add -- "$state"
   if ! git diff --cached --quiet; then
     git_ commit --quiet -m "roster: state after apply on $(git rev-parse --short HEAD) [skip ci]"
@@ -151,7 +151,7 @@ commit_state() {
 # JSON state commits would conflict) and the push is tried again.
 push_state() {
   local branch=${ROSTER_BRANCH:?set ROSTER_BRANCH to the branch to push the state to}
-  local try tmp base tip
+  local try tmp base tip why="the push was rejected $attempts times"
   tmp=$(mktemp -d)
   # What this apply recorded, kept until it is in the branch.
   git show "HEAD:$state" >"$tmp/first.json" 2>/dev/null || rm -f "$tmp/first.json"
@@ -174,12 +174,15 @@ push_state() {
       git show "$base:$state" >"$tmp/base.json" 2>/dev/null || rm -f "$tmp/base.json"
       git reset --quiet --hard "$tip"
       mkdir -p "$(dirname "$state")"
+      why="roster could not merge the states (see above)"
       if [ -e "$tmp/base.json" ]; then
         roster state merge --state "$state" "$tmp/ours.json" --base "$tmp/base.json" || break
       else
         roster state merge --state "$state" "$tmp/ours.json" || break
       fi
+      why="the merged state could not be committed"
       commit_state || break
+      why="the push was rejected $attempts times"
     fi
     if git push --quiet "$remote" "HEAD:refs/heads/$branch"; then
       say "pushed the state to $branch ($(git rev-parse --short HEAD))"
@@ -190,7 +193,7 @@ push_state() {
   done
   mkdir -p "$out"
   [ -e "$tmp/first.json" ] && cp "$tmp/first.json" "$out/unpushed.state.json"
-  fail "could not push the state to $branch after $try attempt(s); it is kept in $out/unpushed.state.json: merge it with \`roster state merge $out/unpushed.state.json\` and commit it, or the next apply re-creates what this one recorded"
+  fail "the state was not pushed to $branch: $why. It is kept in $out/unpushed.state.json: merge it into $branch's state with \`roster state merge $out/unpushed.state.json\` and commit it, or the next apply plans again what this one recorded"
   rm -rf "$tmp"
   return 1
 }

@@ -536,6 +536,35 @@ fn after_exit_3_the_state_is_pushed_and_the_job_fails() {
 }
 
 #[test]
+fn a_push_that_keeps_failing_fails_the_job_loudly_and_keeps_the_state() {
+    let repo = Repo::new(Config::default(), &["a@example.com"]);
+    // main refuses every push from now on (a protected branch, say).
+    let hook = repo.path("origin.git/hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho protected >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let job = repo.clone("job");
+    let out = repo.run(
+        &job,
+        &github_run("apply", "Apply"),
+        &[("ROSTER_PUSH_ATTEMPTS", "2")],
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(
+            "::error::roster-ci: the state was not pushed to main: the push was rejected 2 times"
+        ),
+        "{log}"
+    );
+    let kept: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(job.join("roster-out/unpushed.state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status(&kept, "a@example.com"), "created");
+}
+
+#[test]
 fn a_cancelled_apply_still_pushes_what_it_recorded() {
     let config = Config {
         latency: Duration::from_millis(400),
@@ -610,6 +639,8 @@ fn a_killed_apply_leaves_no_lock_or_journal_in_git_and_loses_no_record() {
     std::fs::create_dir_all(job.join("state")).unwrap();
     let mut roster = repo
         .command(&job, "exec roster apply --yes", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
