@@ -207,7 +207,7 @@ mod tests {
         assert!(!v.refuses, "{}", v.line);
         assert!(v
             .line
-            .contains("once the state records 10 accounts (it records 4)"));
+            .contains("applies once 10 accounts are recorded, and the state records 4"));
         let v = threshold(Some(2)).judge(3, &base(0));
         assert!(v.refuses);
         assert!(v.line.contains("3 creates > max_create 2 (the default)"));
@@ -230,9 +230,19 @@ mod tests {
             },
         );
         assert!(!v.refuses, "{}", v.line);
-        assert!(v
-            .line
-            .contains("unfinished apply of this input began (2026-01-01T00:00:00Z)"));
+        assert!(v.line.contains(
+            "and 0 were when the unfinished apply of this input began (2026-01-01T00:00:00Z)"
+        ));
+        let v = t.judge(
+            10,
+            &Baseline {
+                existing: 100,
+                resumes: Some("T".into()),
+            },
+        );
+        assert!(v.line.contains(
+            "10 creates = 10% ≤ 30% of the 100 accounts recorded when the unfinished apply of this input began (T)"
+        ), "{}", v.line);
     }
 
     #[test]
