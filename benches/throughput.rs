@@ -190,7 +190,7 @@ fn bench_plan(o: &Options) {
             let d = desired::load(&file, &process_env).expect("load");
             let state = store.load().expect("state");
             let p = plan::diff(&d, &state, &Filter::default());
-            render::json(&p).len()
+            render::json(&render::View::of(&p)).len()
         };
         let cold = time(runs, || plan_with(&empty));
 

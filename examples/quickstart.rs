@@ -42,6 +42,10 @@ fn main() {
     let file = root.join("examples/roster.yaml");
     let work = root.join("target/quickstart");
     let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = std::fs::create_dir_all(&work) {
+        eprintln!("quickstart: cannot create {}: {e}", work.display());
+        std::process::exit(1);
+    }
     let state = work.join("roster.state.json");
     let (file, state) = (file.to_string_lossy(), state.to_string_lossy());
 

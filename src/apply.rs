@@ -263,6 +263,17 @@ impl Recorder {
         Ok(())
     }
 
+    /// Changes the state that `finish` writes, outside the journal: only for
+    /// what a crash may lose (a crash keeps what was written before).
+    pub fn update(&self, change: impl FnOnce(&mut State)) -> anyhow::Result<()> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
+        change(&mut state);
+        Ok(())
+    }
+
     /// Writes the state file and drops the journal.
     pub fn finish(self) -> anyhow::Result<State> {
         drop(self.commits);

@@ -1,11 +1,12 @@
 //! The command line: the clap definitions and the dispatch. Each command's flags
 //! and work live in its own file under `commands/`.
 
-use crate::commands::{self, apply, dump, import, plan, refresh, state, validate};
+use crate::commands::{self, apply, dump, import, plan, refresh, show, state, stderr, validate};
 use crate::desired;
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
+pub use crate::commands::stderr::{init as init_tracing, LogFormat};
 pub use crate::commands::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
 
 #[derive(Parser, Debug)]
@@ -28,12 +29,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check roster.yaml: syntax, schema, vendor rules. Needs no secret.
@@ -48,6 +43,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Print every account a vendor holds as roster.yaml `users:` entries.
     Dump(dump::DumpArgs),
+    /// Show a plan saved by `roster plan --out`.
+    Show(show::ShowArgs),
     /// Inspect or repair the recorded state.
     State {
         #[command(subcommand)]
@@ -62,45 +59,38 @@ pub enum Command {
     },
 }
 
-/// Parses the process arguments, sets up logging, runs.
-pub fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.quiet, cli.log_format);
-    run(cli).map(ExitCode::from)
-}
-
-pub fn init_tracing(verbose: u8, quiet: bool, format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
+/// Parses the process arguments, sets up logging, runs, and says how it ended.
+/// A usage error exits 1, as Terraform's do: 2 is `plan --detailed-exitcode`'s
+/// "apply has work", which a mistyped flag must never look like.
+pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: what was asked for, on stdout.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            if stderr::asks_for_json(&args) {
+                stderr::init(0, false, LogFormat::Json);
+                let text = e.render().to_string();
+                let text = text.trim_end();
+                stderr::error(text.strip_prefix("error: ").unwrap_or(text));
+            } else {
+                let _ = e.print();
+            }
+            return ExitCode::from(EXIT_ERROR);
+        }
     };
-    let mut filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("roster={level}")));
-    // The HTTP stack logs URIs and raw bytes at debug and trace; those carry
-    // credentials (api_token in a query, bearer headers), so it is never louder
-    // than info, whatever RUST_LOG says.
-    for quiet in [
-        "reqwest=info",
-        "hyper=info",
-        "hyper_util=info",
-        "h2=info",
-        "rustls=info",
-    ] {
-        if let Ok(directive) = quiet.parse() {
-            filter = filter.add_directive(directive);
+    init_tracing(cli.verbose, cli.quiet, cli.log_format);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            stderr::error(&format!("{e:#}"));
+            ExitCode::from(EXIT_ERROR)
         }
     }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Text => builder.without_time().try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 /// Runs a parsed command; the exit code on success.
@@ -112,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Refresh(args) => refresh::exec(&args),
         Command::Import(args) => import::exec(&args),
         Command::Dump(args) => dump::exec(&args),
+        Command::Show(args) => show::exec(&args),
         Command::State { command } => state::exec(&command),
         Command::Schema => {
             commands::emit(&desired::schema());

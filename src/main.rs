@@ -3,11 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match roster::cli::main() {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(roster::cli::EXIT_ERROR)
-        }
-    }
+    roster::cli::main()
 }

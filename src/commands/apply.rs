@@ -4,17 +4,27 @@
 use super::progress::Progress;
 use super::{
     color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, Input, Narrow,
-    StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
-use crate::desired::{self, process_env, Desired};
+use crate::desired::process_env;
+use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
-use crate::plan::{self, render, Threshold};
-use crate::state::{Lock, State, Status, Store};
+use crate::plan::{self, Baseline, Plan, Summary};
+use crate::state::{Lock, State, Status, UnfinishedApply};
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The plan, then the report, for a person.
+    Text,
+    /// Only the report, as one JSON document.
+    Json,
+}
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -24,24 +34,22 @@ pub struct ApplyArgs {
     pub state: StateFile,
     #[command(flatten)]
     pub narrow: Narrow,
+    #[command(flatten)]
+    pub safety: Safety,
     /// Don't ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Go ahead even when the plan creates more than the safety threshold.
     #[arg(long)]
     pub force: bool,
-    /// Most accounts this apply may create (overrides `safety.max_create`).
-    #[arg(long, value_name = "N")]
-    pub max_create: Option<usize>,
-    /// Most accounts this apply may create, as a percentage of those recorded
-    /// (overrides `safety.max_create_percent`; default 30).
-    #[arg(long, value_name = "PERCENT")]
-    pub max_create_percent: Option<f64>,
     /// First read what each vendor holds (their lists) and record it: accounts
     /// deleted at the vendor are created again, accounts found there are adopted
-    /// (not created, and not counted by the safety threshold).
+    /// (not created, so not counted by the safety threshold).
     #[arg(long)]
     pub refresh: bool,
+    /// How to print the outcome.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["vendors", "users"])]
     pub planfile: Option<PathBuf>,
@@ -60,33 +68,13 @@ fn confirm(creations: usize) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// The safety threshold from the YAML, with flags on top.
-fn threshold(args: &ApplyArgs, desired: &Desired, file: &Path) -> Threshold {
-    let s = &desired.safety;
-    let source = if args.max_create.is_some() || args.max_create_percent.is_some() {
-        "from the command line".to_string()
-    } else if *s != desired::Safety::default() {
-        format!("from safety: in {}", file.display())
-    } else {
-        "the default".to_string()
-    };
-    Threshold {
-        max_create: args.max_create.or(s.max_create),
-        max_create_percent: args
-            .max_create_percent
-            .or(s.max_create_percent)
-            .unwrap_or(Threshold::DEFAULT_PERCENT),
-        min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
-        source,
-    }
-}
-
 pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
+    let json = args.format == Format::Json;
+    let store = args.state.store()?;
     // Locked before the state is read, so the plan is made from the latest one.
-    let _lock = Lock::acquire(&args.state.state, "roster apply")?;
+    let _lock = Lock::acquire(store.path(), "roster apply")?;
     let desired = load_desired(&args.input)?;
-    let store = Store::new(&args.state.state);
-    let mut state = store.load()?;
+    let mut state = StateFile::load(&store, "this apply starts a new one")?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
@@ -103,23 +91,40 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         saved.check(&path.display().to_string(), &desired, &recorded, &plan)?;
     }
     let summary = plan.summary();
-    if !quiet {
-        emit(&render::text(&plan, color()));
+    let verdict = args
+        .safety
+        .verdict(&args.input, &desired, &state, summary.create);
+    if !quiet && !json {
+        let view = View {
+            verdict: Some(&verdict),
+            ..View::of(&plan)
+        };
+        emit(&render::text(&view, color()));
     }
+    let path = store.path().to_path_buf();
     if !summary.has_work() {
-        if store.journal_path().exists() || !refreshed.is_empty() {
-            // Fold in what an interrupted apply left, even with nothing to do.
-            let mut state = state;
+        if store.journal_path().exists()
+            || state.unfinished_apply.is_some()
+            || !refreshed.is_empty()
+        {
+            // Fold in what an interrupted apply left, and what the refresh
+            // learnt: there is nothing left to do.
+            state.unfinished_apply = None;
             store.save(&mut state)?;
         }
-        say!("Nothing to apply.");
+        print_report(
+            args.format,
+            Outcome::NothingToApply,
+            &summary,
+            None,
+            &path,
+            &state,
+        );
         return Ok(EXIT_OK);
     }
     if !args.force {
-        // Judged against the state as recorded: what a refresh adopted was never
-        // counted as a creation, and what it found gone is one.
-        if let Err(why) = threshold(args, &desired, &args.input.file).check(&summary, &recorded) {
-            bail!("refusing to apply: {why}. Review the plan, then pass --force to go ahead");
+        if let Some(refusal) = verdict.refusal() {
+            bail!("{refusal}");
         }
     }
     // A saved plan was reviewed when it was made; otherwise ask.
@@ -128,6 +133,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(EXIT_ERROR);
     }
     let work = apply::prepare(&desired, &state, &plan, &process_env)?;
+    begin(&store, &mut state, &desired.digest)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;
     let progress = Progress::new("apply", total, quiet);
@@ -146,44 +152,177 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         })
     })?;
     progress.finish();
+    if let Some(Ok(report)) = &report {
+        if report.ok() {
+            recorder.update(|state| state.unfinished_apply = None)?;
+        }
+    }
     let state = recorder.finish()?;
     let Some(report) = report else {
-        let pending = plan
-            .applied()
-            .filter(|c| {
-                state
-                    .get(&c.vendor, &c.email)
-                    .is_some_and(|r| r.status == Status::Pending)
-            })
-            .count();
-        say!(
-            "\nApply interrupted. State written to {} (serial {}); {pending} creation(s) without an answer are pending and the next apply verifies them.",
-            args.state.state.display(),
-            state.serial
+        print_report(
+            args.format,
+            Outcome::Interrupted(pending(&plan, &state)),
+            &summary,
+            None,
+            &path,
+            &state,
         );
         return Ok(EXIT_PARTIAL);
     };
     let report = report?;
-    print_report(&report, &args.state.state, &state);
+    print_report(
+        args.format,
+        Outcome::Applied,
+        &summary,
+        Some(&report),
+        &path,
+        &state,
+    );
     Ok(if report.ok() { EXIT_OK } else { EXIT_PARTIAL })
 }
 
-fn print_report(report: &Report, path: &Path, state: &State) {
+/// Records, before anything is sent, what the state held when this apply of
+/// `input` began, unless it resumes an unfinished one of the same input: a
+/// re-run after an interruption is then judged against the same beginning.
+fn begin(store: &crate::state::Store, state: &mut State, input: &str) -> anyhow::Result<()> {
+    let baseline = Baseline::of(state, input);
+    let unfinished = UnfinishedApply {
+        existing: baseline.existing,
+        input: input.to_string(),
+        started: baseline.resumes.unwrap_or_else(crate::state::now),
+    };
+    if state.unfinished_apply.as_ref() != Some(&unfinished) {
+        state.unfinished_apply = Some(unfinished);
+        store.save(state)?;
+    }
+    Ok(())
+}
+
+/// The creations of `plan` still without an answer.
+fn pending(plan: &Plan, state: &State) -> usize {
+    plan.applied()
+        .filter(|c| {
+            state
+                .get(&c.vendor, &c.email)
+                .is_some_and(|r| r.status == Status::Pending)
+        })
+        .count()
+}
+
+enum Outcome {
+    NothingToApply,
+    Applied,
+    /// Stopped by a signal; this many creations are pending.
+    Interrupted(usize),
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    format_version: u32,
+    /// "applied", "nothing to apply" or "interrupted".
+    outcome: &'static str,
+    /// Whether every pair of the plan ended created or adopted.
+    ok: bool,
+    plan: &'a Summary,
+    created: usize,
+    adopted: usize,
+    failed: Vec<JsonPair<'a>>,
+    unverified: Vec<JsonPair<'a>>,
+    warnings: Vec<JsonPair<'a>>,
+    requests: usize,
+    state: JsonState<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonPair<'a> {
+    vendor: &'a str,
+    email: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonState<'a> {
+    path: &'a str,
+    serial: u64,
+}
+
+fn pairs(list: &[(String, String, String)]) -> Vec<JsonPair<'_>> {
+    list.iter()
+        .map(|(vendor, email, message)| JsonPair {
+            vendor,
+            email,
+            message,
+        })
+        .collect()
+}
+
+fn print_report(
+    format: Format,
+    outcome: Outcome,
+    summary: &Summary,
+    report: Option<&Report>,
+    path: &Path,
+    state: &State,
+) {
+    let empty = Report::default();
+    let r = report.unwrap_or(&empty);
+    if format == Format::Json {
+        let path = path.display().to_string();
+        let doc = JsonReport {
+            format_version: 1,
+            outcome: match outcome {
+                Outcome::NothingToApply => "nothing to apply",
+                Outcome::Applied => "applied",
+                Outcome::Interrupted(_) => "interrupted",
+            },
+            ok: !matches!(outcome, Outcome::Interrupted(_)) && r.ok(),
+            plan: summary,
+            created: r.created,
+            adopted: r.adopted,
+            failed: pairs(&r.failed),
+            unverified: pairs(&r.pending),
+            warnings: pairs(&r.warnings),
+            requests: r.requests,
+            state: JsonState {
+                path: &path,
+                serial: state.serial,
+            },
+        };
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        emit(&text);
+        return;
+    }
+    match outcome {
+        Outcome::NothingToApply => {
+            say!("Nothing to apply.");
+            return;
+        }
+        Outcome::Interrupted(pending) => {
+            say!(
+                "\nApply interrupted. State written to {} (serial {}); {pending} creation(s) without an answer are pending and the next apply verifies them.",
+                path.display(),
+                state.serial
+            );
+            return;
+        }
+        Outcome::Applied => {}
+    }
     say!(
         "\nApply: {} created, {} adopted, {} failed, {} unverified ({} request(s)).",
-        report.created,
-        report.adopted,
-        report.failed.len(),
-        report.pending.len(),
-        report.requests
+        r.created,
+        r.adopted,
+        r.failed.len(),
+        r.pending.len(),
+        r.requests
     );
-    for (vendor, email, why) in &report.failed {
+    for (vendor, email, why) in &r.failed {
         say!("  failed      {vendor}  {email}: {why}");
     }
-    for (vendor, email, why) in &report.pending {
+    for (vendor, email, why) in &r.pending {
         say!("  unverified  {vendor}  {email}: {why} (the next apply verifies it)");
     }
-    for (vendor, email, why) in &report.warnings {
+    for (vendor, email, why) in &r.warnings {
         say!("  warning     {vendor}  {email}: {why}");
     }
     say!(

@@ -3,7 +3,7 @@
 
 use super::{filter, load_desired, read_vendors, say, Input, StateFile, EXIT_OK};
 use crate::refresh::{self, What};
-use crate::state::{Lock, Store};
+use crate::state::Lock;
 use anyhow::bail;
 use clap::Args;
 
@@ -22,10 +22,10 @@ pub struct ImportArgs {
 }
 
 pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
-    let _lock = Lock::acquire(&args.state.state, "roster import")?;
+    let store = args.state.store()?;
+    let _lock = Lock::acquire(store.path(), "roster import")?;
     let desired = load_desired(&args.input)?;
-    let store = Store::new(&args.state.state);
-    let mut state = store.load()?;
+    let mut state = StateFile::load(&store, "this import starts a new one")?;
     for v in &args.vendors {
         if !desired.vendors.contains_key(v) {
             bail!("--vendor {v}: no vendor of that name in the desired state");
@@ -71,7 +71,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     }
     say!(
         "State written to {} (serial {}).",
-        args.state.state.display(),
+        args.state.path().display(),
         state.serial
     );
     Ok(EXIT_OK)

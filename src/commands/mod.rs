@@ -8,16 +8,18 @@ pub mod import;
 pub mod plan;
 pub mod progress;
 pub mod refresh;
+pub mod show;
 pub mod state;
+pub mod stderr;
 pub mod validate;
 
 use crate::desired::{self, process_env, Desired};
-use crate::plan::Filter;
-use crate::state::State;
+use crate::plan::{Baseline, Filter, Threshold, Verdict};
+use crate::state::{State, Store};
 use anyhow::{bail, Context};
 use clap::Args;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Writes a line to stdout. A closed pipe (`roster plan | head`) is not an error
 /// worth a panic: the reader has what it wanted.
@@ -38,7 +40,7 @@ pub fn emit(text: &str) {
 pub const EXIT_OK: u8 = 0;
 /// An error; nothing was changed.
 pub const EXIT_ERROR: u8 = 1;
-/// `plan --detailed-exitcode`: there are changes.
+/// `plan --detailed-exitcode`: apply has work (a create or a verify).
 pub const EXIT_CHANGES: u8 = 2;
 /// `apply` finished but some users failed or are unverified (the rest are recorded).
 pub const EXIT_PARTIAL: u8 = 3;
@@ -52,9 +54,104 @@ pub struct Input {
 
 #[derive(Args, Debug)]
 pub struct StateFile {
-    /// The recorded state.
-    #[arg(long, default_value = "state/roster.state.json")]
-    pub state: PathBuf,
+    /// The recorded state [default: state/roster.state.json]. Its folder must
+    /// exist; the default one is created.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+impl StateFile {
+    pub const DEFAULT: &'static str = "state/roster.state.json";
+
+    pub fn path(&self) -> &Path {
+        self.state
+            .as_deref()
+            .unwrap_or_else(|| Path::new(Self::DEFAULT))
+    }
+
+    /// The store, refusing a `--state` whose folder does not exist: a typo there
+    /// would otherwise start a new, empty state and plan to create everyone.
+    pub fn store(&self) -> anyhow::Result<Store> {
+        if let Some(path) = &self.state {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                bail!(
+                    "--state {}: the folder {} does not exist (create it to start a new state there)",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+        Ok(Store::new(self.path()))
+    }
+
+    /// The state in `store`; says so when there is none yet.
+    pub fn load(store: &Store, what: &str) -> anyhow::Result<State> {
+        let state = store.load()?;
+        if state.lineage.is_empty() && state.vendors.is_empty() && !store.path().exists() {
+            stderr::notice(&format!("No state at {}: {what}.", store.path().display()));
+        }
+        Ok(state)
+    }
+}
+
+/// The safety threshold's flags; `plan` takes them too, so that its verdict is
+/// the one apply will reach.
+#[derive(Args, Debug)]
+pub struct Safety {
+    /// Most accounts one apply may create (overrides `safety.max_create`).
+    #[arg(long, value_name = "N")]
+    pub max_create: Option<usize>,
+    /// Most accounts one apply may create, as a percentage of those recorded
+    /// (overrides `safety.max_create_percent`; default 30).
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub max_create_percent: Option<f64>,
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    crate::plan::check_percent(value)
+}
+
+impl Safety {
+    /// The threshold from roster.yaml's `safety:`, with the flags on top.
+    pub fn threshold(&self, desired: &Desired, file: &Path) -> Threshold {
+        let s = &desired.safety;
+        let source = if self.max_create.is_some() || self.max_create_percent.is_some() {
+            "from the command line".to_string()
+        } else if *s != desired::Safety::default() {
+            format!("from safety: in {}", file.display())
+        } else {
+            "the default".to_string()
+        };
+        Threshold {
+            max_create: self.max_create.or(s.max_create),
+            max_create_percent: self
+                .max_create_percent
+                .or(s.max_create_percent)
+                .unwrap_or(Threshold::DEFAULT_PERCENT),
+            min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
+            source,
+        }
+    }
+
+    /// The verdict on creating `creates` accounts from `state`.
+    pub fn verdict(
+        &self,
+        input: &Input,
+        desired: &Desired,
+        state: &State,
+        creates: usize,
+    ) -> Verdict {
+        self.threshold(desired, &input.file)
+            .judge(creates, &Baseline::of(state, &desired.digest))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -67,13 +164,43 @@ pub struct Narrow {
     pub users: Vec<String>,
 }
 
-/// Loads the desired state and logs its warnings.
+/// Loads the desired state, checks the vendor settings that come from the
+/// environment, and logs the warnings.
 pub fn load_desired(input: &Input) -> anyhow::Result<Desired> {
     let desired = desired::load(&input.file, &process_env)?;
+    check_settings(&desired)?;
     for w in &desired.warnings {
         tracing::warn!("{w}");
     }
     Ok(desired)
+}
+
+/// The load checks settings written literally; a `${VAR}` one is checked here
+/// when the environment gives it, so plan catches a bad URL before apply does.
+fn check_settings(desired: &Desired) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for (name, vendor) in &desired.vendors {
+        for (key, template) in vendor.config.templates() {
+            let secret = desired::yaml::SECRET_KEYS.contains(&key);
+            let Some(t) = template.filter(|t| !t.is_literal() && !secret) else {
+                continue;
+            };
+            let Ok(value) = t.resolve(&process_env) else {
+                continue;
+            };
+            if let Err(why) = crate::vendors::check_setting(key, &value) {
+                problems.push(format!(
+                    "{}: vendors.{name}.{key}: {} gives {value:?}: {why}",
+                    vendor.file.display(),
+                    t.raw()
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(())
 }
 
 /// Builds the filter from flags, refusing names that match nothing (a typo would
@@ -183,13 +310,13 @@ pub fn refresh_in_memory(
 ) -> anyhow::Result<Vec<crate::refresh::Change>> {
     let read = read_vendors(desired, state, filter)?;
     for line in read.lines() {
-        eprintln!("{line}");
+        stderr::notice(&line);
     }
-    eprintln!(
+    stderr::notice(&format!(
         "Refreshed from the vendors ({} list request(s)): {}.",
         read.requests,
         crate::refresh::summary(&read.changes)
-    );
+    ));
     crate::refresh::apply_to(state, &read.changes);
     Ok(read.changes)
 }

@@ -1,12 +1,12 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
 use super::{
-    color, emit, filter, load_desired, refresh_in_memory, Input, Narrow, StateFile, EXIT_CHANGES,
-    EXIT_OK,
+    color, emit, filter, load_desired, refresh_in_memory, stderr, Input, Narrow, Safety, StateFile,
+    EXIT_CHANGES, EXIT_OK,
 };
+use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
-use crate::plan::{self, render};
-use crate::state::Store;
+use crate::plan::{self};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -25,13 +25,16 @@ pub struct PlanArgs {
     pub state: StateFile,
     #[command(flatten)]
     pub narrow: Narrow,
+    #[command(flatten)]
+    pub safety: Safety,
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Also save the plan, for `roster apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when there are changes, 0 when there are none.
+    /// Exit 2 when apply has work (a create or a verify), 0 when it has none.
+    /// Drift and orphans are shown, not counted: apply changes nothing there.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// First read what each vendor holds (their lists) and plan from that, in
@@ -42,32 +45,50 @@ pub struct PlanArgs {
 }
 
 pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
+    let store = args.state.store()?;
     let desired = load_desired(&args.input)?;
-    let mut state = Store::new(&args.state.state).load()?;
+    let mut state = StateFile::load(
+        &store,
+        "planning against an empty state; the first apply starts it",
+    )?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let recorded = state.clone();
     if args.refresh {
         refresh_in_memory(&desired, &mut state, &filter)?;
     }
-    let plan = plan::diff(&desired, &state, &filter);
-    let text = match args.format {
-        Format::Text => render::text(&plan, color()),
-        Format::Json => render::json(&plan),
-        Format::Markdown => render::markdown(&plan),
+    let mut plan = plan::diff(&desired, &state, &filter);
+    let summary = plan.summary();
+    // What a create grants is shown in Markdown and kept in a saved plan.
+    if args.out.is_some() || matches!(args.format, Format::Markdown) {
+        plan = plan.with_specs(&desired);
+    }
+    // Judged, as apply judges it, against the state the plan is made from (after
+    // a refresh: what the vendors hold).
+    let verdict = args
+        .safety
+        .verdict(&args.input, &desired, &state, summary.create);
+    let view = View {
+        changes: &plan.changes,
+        summary,
+        verdict: Some(&verdict),
+        warnings: &desired.warnings,
     };
-    emit(&text);
+    emit(&match args.format {
+        Format::Text => render::text(&view, color()),
+        Format::Json => render::json(&view),
+        Format::Markdown => render::markdown(&view),
+    });
     if let Some(out) = &args.out {
-        SavedPlan::new(&plan, &desired, &recorded, &filter)
+        SavedPlan::new(&plan, &desired, &recorded, &filter, Some(&verdict))
             .refreshed(args.refresh)
             .write(out)?;
-        eprintln!(
+        stderr::notice(&format!(
             "Plan saved to {}; `roster apply {}` carries it out exactly.",
             out.display(),
             out.display()
-        );
+        ));
     }
-    let changes = plan.summary().has_changes();
-    Ok(if args.detailed_exitcode && changes {
+    Ok(if args.detailed_exitcode && summary.has_work() {
         EXIT_CHANGES
     } else {
         EXIT_OK

@@ -32,7 +32,8 @@ impl Progress {
                 plain: None,
             };
         }
-        if std::io::stderr().is_terminal() {
+        // A bar only for a person: JSON logs get lines they can parse.
+        if std::io::stderr().is_terminal() && !super::stderr::json() {
             let bar = indicatif::ProgressBar::new(total as u64);
             let style = indicatif::ProgressStyle::with_template(
                 "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} accounts, {per_sec}, eta {eta} {msg}",
@@ -77,13 +78,22 @@ impl Progress {
             if p.last.elapsed() >= Self::EVERY {
                 p.last = Instant::now();
                 let rate = p.done as f64 / p.started.elapsed().as_secs_f64().max(0.001);
-                eprintln!(
-                    "{}: {}/{} accounts ({}%), {} failed, {rate:.1}/s",
-                    p.what,
-                    p.done,
-                    p.total,
-                    p.done * 100 / p.total.max(1),
-                    p.failed
+                super::stderr::progress(
+                    &format!(
+                        "{}: {}/{} accounts ({}%), {} failed, {rate:.1}/s",
+                        p.what,
+                        p.done,
+                        p.total,
+                        p.done * 100 / p.total.max(1),
+                        p.failed
+                    ),
+                    serde_json::json!({
+                        "progress": p.what,
+                        "done": p.done,
+                        "total": p.total,
+                        "failed": p.failed,
+                        "per_second": (rate * 10.0).round() / 10.0,
+                    }),
                 );
             }
         }

@@ -5,7 +5,7 @@ use super::{
     filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::refresh;
-use crate::state::{Lock, Store};
+use crate::state::Lock;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -19,10 +19,10 @@ pub struct RefreshArgs {
 }
 
 pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
-    let _lock = Lock::acquire(&args.state.state, "roster refresh")?;
+    let store = args.state.store()?;
+    let _lock = Lock::acquire(store.path(), "roster refresh")?;
     let desired = load_desired(&args.input)?;
-    let store = Store::new(&args.state.state);
-    let mut state = store.load()?;
+    let mut state = StateFile::load(&store, "this refresh starts a new one")?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let read = read_vendors(&desired, &state, &filter)?;
     for line in read.lines() {
@@ -41,7 +41,7 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
             "Refresh: {} ({} list request(s)). State written to {} (serial {}).",
             refresh::summary(&read.changes),
             read.requests,
-            args.state.state.display(),
+            store.path().display(),
             state.serial
         );
     }

@@ -1,22 +1,90 @@
-//! `roster state`: inspect or repair the recorded state.
+//! `roster state`: inspect or repair the recorded state. `rm`, `mv` and `merge`
+//! change only the state file (under its lock), never a vendor.
 
-use super::{say, StateFile, EXIT_OK};
-use crate::state::Store;
-use clap::Subcommand;
-use std::path::Path;
+use super::{emit, say, StateFile, EXIT_OK};
+use crate::state::{merge, Lock, State, Store};
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
 pub enum StateCommand {
-    /// Print the recorded users, one line each.
+    /// Print the recorded users, one line each, with ids, times and errors.
     Show(StateFile),
+    /// List the recorded (vendor, email) pairs and their status.
+    List(ListArgs),
+    /// Forget accounts: the state stops tracking them; the vendor is not touched.
+    Rm(RmArgs),
+    /// Rename a vendor in the state (after renaming it in roster.yaml), so that
+    /// its accounts are not planned again.
+    Mv(MvArgs),
+    /// Fold a journal left by a killed apply into the state file, and merge in
+    /// the records of another copy of the same state.
+    Merge(MergeArgs),
     /// Remove a lock left by an apply that is no longer running.
     Unlock(StateFile),
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub state: StateFile,
+    /// Only this vendor (repeatable).
+    #[arg(long = "vendor", value_name = "NAME")]
+    pub vendors: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    #[command(flatten)]
+    pub state: StateFile,
+    /// The vendor name the accounts are recorded under.
+    #[arg(value_name = "VENDOR")]
+    pub vendor: String,
+    /// The emails to forget.
+    #[arg(value_name = "EMAIL", required = true)]
+    pub emails: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MvArgs {
+    #[command(flatten)]
+    pub state: StateFile,
+    /// Rename vendor OLD to NEW.
+    #[arg(long = "vendor", num_args = 2, value_names = ["OLD", "NEW"], required = true)]
+    pub vendor: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub state: StateFile,
+    /// Another copy of this state (same lineage) whose records to merge in.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The state both copies started from: what FILE changed since is merged,
+    /// and what it removed is removed. Without it every record of FILE counts.
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub base: Option<PathBuf>,
+}
+
 pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
     match command {
-        StateCommand::Show(file) => show(&file.state),
-        StateCommand::Unlock(file) => unlock(&file.state),
+        StateCommand::Show(file) => show(file),
+        StateCommand::List(args) => list(args),
+        StateCommand::Rm(args) => rm(args),
+        StateCommand::Mv(args) => mv(args),
+        StateCommand::Merge(args) => merge_files(args),
+        StateCommand::Unlock(file) => unlock(file.path()),
     }
 }
 
@@ -28,8 +96,10 @@ fn unlock(path: &Path) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn show(path: &Path) -> anyhow::Result<u8> {
-    let state = Store::new(path).load()?;
+fn show(file: &StateFile) -> anyhow::Result<u8> {
+    let store = file.store()?;
+    let path = store.path();
+    let state = store.load()?;
     if state.lineage.is_empty() && state.vendors.is_empty() {
         say!("{}: no state recorded yet.", path.display());
         return Ok(EXIT_OK);
@@ -52,4 +122,169 @@ fn show(path: &Path) -> anyhow::Result<u8> {
         say!("{line}");
     }
     Ok(EXIT_OK)
+}
+
+#[derive(Serialize)]
+struct JsonList<'a> {
+    format_version: u32,
+    lineage: &'a str,
+    serial: u64,
+    records: Vec<JsonRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    vendor: &'a str,
+    email: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_id: Option<&'a str>,
+    at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn list(args: &ListArgs) -> anyhow::Result<u8> {
+    let state = args.state.store()?.load()?;
+    for v in &args.vendors {
+        if !state.vendors.contains_key(v) {
+            bail!("--vendor {v}: the state records no account under that name");
+        }
+    }
+    let records = state
+        .records()
+        .filter(|(v, _, _)| args.vendors.is_empty() || args.vendors.iter().any(|w| w == v));
+    match args.format {
+        ListFormat::Json => {
+            let doc = JsonList {
+                format_version: 1,
+                lineage: &state.lineage,
+                serial: state.serial,
+                records: records
+                    .map(|(vendor, email, r)| JsonRecord {
+                        vendor,
+                        email,
+                        status: r.status.as_str(),
+                        remote_id: r.remote_id.as_deref(),
+                        at: &r.at,
+                        error: r.error.as_deref(),
+                    })
+                    .collect(),
+            };
+            let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            text.push('\n');
+            emit(&text);
+        }
+        ListFormat::Text => {
+            let records: Vec<_> = records.collect();
+            let vw = records.iter().map(|(v, _, _)| v.len()).max().unwrap_or(0);
+            let ew = records.iter().map(|(_, e, _)| e.len()).max().unwrap_or(0);
+            for (vendor, email, r) in records {
+                say!("{vendor:<vw$}  {email:<ew$}  {}", r.status.as_str());
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Runs `change` on the state under its lock and writes the result.
+fn rewrite(
+    file: &StateFile,
+    command: &str,
+    change: impl FnOnce(&mut State) -> anyhow::Result<String>,
+) -> anyhow::Result<u8> {
+    let store = file.store()?;
+    let _lock = Lock::acquire(store.path(), command)?;
+    let mut state = store.load()?;
+    let before = state.clone();
+    let done = change(&mut state)?;
+    if state == before && !store.journal_path().exists() {
+        say!("{done} {} is unchanged.", store.path().display());
+        return Ok(EXIT_OK);
+    }
+    store.save(&mut state)?;
+    say!(
+        "{done} State written to {} (serial {}).",
+        store.path().display(),
+        state.serial
+    );
+    Ok(EXIT_OK)
+}
+
+fn rm(args: &RmArgs) -> anyhow::Result<u8> {
+    rewrite(&args.state, "roster state rm", |state| {
+        let vendor = &args.vendor;
+        let Some(records) = state.vendors.get_mut(vendor) else {
+            bail!("the state records no account under vendor {vendor}");
+        };
+        let emails: std::collections::BTreeSet<String> =
+            args.emails.iter().map(|e| e.to_lowercase()).collect();
+        let missing: Vec<&str> = emails
+            .iter()
+            .filter(|e| !records.contains_key(*e))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "vendor {vendor} has no record of {}; nothing was removed",
+                missing.join(", ")
+            );
+        }
+        for email in &emails {
+            records.remove(email);
+        }
+        if records.is_empty() {
+            state.vendors.remove(vendor);
+        }
+        Ok(format!(
+            "Removed {} record(s) of {vendor}; the accounts are untouched at the vendor, and a plan that still desires them creates them again.",
+            emails.len()
+        ))
+    })
+}
+
+fn mv(args: &MvArgs) -> anyhow::Result<u8> {
+    let [old, new] = args.vendor.as_slice() else {
+        bail!("--vendor takes two names: OLD NEW");
+    };
+    rewrite(&args.state, "roster state mv", |state| {
+        if old == new {
+            bail!("--vendor {old} {new}: the names are the same");
+        }
+        if state.vendors.contains_key(new) {
+            bail!("the state already records accounts under vendor {new}; roster will not mix them with those of {old}");
+        }
+        let Some(records) = state.vendors.remove(old) else {
+            bail!("the state records no account under vendor {old}");
+        };
+        let n = records.len();
+        state.vendors.insert(new.clone(), records);
+        Ok(format!("Moved {n} record(s) from vendor {old} to {new}."))
+    })
+}
+
+fn merge_files(args: &MergeArgs) -> anyhow::Result<u8> {
+    let read = |path: &Path| -> anyhow::Result<State> {
+        if !path.is_file() {
+            bail!("{}: no such state file", path.display());
+        }
+        Store::new(path)
+            .load()
+            .with_context(|| format!("cannot merge {}", path.display()))
+    };
+    let other = args.file.as_deref().map(read).transpose()?;
+    let base = args.base.as_deref().map(read).transpose()?;
+    rewrite(&args.state, "roster state merge", |state| {
+        let (Some(other), Some(file)) = (&other, &args.file) else {
+            return Ok("Nothing to merge but the journal.".into());
+        };
+        let m = merge::merge(state, other, base.as_ref())?;
+        Ok(format!(
+            "Merged {}: {} record(s) taken, {} changed on both sides (kept the one that says more), {} removed.",
+            file.display(),
+            m.taken,
+            m.both,
+            m.removed
+        ))
+    })
 }

@@ -49,6 +49,8 @@ pub struct Safety {
     pub max_create: Option<usize>,
     /// Most accounts one apply may create, as a percentage of the accounts the
     /// state holds (default 30).
+    #[serde(default, deserialize_with = "percent")]
+    #[schemars(range(min = 0))]
     pub max_create_percent: Option<f64>,
     /// The percentage applies only once the state holds this many accounts
     /// (default 10), so a first apply is never refused for it.
@@ -234,6 +236,14 @@ impl<'de> Deserialize<'de> for RateLimit {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?.parse().map_err(de::Error::custom)
     }
+}
+
+/// A percentage: a finite number, not negative (`.nan` would switch the limit off).
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = f64::deserialize(d)?;
+    crate::plan::check_percent(value)
+        .map(Some)
+        .map_err(de::Error::custom)
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {

@@ -3,6 +3,9 @@
 
 pub mod render;
 pub mod saved;
+mod threshold;
+
+pub use threshold::{check_percent, group, Baseline, Threshold, Verdict};
 
 use crate::desired::Desired;
 use crate::state::{State, Status};
@@ -118,42 +121,18 @@ impl Plan {
     pub fn applied(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.action.is_applied())
     }
-}
 
-/// Apply's limits on how much it creates at once.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Threshold {
-    pub max_create: Option<usize>,
-    pub max_create_percent: f64,
-    pub min_existing: usize,
-    /// Where the limits come from, for the refusal ("roster.yaml", "--max-create").
-    pub source: String,
-}
-
-impl Threshold {
-    pub const DEFAULT_PERCENT: f64 = 30.0;
-    pub const DEFAULT_MIN_EXISTING: usize = 10;
-
-    /// Refuses a plan that creates more than allowed, saying which limit and why.
-    pub fn check(&self, summary: &Summary, state: &State) -> Result<(), String> {
-        let creates = summary.create;
-        if let Some(max) = self.max_create.filter(|max| creates > *max) {
-            return Err(format!(
-                "this apply would create {creates} accounts, more than max_create {max} ({})",
-                self.source
-            ));
-        }
-        let existing = state.records().filter(|(_, _, r)| r.live()).count();
-        if existing >= self.min_existing {
-            let percent = creates as f64 * 100.0 / existing as f64;
-            if percent > self.max_create_percent {
-                return Err(format!(
-                    "this apply would create {creates} accounts, {percent:.0}% of the {existing} the state holds, more than max_create_percent {}% ({})",
-                    self.max_create_percent, self.source
-                ));
+    /// Fills in the desired spec of each create and verify, so a reviewer sees
+    /// what it grants. `diff` leaves it out: most plans are never shown in full.
+    pub fn with_specs(mut self, desired: &Desired) -> Plan {
+        for change in self.changes.iter_mut().filter(|c| c.action.is_applied()) {
+            if let Some(user) = desired.users.get(&change.email) {
+                if let Some(account) = user.accounts.get(&change.vendor) {
+                    change.desired = Some(account.spec(&user.profile));
+                }
             }
         }
-        Ok(())
+        self
     }
 }
 

@@ -1,7 +1,7 @@
 //! Plans as text for a terminal, JSON for tools, and Markdown for a pull-request
 //! comment. Rendering decides nothing: it shows the plan it is given.
 
-use super::{Action, Change, Plan, Summary};
+use super::{Action, Change, Plan, Summary, Verdict};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -100,10 +100,38 @@ fn spec_diff(change: &Change, paint: Paint, indent: &str) -> String {
     out
 }
 
+/// What a renderer shows: the changes and their counts, and what a reviewer
+/// needs besides (the safety threshold's verdict, the warnings of the load).
+pub struct View<'a> {
+    /// The changes; the unchanged ones may be left out (a saved plan holds none).
+    pub changes: &'a [Change],
+    pub summary: Summary,
+    pub verdict: Option<&'a Verdict>,
+    pub warnings: &'a [String],
+}
+
+impl<'a> View<'a> {
+    /// A plan on its own, with no verdict or warnings.
+    pub fn of(plan: &'a Plan) -> View<'a> {
+        View {
+            changes: &plan.changes,
+            summary: plan.summary(),
+            verdict: None,
+            warnings: &[],
+        }
+    }
+
+    fn shown(&self) -> impl Iterator<Item = &'a Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::Unchanged)
+    }
+}
+
 /// The plan for a person at a terminal; `color` adds ANSI colours.
-pub fn text(plan: &Plan, color: bool) -> String {
+pub fn text(view: &View, color: bool) -> String {
     let paint = Paint(color);
-    let summary = plan.summary();
+    let summary = view.summary;
     let mut out = String::new();
     if !summary.has_changes() {
         let _ = writeln!(
@@ -113,19 +141,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         );
         return out;
     }
-    let width = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Unchanged)
-        .map(|c| c.email.len())
-        .max()
-        .unwrap_or(0);
+    let width = view.shown().map(|c| c.email.len()).max().unwrap_or(0);
     let mut vendor = None;
-    for change in plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Unchanged)
-    {
+    for change in view.shown() {
         if vendor != Some(&change.vendor) {
             if vendor.is_some() {
                 out.push('\n');
@@ -146,6 +164,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "\nPlan: {}.", summary_line(&summary));
+    if let Some(v) = view.verdict.filter(|_| summary.create > 0) {
+        let _ = writeln!(out, "Safety: {}.", v.line);
+    }
     out
 }
 
@@ -154,6 +175,16 @@ struct JsonPlan<'a> {
     format_version: u32,
     summary: Summary,
     changes: Vec<JsonChange<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    safety: Option<JsonSafety<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonSafety<'a> {
+    refuses: bool,
+    verdict: &'a str,
 }
 
 #[derive(Serialize)]
@@ -168,14 +199,17 @@ struct JsonChange<'a> {
 }
 
 /// The plan for tools: every pair that is not unchanged, and the counts.
-pub fn json(plan: &Plan) -> String {
+pub fn json(view: &View) -> String {
     let doc = JsonPlan {
         format_version: FORMAT_VERSION,
-        summary: plan.summary(),
-        changes: plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::Unchanged)
+        summary: view.summary,
+        safety: view.verdict.map(|v| JsonSafety {
+            refuses: v.refuses,
+            verdict: &v.line,
+        }),
+        warnings: view.warnings,
+        changes: view
+            .shown()
             .map(|c| JsonChange {
                 action: c.action,
                 vendor: &c.vendor,
@@ -191,10 +225,40 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
-/// The plan as a pull-request comment: a summary table, then the details, cut
-/// with a note before it reaches [`MARKDOWN_LIMIT`] characters.
-pub fn markdown(plan: &Plan) -> String {
-    let s = plan.summary();
+/// What a create or verify would grant: its account block as `key value`
+/// pairs ("user_type `Marketing` · marketing.admin `true`").
+fn grants(change: &Change) -> Option<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                for (key, inner) in map {
+                    walk(&format!("{prefix}.{key}"), inner, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push(format!("{prefix} `{}`", s.replace('`', "'"))),
+            other => out.push(format!(
+                "{prefix} `{}`",
+                other.to_string().replace('`', "'")
+            )),
+        }
+    }
+    let account = change.desired.as_ref()?.get("account")?.as_object()?;
+    let mut pairs = Vec::new();
+    for (key, value) in account {
+        walk(key, value, &mut pairs);
+    }
+    Some(if pairs.is_empty() {
+        "the vendor's defaults (no account settings)".to_string()
+    } else {
+        pairs.join(" · ")
+    })
+}
+
+/// The plan as a pull-request comment: a summary table, the threshold's verdict
+/// and the warnings, then the details, cut with a note before it reaches
+/// [`MARKDOWN_LIMIT`] characters.
+pub fn markdown(view: &View) -> String {
+    let s = view.summary;
     let mut out = String::from("### roster plan\n\n");
     if !s.has_changes() {
         let _ = writeln!(
@@ -202,34 +266,57 @@ pub fn markdown(plan: &Plan) -> String {
             "No changes: the vendors hold every desired user ({} unchanged).",
             s.unchanged
         );
-        return out;
+    } else {
+        out.push_str("| action | users |\n| --- | ---: |\n");
+        for (label, n) in [
+            ("create", s.create),
+            ("verify", s.verify),
+            ("unchanged", s.unchanged),
+            ("drift", s.drift),
+            ("orphan", s.orphan),
+        ] {
+            let _ = writeln!(out, "| {label} | {n} |");
+        }
     }
-    out.push_str("| action | users |\n| --- | ---: |\n");
-    for (label, n) in [
-        ("create", s.create),
-        ("verify", s.verify),
-        ("unchanged", s.unchanged),
-        ("drift", s.drift),
-        ("orphan", s.orphan),
-    ] {
-        let _ = writeln!(out, "| {label} | {n} |");
+    if let Some(v) = view.verdict.filter(|_| s.create > 0) {
+        let mark = if v.refuses { "⛔" } else { "✅" };
+        let _ = writeln!(out, "\n**Safety:** {mark} {}", v.line);
+    }
+    if !view.warnings.is_empty() {
+        out.push_str("\n**Warnings**\n\n");
+        const MOST: usize = 20;
+        for w in view.warnings.iter().take(MOST) {
+            let w: String = w.chars().take(500).collect();
+            let _ = writeln!(out, "- {}", w.replace('\n', " "));
+        }
+        if view.warnings.len() > MOST {
+            let _ = writeln!(out, "- … {} more", view.warnings.len() - MOST);
+        }
+    }
+    if !s.has_changes() {
+        return out;
     }
     out.push('\n');
     let closing = "\n</details>\n";
     out.push_str("<details><summary>Details</summary>\n\n");
-    let shown: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Unchanged)
-        .collect();
+    let shown: Vec<&Change> = view.shown().collect();
     for (i, change) in shown.iter().enumerate() {
         let mut item = format!(
-            "- `{}` **{}** {} — {}\n",
+            "- `{}` **{}** {} — {}",
             sign(change.action),
             change.action.as_str(),
             change.vendor,
             change.email.replace('|', "\\|"),
         );
+        if let Some(reason) = &change.reason {
+            let _ = write!(item, " ({})", reason.replace('\n', " "));
+        }
+        if change.action.is_applied() {
+            if let Some(grants) = grants(change) {
+                let _ = write!(item, ": {grants}");
+            }
+        }
+        item.push('\n');
         if change.action == Action::Drift && change.recorded.is_some() {
             item.push_str("\n  ```diff\n");
             for line in spec_diff(change, Paint(false), "  ").lines() {

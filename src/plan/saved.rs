@@ -1,8 +1,9 @@
 //! Saved plans: `plan --out FILE` writes what apply will do together with what it
 //! was computed from; `apply FILE` does exactly that, or refuses if the desired
-//! input or the state moved on since. No secret is ever in it.
+//! input or the state moved on since, and `show FILE` renders it as the plan
+//! showed it. No secret is ever in it.
 
-use super::{Action, Filter, Plan, Summary};
+use super::{Action, Change, Filter, Plan, Summary, Verdict};
 use crate::desired::{hex, Desired};
 use crate::state::State;
 use anyhow::{bail, Context};
@@ -11,17 +12,30 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// The version of the saved plan format.
-pub const SAVED_VERSION: u32 = 1;
+pub const SAVED_VERSION: u32 = 2;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One change of the plan, as it was shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedChange {
     pub action: Action,
     pub vendor: String,
     pub email: String,
-    /// The fingerprint of the spec the plan would send.
+    /// For a create or verify: the fingerprint of the spec apply would send.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For a drift: the spec recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<serde_json::Value>,
+    /// For a create, verify or drift: the desired spec (never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<serde_json::Value>,
 }
+
+/// What apply will act on, to compare a saved plan with a fresh one.
+type Work<'a> = (Action, &'a str, &'a str, &'a str);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,33 +51,58 @@ pub struct SavedPlan {
     pub vendors: Vec<String>,
     pub users: Vec<String>,
     pub summary: Summary,
-    /// What apply will do: creations and verifications, sorted.
+    /// Every change but the unchanged ones, sorted; apply acts on the creates
+    /// and verifies.
     pub changes: Vec<SavedChange>,
     /// Made by `plan --refresh`: apply reads the vendors again before checking it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh: bool,
+    /// The safety threshold's verdict when the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The warnings of the load (unset variables, literal credentials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// sha256 of everything above, so an edited or truncated file is refused.
     pub checksum: String,
 }
 
-fn applied(plan: &Plan, desired: &Desired) -> Vec<SavedChange> {
-    plan.applied()
-        .map(|c| SavedChange {
-            action: c.action,
-            vendor: c.vendor.clone(),
-            email: c.email.clone(),
-            fingerprint: desired
-                .users
-                .get(&c.email)
-                .and_then(|u| u.accounts.get(&c.vendor))
-                .map(|a| a.fingerprint.clone())
-                .unwrap_or_default(),
-        })
-        .collect()
+fn fingerprint<'a>(desired: &'a Desired, change: &Change) -> &'a str {
+    desired
+        .users
+        .get(&change.email)
+        .and_then(|u| u.accounts.get(&change.vendor))
+        .map_or("", |a| a.fingerprint.as_str())
 }
 
 impl SavedPlan {
-    pub fn new(plan: &Plan, desired: &Desired, state: &State, filter: &Filter) -> SavedPlan {
+    /// `plan` should carry its specs ([`Plan::with_specs`]) for `show` to say
+    /// what each create grants.
+    pub fn new(
+        plan: &Plan,
+        desired: &Desired,
+        state: &State,
+        filter: &Filter,
+        verdict: Option<&Verdict>,
+    ) -> SavedPlan {
+        let changes = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Unchanged)
+            .map(|c| SavedChange {
+                action: c.action,
+                vendor: c.vendor.clone(),
+                email: c.email.clone(),
+                fingerprint: if c.action.is_applied() {
+                    fingerprint(desired, c).to_string()
+                } else {
+                    String::new()
+                },
+                reason: c.reason.clone(),
+                recorded: c.recorded.clone(),
+                desired: c.desired.clone(),
+            })
+            .collect();
         let mut saved = SavedPlan {
             format_version: SAVED_VERSION,
             roster_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -73,7 +112,9 @@ impl SavedPlan {
             vendors: filter.vendors.iter().cloned().collect(),
             users: filter.users.iter().cloned().collect(),
             summary: plan.summary(),
-            changes: applied(plan, desired),
+            changes,
+            verdict: verdict.cloned(),
+            warnings: desired.warnings.clone(),
             refresh: false,
             checksum: String::new(),
         };
@@ -93,6 +134,32 @@ impl SavedPlan {
         body.checksum = String::new();
         let json = serde_json::to_vec(&body).unwrap_or_default();
         format!("sha256:{}", hex(&Sha256::digest(&json)))
+    }
+
+    /// The plan as it was shown (without its unchanged pairs: see `summary`).
+    pub fn plan(&self) -> Plan {
+        Plan {
+            changes: self
+                .changes
+                .iter()
+                .map(|c| Change {
+                    action: c.action,
+                    vendor: c.vendor.clone(),
+                    email: c.email.clone(),
+                    reason: c.reason.clone(),
+                    recorded: c.recorded.clone(),
+                    desired: c.desired.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// What apply will act on.
+    fn work(&self) -> impl Iterator<Item = Work<'_>> {
+        self.changes
+            .iter()
+            .filter(|c| c.action.is_applied())
+            .map(|c| (c.action, &*c.vendor, &*c.email, &*c.fingerprint))
     }
 
     pub fn filter(&self) -> Filter {
@@ -154,7 +221,10 @@ impl SavedPlan {
                 state.serial
             );
         }
-        if applied(plan, desired) != self.changes {
+        let now = plan
+            .applied()
+            .map(|c| (c.action, &*c.vendor, &*c.email, fingerprint(desired, c)));
+        if !now.eq(self.work()) {
             bail!("refusing the saved plan {name}: it no longer matches what roster would do; run `roster plan --out` again");
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! JSON file the pipeline commits, plus the journal apply appends to as it runs.
 
 mod lock;
+pub mod merge;
 mod store;
 
 pub use lock::{lock_path, unlock, Holder, Lock};
@@ -22,6 +23,11 @@ pub struct State {
     pub lineage: String,
     /// One more on every write.
     pub serial: u64,
+    /// Set while an apply has work left: what the state held when it began, so
+    /// that a re-run of the same input is judged against that, not against the
+    /// part it already created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished_apply: Option<UnfinishedApply>,
     /// Records by vendor name, then by lower-cased email.
     #[serde(default)]
     pub vendors: BTreeMap<String, BTreeMap<String, Record>>,
@@ -34,9 +40,23 @@ impl Default for State {
             version: STATE_VERSION,
             lineage: String::new(),
             serial: 0,
+            unfinished_apply: None,
             vendors: BTreeMap::new(),
         }
     }
+}
+
+/// An apply that began and has not finished all its work (it was interrupted,
+/// or some users failed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnfinishedApply {
+    /// The accounts the state held when it began.
+    pub existing: usize,
+    /// The hash of the desired input it applies.
+    pub input: String,
+    /// When it began (RFC 3339, UTC).
+    pub started: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +171,11 @@ impl State {
             .entry(vendor.to_string())
             .or_default()
             .insert(email.to_string(), record);
+    }
+
+    /// How many accounts the state records as existing at a vendor.
+    pub fn existing(&self) -> usize {
+        self.records().filter(|(_, _, r)| r.live()).count()
     }
 
     /// Every record, sorted by vendor then email.

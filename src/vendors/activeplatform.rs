@@ -42,7 +42,8 @@ crate::merge_fields!(Account { custom_attributes });
 
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "api_token"])?;
-    config.require(&["base_url", "api_token"])
+    config.require(&["base_url", "api_token"])?;
+    super::check_literal_settings(config)
 }
 
 pub fn check_account(user: &User, _account: &Account) -> Result<(), String> {

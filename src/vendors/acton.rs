@@ -130,6 +130,7 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
         "password",
     ])?;
     config.require(&["base_url"])?;
+    super::check_literal_settings(config)?;
     let grant = GRANT.iter().filter(|k| config.get(k).is_some()).count();
     match (config.token.is_some(), grant) {
         (true, 0) | (false, 4) => Ok(()),

@@ -89,6 +89,7 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     if config.batch_size.is_some_and(|b| b > 500) {
         return Err("`batch_size` is at most 500 for DocuSign".into());
     }
+    super::check_literal_settings(config)?;
     let jwt: Vec<&str> = JWT
         .into_iter()
         .filter(|k| config.get(k).is_some())

@@ -69,12 +69,7 @@ crate::merge_fields!(Account {
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "company_id", "integration_key"])?;
     config.require(&["base_url", "company_id", "integration_key"])?;
-    match config.company_id.as_ref() {
-        Some(t) if t.is_literal() && t.raw().parse::<u64>().is_err() => {
-            Err(format!("`company_id` must be a number, not {:?}", t.raw()))
-        }
-        _ => Ok(()),
-    }
+    super::check_literal_settings(config)
 }
 
 pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {

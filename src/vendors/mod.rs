@@ -374,6 +374,48 @@ pub fn says_exists(text: &str) -> bool {
     PRESENT.iter().any(|p| t.contains(p))
 }
 
+/// Checks a setting that is not a secret, whatever the kind: `base_url` is an
+/// http(s) URL, `company_id` a number, `account_id` an id (it goes into the
+/// URL's path). Others pass. Its message may show the value: never call it on a
+/// secret.
+pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "base_url" => match reqwest::Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+            Ok(url) => Err(format!(
+                "`base_url` must be an http(s) URL, not {:?}",
+                url.scheme()
+            )),
+            Err(e) => Err(format!("`base_url` {value:?} is not a URL: {e}")),
+        },
+        "company_id" if value.trim().parse::<u64>().is_err() => {
+            Err(format!("`company_id` must be a number, not {value:?}"))
+        }
+        "account_id"
+            if value.is_empty()
+                || !value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            Err(format!(
+                "`account_id` must be the account's id (its GUID or number: letters, digits, hyphens), not {value:?}"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks the settings written without `${VAR}` (see [`check_setting`]); the
+/// commands check the others once the environment gives them.
+pub fn check_literal_settings(config: &VendorConfig) -> Result<(), String> {
+    for (key, template) in config.templates() {
+        if let Some(t) = template.filter(|t| t.is_literal()) {
+            check_setting(key, t.raw())?;
+        }
+    }
+    Ok(())
+}
+
 /// The base URL setting, resolved, without a trailing slash.
 pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Result<String> {
     let url = config.resolve("base_url", env)?;

@@ -52,7 +52,8 @@ crate::merge_fields!(Account {
 
 pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     config.allow_only(&["base_url", "token"])?;
-    config.require(&["base_url", "token"])
+    config.require(&["base_url", "token"])?;
+    super::check_literal_settings(config)
 }
 
 pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {

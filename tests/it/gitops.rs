@@ -46,7 +46,7 @@ fn a_saved_plan_is_applied_exactly() {
     let run = t.run(&["apply", "plan.json"]);
     run.code(1);
     assert!(
-        run.stderr.contains("stale plan") && run.stderr.contains("serial 0 then, 1 now"),
+        run.stderr.contains("stale plan") && run.stderr.contains("serial 0 then, 2 now"),
         "{}",
         run.stderr
     );
@@ -120,7 +120,7 @@ fn the_safety_threshold_refuses_big_applies_unless_forced() {
     let run = t.run(&["apply", "--yes"]);
     run.code(1);
     assert!(
-        run.stderr.contains("would create 10 accounts, 50% of the 20 the state holds, more than max_create_percent 30% (the default)")
+        run.stderr.contains("refusing to apply: 10 creates = 50% > 30% of the 20 accounts recorded (max_create_percent, the default)")
             && run.stderr.contains("--force"),
         "{}",
         run.stderr
@@ -143,9 +143,8 @@ fn the_safety_threshold_refuses_big_applies_unless_forced() {
     let run = t2.run(&["apply", "--yes"]);
     run.code(1);
     assert!(
-        run.stderr.contains(
-            "would create 3 accounts, more than max_create 2 (from safety: in roster.yaml)"
-        ),
+        run.stderr
+            .contains("refusing to apply: 3 creates > max_create 2 (from safety: in roster.yaml)"),
         "{}",
         run.stderr
     );
@@ -280,7 +279,7 @@ fn completions_are_generated_for_common_shells() {
             "{shell}"
         );
     }
-    t.run(&["completions", "tcsh"]).code(2);
+    t.run(&["completions", "tcsh"]).code(1);
 }
 
 #[test]
@@ -338,28 +337,6 @@ fn logs_can_be_json_and_quiet_is_quiet() {
     let run = t.run(&["-q", "validate"]);
     run.code(0);
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-}
-
-#[test]
-fn the_ci_examples_are_valid_yaml_that_plan_and_apply() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    for file in [
-        "examples/ci/github/roster.yml",
-        "examples/ci/gitlab/.gitlab-ci.yml",
-    ] {
-        let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(doc.is_mapping(), "{file}");
-        for needle in [
-            "roster plan --format markdown --detailed-exitcode",
-            "roster plan --out plan.json",
-            "roster apply plan.json",
-            "git add state/",
-        ] {
-            assert!(text.contains(needle), "{file} lacks {needle:?}");
-        }
-    }
 }
 
 #[test]

@@ -6,11 +6,16 @@ mod support;
 
 mod apply;
 mod bad_input;
+mod commands;
 mod crash;
 mod gitops;
 mod limits;
 mod loader_fuzz;
+mod output;
+mod pipeline;
 mod plan;
+mod readme;
+mod safety;
 mod scim_interop;
 mod validate;
 mod vendor_fidelity;

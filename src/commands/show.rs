@@ -1,0 +1,36 @@
+//! `roster show PLANFILE`: a plan saved by `roster plan --out`, rendered as the
+//! plan showed it (for a pipeline's artifacts and comments). Reads nothing else.
+
+use super::plan::Format;
+use super::{color, emit, EXIT_OK};
+use crate::plan::render::{self, View};
+use crate::plan::saved::SavedPlan;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A plan saved by `roster plan --out`.
+    #[arg(value_name = "PLANFILE")]
+    pub planfile: PathBuf,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn exec(args: &ShowArgs) -> anyhow::Result<u8> {
+    let saved = SavedPlan::read(&args.planfile)?;
+    let plan = saved.plan();
+    let view = View {
+        changes: &plan.changes,
+        summary: saved.summary,
+        verdict: saved.verdict.as_ref(),
+        warnings: &saved.warnings,
+    };
+    emit(&match args.format {
+        Format::Text => render::text(&view, color()),
+        Format::Json => render::json(&view),
+        Format::Markdown => render::markdown(&view),
+    });
+    Ok(EXIT_OK)
+}

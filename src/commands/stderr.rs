@@ -1,0 +1,119 @@
+//! stderr: the log set-up, and every line roster writes there besides tracing's
+//! own events (notices, progress, the final error). With `--log-format json`
+//! each line is one JSON object of the shape tracing's JSON lines have
+//! (`timestamp`, `level`, `fields.message`, ...), so a pipeline can parse all of
+//! stderr; ANSI colour only on a terminal.
+
+use clap::ValueEnum;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+static JSON: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether stderr gets colour: a terminal, and NO_COLOR unset.
+pub fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Sets up tracing on stderr and remembers the format for the other lines.
+pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    JSON.store(format == LogFormat::Json, Ordering::Relaxed);
+    QUIET.store(quiet, Ordering::Relaxed);
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let mut filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("roster={level}")));
+    // The HTTP stack logs URIs and raw bytes at debug and trace; those carry
+    // credentials (api_token in a query, bearer headers), so it is never louder
+    // than info, whatever RUST_LOG says.
+    for quiet in [
+        "reqwest=info",
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "rustls=info",
+    ] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color())
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.without_time().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Whether stderr lines are JSON.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    let text = if json() {
+        let mut all = serde_json::Map::new();
+        all.insert("message".into(), message.into());
+        all.extend(fields);
+        let doc = serde_json::json!({
+            "timestamp": humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
+            "level": level,
+            "fields": all,
+        });
+        format!("{doc}\n")
+    } else if level == "ERROR" {
+        format!("error: {message}\n")
+    } else {
+        format!("{message}\n")
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Something worth telling a person that is not a warning ("Plan saved to ..."),
+/// unless --quiet.
+pub fn notice(message: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        line("INFO", message, serde_json::Map::new());
+    }
+}
+
+/// A progress line, with its numbers as fields in JSON.
+pub fn progress(message: &str, fields: serde_json::Value) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    let fields = match fields {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    line("INFO", message, fields);
+}
+
+/// The error a command ended with.
+pub fn error(message: &str) {
+    line("ERROR", message, serde_json::Map::new());
+}
+
+/// Whether the arguments ask for JSON logs, for an error met before they could
+/// be parsed (a usage error).
+pub fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.contains(&"--log-format=json")
+}

@@ -1,0 +1,264 @@
+//! The safety threshold: how much one apply may create before it needs
+//! `--force`, and the verdict on a plan, said the same way by `plan` (for the
+//! reviewer) and by `apply` (when it refuses).
+
+use crate::state::State;
+
+/// Apply's limits on how much it creates at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub max_create: Option<usize>,
+    pub max_create_percent: f64,
+    pub min_existing: usize,
+    /// Where the limits come from ("the default", "from the command line", ...).
+    pub source: String,
+}
+
+/// What creations are judged against: the accounts the state records, or, when
+/// an apply of the same input was cut short, those it recorded when that apply
+/// began (else a re-run would be judged against what it created itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Baseline {
+    pub existing: usize,
+    /// When the unfinished apply this re-run resumes began.
+    pub resumes: Option<String>,
+}
+
+impl Baseline {
+    /// The baseline for applying the desired input whose hash is `input`.
+    pub fn of(state: &State, input: &str) -> Baseline {
+        match &state.unfinished_apply {
+            Some(u) if u.input == input => Baseline {
+                existing: u.existing,
+                resumes: Some(u.started.clone()),
+            },
+            _ => Baseline {
+                existing: state.existing(),
+                resumes: None,
+            },
+        }
+    }
+}
+
+/// The threshold's word on a plan.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    /// Whether apply refuses it without --force.
+    pub refuses: bool,
+    /// One line: "apply will refuse: 10,000 creates = 1,000% > 30% of ...".
+    pub line: String,
+}
+
+impl Verdict {
+    const REFUSE: &'static str = "apply will refuse: ";
+    const FORCE: &'static str = "; --force goes ahead";
+
+    /// Apply's error when it refuses.
+    pub fn refusal(&self) -> Option<String> {
+        self.refuses.then(|| {
+            let why = self.line.strip_prefix(Self::REFUSE).unwrap_or(&self.line);
+            let why = why.strip_suffix(Self::FORCE).unwrap_or(why);
+            format!("refusing to apply: {why}. Review the plan, then pass --force to go ahead")
+        })
+    }
+}
+
+impl Threshold {
+    pub const DEFAULT_PERCENT: f64 = 30.0;
+    pub const DEFAULT_MIN_EXISTING: usize = 10;
+
+    /// Judges `creates` new accounts against `baseline`.
+    pub fn judge(&self, creates: usize, baseline: &Baseline) -> Verdict {
+        let existing = baseline.existing;
+        let source = &self.source;
+        if creates == 0 {
+            return Verdict {
+                refuses: false,
+                line: "nothing to create".into(),
+            };
+        }
+        let n = match creates {
+            1 => "1 create".to_string(),
+            n => format!("{} creates", group(n)),
+        };
+        if let Some(max) = self.max_create.filter(|max| creates > *max) {
+            return Verdict {
+                refuses: true,
+                line: format!(
+                    "apply will refuse: {n} > max_create {} ({source}); --force goes ahead",
+                    group(max)
+                ),
+            };
+        }
+        let limit = percent(self.max_create_percent);
+        let began = baseline
+            .resumes
+            .as_ref()
+            .map(|at| format!("when the unfinished apply of this input began ({at})"));
+        if existing < self.min_existing {
+            let counted = match &began {
+                Some(began) => format!("{} were {began}", group(existing)),
+                None => format!("the state records {}", group(existing)),
+            };
+            return Verdict {
+                refuses: false,
+                line: format!(
+                    "within the safety threshold: {n}; max_create_percent {limit}% applies once {} accounts are recorded, and {counted}",
+                    group(self.min_existing)
+                ),
+            };
+        }
+        let share = creates as f64 * 100.0 / existing as f64;
+        let refuses = share > self.max_create_percent;
+        let (head, cmp, tail) = if refuses {
+            ("apply will refuse", ">", Verdict::FORCE)
+        } else {
+            ("within the safety threshold", "≤", "")
+        };
+        let began = began.map(|b| format!(" {b}")).unwrap_or_default();
+        Verdict {
+            refuses,
+            line: format!(
+                "{head}: {n} = {}% {cmp} {limit}% of the {} accounts recorded{began} (max_create_percent, {source}){tail}",
+                percent(share),
+                group(existing)
+            ),
+        }
+    }
+}
+
+/// Checks a percentage limit: a finite number, not negative (NaN would switch
+/// the check off: every comparison with it is false).
+pub fn check_percent(value: f64) -> Result<f64, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is not a percentage: give a number of 0 or more"
+        ))
+    }
+}
+
+/// 1234567 as "1,234,567".
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A percentage with at most one decimal and grouped thousands: "1,000", "12.5".
+fn percent(p: f64) -> String {
+    let tenths = (p * 10.0).round();
+    let whole = (tenths / 10.0).trunc();
+    let fraction = (tenths - whole * 10.0) as u8;
+    let whole = group(whole as usize);
+    if fraction == 0 {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threshold(max: Option<usize>) -> Threshold {
+        Threshold {
+            max_create: max,
+            max_create_percent: 30.0,
+            min_existing: 10,
+            source: "the default".into(),
+        }
+    }
+
+    fn base(existing: usize) -> Baseline {
+        Baseline {
+            existing,
+            resumes: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_say_the_numbers() {
+        let t = threshold(None);
+        let v = t.judge(10_000, &base(1_000));
+        assert!(v.refuses);
+        assert_eq!(
+            v.line,
+            "apply will refuse: 10,000 creates = 1,000% > 30% of the 1,000 accounts recorded (max_create_percent, the default); --force goes ahead"
+        );
+        assert_eq!(
+            v.refusal().unwrap(),
+            "refusing to apply: 10,000 creates = 1,000% > 30% of the 1,000 accounts recorded (max_create_percent, the default). Review the plan, then pass --force to go ahead"
+        );
+        let v = t.judge(3, &base(30));
+        assert!(!v.refuses);
+        assert_eq!(v.refusal(), None);
+        assert_eq!(v.line, "within the safety threshold: 3 creates = 10% ≤ 30% of the 30 accounts recorded (max_create_percent, the default)");
+        let v = t.judge(50, &base(4));
+        assert!(!v.refuses, "{}", v.line);
+        assert!(v
+            .line
+            .contains("applies once 10 accounts are recorded, and the state records 4"));
+        let v = threshold(Some(2)).judge(3, &base(0));
+        assert!(v.refuses);
+        assert!(v.line.contains("3 creates > max_create 2 (the default)"));
+        assert_eq!(t.judge(0, &base(0)).line, "nothing to create");
+        // Just over the limit is over it.
+        assert!(t.judge(301, &base(1000)).refuses);
+        assert!(!t.judge(300, &base(1000)).refuses);
+        assert_eq!(percent(30.04), "30");
+        assert_eq!(percent(12.5), "12.5");
+    }
+
+    #[test]
+    fn a_resumed_apply_is_judged_against_its_beginning() {
+        let t = threshold(None);
+        let v = t.judge(
+            45,
+            &Baseline {
+                existing: 0,
+                resumes: Some("2026-01-01T00:00:00Z".into()),
+            },
+        );
+        assert!(!v.refuses, "{}", v.line);
+        assert!(v.line.contains(
+            "and 0 were when the unfinished apply of this input began (2026-01-01T00:00:00Z)"
+        ));
+        let v = t.judge(
+            10,
+            &Baseline {
+                existing: 100,
+                resumes: Some("T".into()),
+            },
+        );
+        assert!(v.line.contains(
+            "10 creates = 10% ≤ 30% of the 100 accounts recorded when the unfinished apply of this input began (T)"
+        ), "{}", v.line);
+    }
+
+    #[test]
+    fn percentages_must_be_numbers() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(check_percent(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_percent(0.0), Ok(0.0));
+        assert_eq!(check_percent(150.0), Ok(150.0));
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+    }
+}
