@@ -11,6 +11,7 @@ mod gitops;
 mod limits;
 mod loader_fuzz;
 mod plan;
+mod refresh;
 mod scim_interop;
 mod validate;
 mod vendor_fidelity;
