@@ -304,7 +304,11 @@ fn existing(r: &Record, o: &Observed, at: &str) -> Option<(What, Record)> {
     } else {
         return None;
     };
-    next.at = at.to_string();
+    // A new status word alone says nothing new of the account's life: `at`,
+    // which the grace period counts from, stays.
+    if !matches!(what, What::Status { .. }) {
+        next.at = at.to_string();
+    }
     Some((what, next))
 }
 

@@ -15,6 +15,7 @@ mod output;
 mod pipeline;
 mod plan;
 mod readme;
+mod refresh;
 mod safety;
 mod scim_interop;
 mod validate;
