@@ -73,12 +73,13 @@ fn the_request_rate_stays_within_the_limit() {
         .filter_map(|r| r.at)
         .collect();
     assert_eq!(at.len(), 30);
-    // 10 a second: any 6 consecutive requests span at least half a second (less a
-    // little for the network's jitter).
+    // 10 a second: any 6 consecutive requests span at least half a second, less
+    // what a busy machine adds when the mock's threads take up requests late and
+    // together (a limiter twice too fast would span 250 ms, none at all ~0).
     for w in at.windows(6) {
         let span = w[5] - w[0];
         assert!(
-            span >= Duration::from_millis(480),
+            span >= Duration::from_millis(400),
             "6 requests within {span:?} at 10/s"
         );
     }

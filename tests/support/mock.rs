@@ -239,45 +239,58 @@ impl Mock {
             .count()
     }
 
-    /// What a list of `kind` shows, sorted by key: every user (and extra
-    /// membership) past the search lag whose `field` equals `wanted` (ignoring
-    /// case), or all of them.
-    fn listed(&self, kind: &'static str, field: &str, wanted: Option<&str>) -> Vec<Value> {
+    /// One page of what a list of `kind` shows, sorted by key, and how many it
+    /// shows in all: every user (and extra membership) past the search lag whose
+    /// `field` equals `wanted` (ignoring case), or all of them; from `start`
+    /// (0-based), at most `asked` and the server's cap. Only the page is cloned.
+    fn listed(
+        &self,
+        kind: &'static str,
+        field: &str,
+        wanted: Option<&str>,
+        start: usize,
+        asked: usize,
+    ) -> (Vec<Value>, usize) {
         let lag = self.config.search_lag;
+        let size = asked.clamp(1, self.config.page_cap.max(1));
         let data = self.data();
         let visible = |key: &String| {
-            data.created_at
-                .get(&(kind, key.clone()))
-                .is_none_or(|at| at.elapsed() >= lag)
+            lag.is_zero()
+                || data
+                    .created_at
+                    .get(&(kind, key.clone()))
+                    .is_none_or(|at| at.elapsed() >= lag)
         };
-        let matches = |u: &Value| match wanted {
+        let wanted = wanted.map(str::to_lowercase);
+        let matches = |u: &Value| match &wanted {
             None => true,
             Some(w) => u
                 .get(field)
                 .and_then(Value::as_str)
-                .is_some_and(|v| v.to_lowercase() == w.to_lowercase()),
+                .is_some_and(|v| v.to_lowercase() == *w),
         };
-        data.users
+        let mut total = 0;
+        let mut page = Vec::new();
+        let users = data
+            .users
             .get(kind)
             .into_iter()
             .flatten()
             .filter(|(key, u)| visible(key) && matches(u))
-            .map(|(_, u)| u.clone())
-            .chain(
-                data.extra
-                    .get(kind)
-                    .into_iter()
-                    .flatten()
-                    .filter(|u| matches(u))
-                    .cloned(),
-            )
-            .collect()
-    }
-
-    /// One page of `all`: from `start` (0-based), at most `asked` and the cap.
-    fn page(&self, all: &[Value], start: usize, asked: usize) -> Vec<Value> {
-        let size = asked.clamp(1, self.config.page_cap.max(1));
-        all.iter().skip(start).take(size).cloned().collect()
+            .map(|(_, u)| u);
+        let extra = data
+            .extra
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .filter(|u| matches(u));
+        for u in users.chain(extra) {
+            if total >= start && page.len() < size {
+                page.push(u.clone());
+            }
+            total += 1;
+        }
+        (page, total)
     }
 
     pub fn router(&self) -> Router {
@@ -775,15 +788,17 @@ async fn ap_list(
             json!({"error": "Invalid API token"}),
         );
     }
-    let all = mock.listed(
-        "activeplatform",
-        "email",
-        q.get("filters[email]").map(String::as_str),
-    );
+    mock.pause().await;
     let number = |k: &str, d: usize| number(&q, k, d);
     let (page, per_page) = (number("page", 1).max(1), number("per_page", 25));
     let size = per_page.clamp(1, mock.config.page_cap.max(1));
-    let found = mock.page(&all, (page - 1) * size, per_page);
+    let (found, _) = mock.listed(
+        "activeplatform",
+        "email",
+        q.get("filters[email]").map(String::as_str),
+        (page - 1) * size,
+        per_page,
+    );
     answer(StatusCode::OK, Value::Array(found))
 }
 
@@ -1002,19 +1017,25 @@ async fn ds_list(
         return refused;
     }
     let q = query(&uri);
-    let all = mock.listed("docusign", "email", q.get("email").map(String::as_str));
+    mock.pause().await;
     let number = |k: &str, d: usize| number(&q, k, d);
     let (start, count) = (number("start_position", 0), number("count", 100).min(100));
-    let found = mock.page(&all, start, count);
+    let (found, total) = mock.listed(
+        "docusign",
+        "email",
+        q.get("email").map(String::as_str),
+        start,
+        count,
+    );
     let end = start + found.len();
     let mut body = json!({
         "users": found,
         "resultSetSize": found.len().to_string(),
-        "totalSetSize": all.len().to_string(),
+        "totalSetSize": total.to_string(),
         "startPosition": start.to_string(),
         "endPosition": end.saturating_sub(1).to_string(),
     });
-    if end < all.len() {
+    if end < total {
         body["nextUri"] = json!(format!(
             "/v2.1/accounts/{}/users?start_position={end}&count={count}",
             mock.config.docusign_account
@@ -1147,11 +1168,17 @@ async fn fof_search(
             json!([]),
         );
     }
-    let all = mock.listed("formsonfire", "Email", q.get("Email").map(String::as_str));
+    mock.pause().await;
     let number = |k: &str, d: usize| number(&q, k, d);
     let (page, size) = (number("PageNo", 0), number("PageSize", 25).min(250));
     let cap = size.clamp(1, mock.config.page_cap.max(1));
-    let found = mock.page(&all, page * cap, size);
+    let (found, _) = mock.listed(
+        "formsonfire",
+        "Email",
+        q.get("Email").map(String::as_str),
+        page * cap,
+        size,
+    );
     answer(
         StatusCode::OK,
         json!({"Users": found, "ResponseStatus": {}}),
@@ -1307,14 +1334,14 @@ async fn scim_list(
             Some(name.replace("\\\"", "\"").replace("\\\\", "\\"))
         }
     };
-    let all = mock.listed("scim", "userName", wanted.as_deref());
+    mock.pause().await;
     let number = |k: &str, d: usize| number(&q, k, d);
     let (start, count) = (number("startIndex", 1).max(1), number("count", 100));
-    let found = mock.page(&all, start - 1, count);
+    let (found, total) = mock.listed("scim", "userName", wanted.as_deref(), start - 1, count);
     answer(
         StatusCode::OK,
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-               "totalResults": all.len(), "startIndex": start, "itemsPerPage": found.len(),
+               "totalResults": total, "startIndex": start, "itemsPerPage": found.len(),
                "Resources": found}),
     )
 }
