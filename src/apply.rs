@@ -569,3 +569,41 @@ async fn create_batch(
     recorder.write(vendor, records).await?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_journaled_but_not_yet_in_memory_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        let state = store.load().unwrap();
+        let recorder = Recorder::new(store, state).unwrap();
+        let record = Record {
+            status: Status::Created,
+            remote_id: Some("r1".into()),
+            at: now(),
+            fingerprint: "sha256:00".into(),
+            spec: RawSpec::of(&serde_json::json!({})),
+            error: None,
+            warnings: vec![],
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Cancelled (a signal) once its line is on its way to the journal,
+            // before the state in memory is told.
+            let write = recorder.write("v", vec![("a@x.io", record)]);
+            futures::pin_mut!(write);
+            let _ = futures::poll!(write);
+        });
+        let state = recorder.finish().unwrap();
+        assert_eq!(
+            state.get("v", "a@x.io").map(|r| r.status),
+            Some(Status::Created)
+        );
+    }
+}

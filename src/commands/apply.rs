@@ -37,6 +37,10 @@ pub struct ApplyArgs {
     /// (overrides `safety.max_create_percent`; default 30).
     #[arg(long, value_name = "PERCENT")]
     pub max_create_percent: Option<f64>,
+    /// How long to wait for the lock while another roster holds it (e.g. 30s,
+    /// 10m), then fail naming the holder; 0 fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["vendors", "users"])]
     pub planfile: Option<PathBuf>,
@@ -78,7 +82,7 @@ fn threshold(args: &ApplyArgs, desired: &Desired, file: &Path) -> Threshold {
 
 pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     // Locked before the state is read, so the plan is made from the latest one.
-    let _lock = Lock::acquire(&args.state.state, "roster apply")?;
+    let _lock = Lock::acquire_within(&args.state.state, "roster apply", args.lock_timeout)?;
     let desired = load_desired(&args.input)?;
     let store = Store::new(&args.state.state);
     let state = store.load()?;

@@ -4,7 +4,7 @@
 mod lock;
 mod store;
 
-pub use lock::{lock_path, unlock, Holder, Lock};
+pub use lock::{lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Store};
 
 use serde::{Deserialize, Serialize};

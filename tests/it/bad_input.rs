@@ -245,6 +245,16 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
                 std::fs::write(t.path(path), b).unwrap();
             }
         }
+        // A live holder holds the OS lock on the file, as a running roster does.
+        let _held = c.lock.as_ref().map(|_| {
+            let f = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open(t.path("state/roster.state.json.lock"))
+                .unwrap();
+            f.try_lock().unwrap();
+            f
+        });
         let run = t.run(c.args);
         let mut problems = Vec::new();
         if run.code != 1 {
@@ -268,7 +278,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
                 problems.push(format!("{path} changed"));
             }
         }
-        if c.lock.is_none() && t.exists("state/roster.state.json.lock") {
+        if c.lock.is_none() && t.lock_holder().is_some() {
             problems.push("a lock was left behind".into());
         }
         if !problems.is_empty() {
