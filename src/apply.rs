@@ -8,7 +8,7 @@
 
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::state::{now, Journal, RawSpec, Record, State, Status, Store};
 use crate::vendors::{CallError, Driver, Lookup, NewUser, Outcome, PasswordPolicy};
 use anyhow::{bail, Context};
@@ -402,13 +402,17 @@ async fn run_vendor(
                 // Nothing was created: the state keeps what it had.
                 report.requests += 1;
                 failed += 1;
-                let reason = format!("lookup failed: {e}");
+                let reason = driver.redactor().redact(&format!("lookup failed: {e}"));
                 report
                     .failed
                     .push((name.clone(), job.email.to_string(), reason));
             }
         }
     }
+    let records: Vec<_> = records
+        .into_iter()
+        .map(|(email, record)| (email, scrub(record, &driver.redactor())))
+        .collect();
     for (email, record) in &records {
         report.count(&name, email, record);
     }
@@ -447,15 +451,20 @@ async fn run_vendor(
     Ok(report)
 }
 
-/// The record with every password of `users` blanked out of its text.
-fn scrub(mut record: Record, users: &[NewUser<'_>]) -> Record {
-    for secret in users.iter().filter_map(|u| u.password.as_ref()) {
-        if let Some(e) = &mut record.error {
-            *e = secret.redact_in(e);
-        }
-        for w in &mut record.warnings {
-            *w = secret.redact_in(w);
-        }
+/// The one gate between what a vendor said and what roster keeps or shows:
+/// every record's error and warnings pass here before they are journaled,
+/// counted, logged or printed, with every form of every secret `redactor` knows
+/// taken out (the vendor's settings, its run-time tokens, and the passwords of
+/// the batch, see `create_batch`).
+fn scrub(mut record: Record, redactor: &impl std::ops::Deref<Target = Redactor>) -> Record {
+    if record.error.is_none() && record.warnings.is_empty() {
+        return record;
+    }
+    if let Some(e) = &mut record.error {
+        *e = redactor.redact(e);
+    }
+    for w in &mut record.warnings {
+        *w = redactor.redact(w);
     }
     record
 }
@@ -482,6 +491,14 @@ async fn create_batch(
     let users: Vec<NewUser<'_>> = jobs.iter().map(Job::new_user).collect();
     tracing::info!(users = users.len(), "creating");
     let answer = driver.create(&users).await;
+    // A vendor may quote what it refused, passwords included; any of the batch's
+    // may appear in any user's answer. Made after the call, which may have
+    // obtained a token, and only if some answer has text to scrub.
+    let redactor = std::cell::LazyCell::new(|| {
+        driver
+            .redactor()
+            .with(users.iter().filter_map(|u| u.password.as_ref()))
+    });
     let mut report = Report {
         requests: 1,
         ..Report::default()
@@ -551,9 +568,7 @@ async fn create_batch(
                     vec![],
                 ),
             };
-            // A vendor may quote what it refused, passwords included; any of the
-            // batch's may appear in any user's answer.
-            let record = scrub(record, &users);
+            let record = scrub(record, &redactor);
             report.count(vendor, job.email, &record);
             (job.email, record)
         })

@@ -199,6 +199,10 @@ fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
 
 #[async_trait]
 impl Driver for DocuSign {
+    fn redactor(&self) -> &crate::secret::Redactor {
+        self.http.redactor()
+    }
+
     fn batch_limit(&self) -> usize {
         self.batch
     }

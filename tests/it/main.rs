@@ -13,6 +13,7 @@ mod limits;
 mod loader_fuzz;
 mod lock;
 mod plan;
+mod redaction;
 mod scim_interop;
 mod validate;
 mod vendors;
