@@ -126,7 +126,7 @@ impl PasswordPolicy {
             .any(|c| !c.is_ascii_alphanumeric() && !self.symbols.contains(c))
         {
             return Err(format!(
-                "password may hold only ASCII letters, digits and {}; it holds another character",
+                "password may hold only letters, digits and {}; it holds another character",
                 self.symbols
             ));
         }

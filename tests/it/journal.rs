@@ -210,3 +210,36 @@ fn a_corrupt_line_is_repaired_keeping_every_record() {
     assert_eq!(sent, ["GET"], "{sent:?}");
     assert_eq!(server.mock.data().duplicates.get("scim"), None);
 }
+
+#[test]
+fn temp_files_left_by_killed_saves_are_removed_on_the_next_write() {
+    use std::io::Write;
+    let server = Server::start(Config::default());
+    let t = test(&server, 2);
+    std::fs::create_dir_all(t.path("state")).unwrap();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let put = |name: &str, old: bool| {
+        let mut f = std::fs::File::create(t.path(&format!("state/{name}"))).unwrap();
+        f.write_all(&[b'x'; 100_000]).unwrap();
+        if old {
+            f.set_modified(hour_ago).unwrap();
+        }
+    };
+    // This state's: killed an hour ago, and killed just before this apply.
+    put(".roster-roster.state.json.k1lled.tmp", true);
+    put(".roster-roster.state.json.k2lled.tmp", false);
+    // Another state's in the same folder: a save in progress, and an abandoned one.
+    put(".roster-other.state.json.l1ve00.tmp", false);
+    put(".roster-other.state.json.k3lled.tmp", true);
+    // As an older roster named them.
+    put(".roster-Xy12Ab.tmp", true);
+    std::thread::sleep(Duration::from_millis(50));
+    t.run(&["apply", "--yes"]).code(0);
+    let mut left: Vec<String> = std::fs::read_dir(t.path("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    left.sort();
+    assert_eq!(left, [".roster-other.state.json.l1ve00.tmp"]);
+}

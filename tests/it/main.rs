@@ -8,6 +8,7 @@ mod apply;
 mod bad_input;
 mod crash;
 mod gitops;
+mod input_caps;
 mod journal;
 mod limits;
 mod loader_fuzz;
