@@ -523,6 +523,35 @@ pub struct Refused {
     pub message: String,
 }
 
+/// The bytes [`precheck`] looks at; everything else is text.
+const SIGNIFICANT: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b" \t\r#\"'[]{},-:?|>";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The bytes that make [`precheck`] read a line closely: they may open a
+/// collection, a quoted or block scalar, or a comment.
+const OPENS: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"[{\"'|>#";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+fn too_deep() -> String {
+    format!("nested deeper than {MAX_DEPTH} levels; roster.yaml needs a handful (is the file generated wrongly?)")
+}
+
 /// Checks, in one linear pass and before the parser sees it, what would make
 /// parsing slow or ambiguous: nesting deeper than [`MAX_DEPTH`] (the YAML
 /// parser's cost grows with the square of the depth of `[`/`{` nesting) and more
@@ -600,6 +629,35 @@ pub fn precheck(text: &str) -> Result<(), Refused> {
                 if indents.last() != Some(&indent) {
                     indents.push(indent);
                 }
+                // Most lines are `key: value` or `- key: value`, with nothing
+                // that opens a collection, a quote, a block scalar or a comment:
+                // only their dashes and key matter, and the bytes are looked at
+                // once.
+                if !bytes[indent..].iter().any(|b| OPENS[usize::from(*b)]) {
+                    let mut j = indent;
+                    let mut dashes = 0;
+                    while bytes.get(j) == Some(&b'-')
+                        && bytes.get(j + 1).is_none_or(u8::is_ascii_whitespace)
+                    {
+                        if dashes > 0 {
+                            indents.push(j); // `- - x`: a list in a list item
+                        }
+                        dashes += 1;
+                        j += 1;
+                        while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
+                            j += 1;
+                        }
+                    }
+                    let rest = bytes[j..].trim_ascii_end();
+                    let key = rest.ends_with(b":") || rest.windows(2).any(|w| w == b": ");
+                    if dashes > 0 && key && indents.last().is_some_and(|top| *top < j) {
+                        indents.push(j); // `- key: value`: a mapping in the item
+                    }
+                    if indents.len() > MAX_DEPTH {
+                        return refuse(number, j + 1, too_deep());
+                    }
+                    continue;
+                }
             }
         }
         // Where a node may begin: the line's start, or after `- `, `: `, `? `,
@@ -624,6 +682,16 @@ pub fn precheck(text: &str) -> Result<(), Refused> {
                 i += 1;
                 continue;
             }
+            if !SIGNIFICANT[usize::from(b)] {
+                // Text: no node starts until the next separator. Skipped in a
+                // tight loop, the common case.
+                node_start = false;
+                i += 1;
+                while i < bytes.len() && !SIGNIFICANT[usize::from(bytes[i])] {
+                    i += 1;
+                }
+                continue;
+            }
             let spaced = i == 0 || bytes[i - 1].is_ascii_whitespace();
             match b {
                 b' ' | b'\t' | b'\r' => {}
@@ -632,7 +700,7 @@ pub fn precheck(text: &str) -> Result<(), Refused> {
                 b'[' | b'{' if node_start || flow > 0 => {
                     flow += 1;
                     if flow + indents.len() > MAX_DEPTH {
-                        return refuse(number, i + 1, format!("nested deeper than {MAX_DEPTH} levels; roster.yaml needs a handful (is the file generated wrongly?)"));
+                        return refuse(number, i + 1, too_deep());
                     }
                     node_start = true;
                 }
@@ -665,7 +733,7 @@ pub fn precheck(text: &str) -> Result<(), Refused> {
                 _ => node_start = false,
             }
             if indents.len() + flow > MAX_DEPTH {
-                return refuse(number, i + 1, format!("nested deeper than {MAX_DEPTH} levels; roster.yaml needs a handful (is the file generated wrongly?)"));
+                return refuse(number, i + 1, too_deep());
             }
             i += 1;
         }
@@ -818,6 +886,21 @@ mod tests {
             text.ends_with("while parsing a flow mapping at line 2 column 9"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn precheck_passes_real_files_and_places_what_it_refuses() {
+        precheck(include_str!("../../examples/roster.yaml")).unwrap();
+        let at = |text: &str| precheck(text).map_err(|r| (r.line, r.column));
+        let ok = "a:\n  - b: [1, {c: [d]}]\n    e: \"[[[\"\n  - - - f\n";
+        assert_eq!(at(ok), Ok(()));
+        let deep = format!("a:\n  b: {}", "[".repeat(70));
+        // Two block levels, then the 63rd `[` (column 6 + 62) makes 65.
+        assert_eq!(at(&deep), Err((2, 6 + 62)));
+        let lists = format!("a:\n{}x\n", "- ".repeat(70));
+        assert!(at(&lists).is_err());
+        assert_eq!(at("a: 1\n---\nb: 2\n"), Err((2, 1)));
+        assert_eq!(at("--- \na: 1\n"), Ok(()));
     }
 
     #[test]
