@@ -149,7 +149,7 @@ fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i
 }
 
 fn user(i: usize, acton: &str, scim: &str) -> String {
-    let role = if i % 2 == 0 {
+    let role = if i.is_multiple_of(2) {
         "    roles: [admin]\n"
     } else {
         ""

@@ -9,7 +9,7 @@
 use crate::desired::identity;
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::state::{now, Journal, RawSpec, Record, State, Status, Store};
 use crate::vendors::list::{self, Observed, Query};
 use crate::vendors::{CallError, Driver, NewUser, Outcome, PasswordPolicy};
@@ -479,6 +479,10 @@ async fn run_vendor(
             &mut report,
         )
         .await;
+        let records: Vec<_> = records
+            .into_iter()
+            .map(|(email, record)| (email, scrub(record, &driver.redactor())))
+            .collect();
         let looked = records.len();
         let failed = records
             .iter()
@@ -523,15 +527,20 @@ async fn run_vendor(
     Ok(report)
 }
 
-/// The record with every password of `users` blanked out of its text.
-fn scrub(mut record: Record, users: &[NewUser<'_>]) -> Record {
-    for secret in users.iter().filter_map(|u| u.password.as_ref()) {
-        if let Some(e) = &mut record.error {
-            *e = secret.redact_in(e);
-        }
-        for w in &mut record.warnings {
-            *w = secret.redact_in(w);
-        }
+/// The one gate between what a vendor said and what roster keeps or shows:
+/// every record's error and warnings pass here before they are journaled,
+/// counted, logged or printed, with every form of every secret `redactor` knows
+/// taken out (the vendor's settings, its run-time tokens, and the passwords of
+/// the batch, see `create_batch`).
+fn scrub(mut record: Record, redactor: &impl std::ops::Deref<Target = Redactor>) -> Record {
+    if record.error.is_none() && record.warnings.is_empty() {
+        return record;
+    }
+    if let Some(e) = &mut record.error {
+        *e = redactor.redact(e);
+    }
+    for w in &mut record.warnings {
+        *w = redactor.redact(w);
     }
     record
 }
@@ -608,12 +617,24 @@ async fn create_batch(
                 vec![],
             ),
         };
-        // A vendor may quote what it refused, passwords included; any of the
-        // batch's may appear in any user's answer.
-        let record = scrub(record, &users);
-        report.count(vendor, job.email, &record);
         records.push((job.email, record));
     }
+    // A vendor may quote what it refused, passwords included; any of the batch's
+    // may appear in any user's answer. Made after every call of this batch (which
+    // may have obtained a token), and only if some answer has text to scrub.
+    let redactor = std::cell::LazyCell::new(|| {
+        driver
+            .redactor()
+            .with(users.iter().filter_map(|u| u.password.as_ref()))
+    });
+    let records: Vec<(&str, Record)> = records
+        .into_iter()
+        .map(|(email, record)| {
+            let record = scrub(record, &redactor);
+            report.count(vendor, email, &record);
+            (email, record)
+        })
+        .collect();
     for (email, record) in &records {
         match record.status {
             Status::Failed | Status::Pending => {
@@ -660,5 +681,45 @@ async fn confirm_exists(
             );
             job.record(Status::Pending, None, Some(why), vec![])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_journaled_but_not_yet_in_memory_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        let state = store.load().unwrap();
+        let recorder = Recorder::new(store, state).unwrap();
+        let record = Record {
+            status: Status::Created,
+            remote_id: Some("r1".into()),
+            at: now(),
+            fingerprint: "sha256:00".into(),
+            spec: RawSpec::of(&serde_json::json!({})),
+            error: None,
+            inactive: false,
+            vendor_status: None,
+            warnings: vec![],
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Cancelled (a signal) once its line is on its way to the journal,
+            // before the state in memory is told.
+            let write = recorder.write("v", vec![("a@x.io", record)]);
+            futures::pin_mut!(write);
+            let _ = futures::poll!(write);
+        });
+        let state = recorder.finish().unwrap();
+        assert_eq!(
+            state.get("v", "a@x.io").map(|r| r.status),
+            Some(Status::Created)
+        );
     }
 }

@@ -1,6 +1,9 @@
-//! `Secret`: a string that never prints itself.
+//! `Secret`: a string that never prints itself; `Redactor`: the one place every
+//! form of every secret is taken out of text a vendor sent back.
 
+use base64::Engine;
 use std::fmt;
+use std::sync::{Arc, RwLock};
 
 /// A credential or password. `Debug` and `Display` print `***`; the only way to the
 /// value is [`Secret::expose`], which marks each place a secret leaves roster.
@@ -16,14 +19,9 @@ impl Secret {
         &self.0
     }
 
-    /// Replaces every occurrence of this secret in `text` by `***`, so text that may
-    /// echo a request (a vendor's error body, a URL) can be shown.
+    /// `text` with every form of this secret replaced by `***` (see [`Redactor`]).
     pub fn redact_in(&self, text: &str) -> String {
-        if self.0.len() < 4 {
-            // Too short to search for without mangling ordinary words.
-            return text.to_string();
-        }
-        text.replace(&self.0, "***")
+        Redactor::new([self]).redact(text)
     }
 }
 
@@ -39,14 +37,487 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Secrets shorter than this are not searched for: they would mangle ordinary
+/// words. Every password policy asks for at least 6 characters.
+pub const MIN_SECRET: usize = 4;
+
+/// Base64 text shorter than this is not searched for, for the same reason.
+const MIN_BASE64: usize = 6;
+
+/// Takes every form of a set of secrets out of text: the raw text; percent-encoded
+/// (upper- or lower-case hex, a space as `%20` or `+`, any character encoded or
+/// not, as in a query string or a form body); JSON-escaped (`\"`, `\/`, `\u00XX`);
+/// HTML character references; and base64, standard or URL-safe, padded or not,
+/// whole or embedded at any alignment in a longer base64 text (a Basic auth
+/// header, an encoded request). Clones share their secrets, so a token obtained
+/// at run time ([`Redactor::add`]) is redacted everywhere the redactor went.
+#[derive(Clone, Default)]
+pub struct Redactor(Arc<RwLock<Needles>>);
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} forms)", self.read().list.len())
+    }
+}
+
+impl Redactor {
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Redactor {
+        let redactor = Redactor::default();
+        redactor.extend(secrets);
+        redactor
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Needles> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Redacts `secret` too, from now on, in this redactor and all its clones.
+    pub fn add(&self, secret: &Secret) {
+        self.extend([secret]);
+    }
+
+    fn extend<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>) {
+        let mut needles = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let before = needles.list.len();
+        for secret in secrets {
+            for form in forms(secret.expose()) {
+                needles.list.push(form);
+            }
+        }
+        if needles.list.len() != before {
+            needles.index();
+        }
+    }
+
+    /// A redactor with `extra` secrets besides these; `self` is unchanged.
+    pub fn with<'a>(&self, extra: impl IntoIterator<Item = &'a Secret>) -> Redactor {
+        let copy = Redactor(Arc::new(RwLock::new(self.read().clone())));
+        copy.extend(extra);
+        copy
+    }
+
+    /// `text` with every form of every secret replaced by `***` (overlapping
+    /// matches of several secrets become one).
+    pub fn redact(&self, text: &str) -> String {
+        let needles = self.read();
+        let bytes = text.as_bytes();
+        let mut cut: Vec<(usize, usize)> = Vec::new();
+        for (i, b) in bytes.iter().enumerate() {
+            let end = needles.starting[usize::from(*b)]
+                .iter()
+                .filter_map(|n| matches_at(&needles.list[*n as usize], bytes, i))
+                .max();
+            if let Some(end) = end {
+                match cut.last_mut() {
+                    Some(last) if i <= last.1 => last.1 = last.1.max(end),
+                    _ => cut.push((i, end)),
+                }
+            }
+        }
+        if cut.is_empty() {
+            return text.to_string();
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut copied = 0;
+        for (start, end) in cut {
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(b"***");
+            copied = end;
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        // Matches begin and end on character boundaries: each spells whole characters.
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// The texts to take out, and for each byte value the ones a match may start with.
+#[derive(Clone)]
+struct Needles {
+    list: Vec<Vec<char>>,
+    starting: Vec<Vec<u32>>,
+}
+
+impl Default for Needles {
+    fn default() -> Self {
+        Needles {
+            list: Vec::new(),
+            starting: vec![Vec::new(); 256],
+        }
+    }
+}
+
+impl Needles {
+    fn index(&mut self) {
+        self.list.sort();
+        self.list.dedup();
+        self.starting = vec![Vec::new(); 256];
+        for (n, needle) in self.list.iter().enumerate() {
+            let Some(&c) = needle.first() else { continue };
+            let mut utf8 = [0u8; 4];
+            let raw = c.encode_utf8(&mut utf8).as_bytes()[0];
+            let mut firsts = vec![raw, b'%', b'\\', b'&'];
+            if c == ' ' {
+                firsts.push(b'+');
+            }
+            firsts.dedup();
+            for b in firsts {
+                self.starting[usize::from(b)].push(n as u32);
+            }
+        }
+    }
+}
+
+/// The texts searched for a secret: itself and its percent-encoded and
+/// JSON-escaped forms (so that one more layer of encoding on top, as when a
+/// vendor quotes an already encoded URL, is still found), and the base64
+/// encodings of each, whole and as the part of a longer encoding that depends
+/// only on its bytes.
+fn forms(secret: &str) -> Vec<Vec<char>> {
+    if secret.chars().count() < MIN_SECRET {
+        return Vec::new();
+    }
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .get(1..json.len().saturating_sub(1))
+        .unwrap_or("")
+        .to_string();
+    let mut texts = vec![
+        secret.to_string(),
+        percent_encode(secret, "-._~", false),
+        percent_encode(secret, "*-._", true),
+        json.replace('/', "\\/"),
+        json,
+    ];
+    texts.sort();
+    texts.dedup();
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    let mut out = Vec::new();
+    for text in texts {
+        let bytes = text.as_bytes();
+        for engine in &engines {
+            let whole = engine.encode(bytes);
+            out.push(whole.trim_end_matches('=').to_string());
+            out.push(whole);
+            for align in 0..3usize {
+                // Encoded after `align` bytes of something else: keep the
+                // characters whose six bits all come from the text.
+                let mut padded = vec![0u8; align];
+                padded.extend_from_slice(bytes);
+                let encoded = engine.encode(&padded);
+                let start = (8 * align).div_ceil(6);
+                let end = (8 * (align + bytes.len())) / 6;
+                if end > start {
+                    out.push(encoded[start..end].to_string());
+                }
+            }
+        }
+        out.push(text);
+    }
+    out.retain(|f| f.chars().count() >= MIN_SECRET && (f.len() >= MIN_BASE64 || f == secret));
+    out.into_iter().map(|f| f.chars().collect()).collect()
+}
+
+/// `text` percent-encoded, leaving ASCII letters, digits and `keep` as they are
+/// (upper-case hex; `plus`: a space as `+`).
+fn percent_encode(text: &str, keep: &str, plus: bool) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b' ' if plus => "+".to_string(),
+            _ if b.is_ascii_alphanumeric() || keep.as_bytes().contains(&b) => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The end of the longest match of `needle` at `start`: each of its characters
+/// written in any of the ways [`spelled`] knows.
+fn matches_at(needle: &[char], text: &[u8], start: usize) -> Option<usize> {
+    let mut at = vec![start];
+    let mut next = Vec::new();
+    for &c in needle {
+        next.clear();
+        for &pos in &at {
+            spelled(c, text, pos, &mut next);
+        }
+        if next.is_empty() {
+            return None;
+        }
+        next.sort_unstable();
+        next.dedup();
+        std::mem::swap(&mut at, &mut next);
+    }
+    at.into_iter().max()
+}
+
+/// Pushes to `ends` where `c` ends if it is written at `pos` in one of the ways
+/// text quoting a request writes it: raw, percent-encoded, `+` for a space,
+/// JSON-escaped, or as an HTML character reference.
+fn spelled(c: char, text: &[u8], pos: usize, ends: &mut Vec<usize>) {
+    let rest = &text[pos.min(text.len())..];
+    let mut utf8 = [0u8; 4];
+    let raw = c.encode_utf8(&mut utf8).as_bytes();
+    if rest.starts_with(raw) {
+        ends.push(pos + raw.len());
+    }
+    let Some(&first) = rest.first() else { return };
+    match first {
+        b'%' => {
+            let mut p = 0;
+            let all = raw.iter().all(|b| {
+                let ok = rest.get(p) == Some(&b'%')
+                    && rest.get(p + 1..p + 3).and_then(hex) == Some(u32::from(*b));
+                p += 3;
+                ok
+            });
+            if all {
+                ends.push(pos + 3 * raw.len());
+            }
+        }
+        b'+' if c == ' ' => ends.push(pos + 1),
+        b'\\' => {
+            let short = match c {
+                '"' => Some(b'"'),
+                '\\' => Some(b'\\'),
+                '/' => Some(b'/'),
+                '\n' => Some(b'n'),
+                '\r' => Some(b'r'),
+                '\t' => Some(b't'),
+                '\u{8}' => Some(b'b'),
+                '\u{c}' => Some(b'f'),
+                _ => None,
+            };
+            if short.is_some() && rest.get(1).copied() == short {
+                ends.push(pos + 2);
+            }
+            let mut units = [0u16; 2];
+            let units = c.encode_utf16(&mut units);
+            let all = units.iter().enumerate().all(|(k, u)| {
+                let at = 6 * k;
+                rest.get(at..at + 2) == Some(b"\\u")
+                    && rest.get(at + 2..at + 6).and_then(hex) == Some(u32::from(*u))
+            });
+            if all {
+                ends.push(pos + 6 * units.len());
+            }
+        }
+        b'&' => {
+            let named: &[u8] = match c {
+                '&' => b"&amp;",
+                '<' => b"&lt;",
+                '>' => b"&gt;",
+                '"' => b"&quot;",
+                '\'' => b"&apos;",
+                _ => b"",
+            };
+            if !named.is_empty()
+                && rest
+                    .get(..named.len())
+                    .is_some_and(|r| r.eq_ignore_ascii_case(named))
+            {
+                ends.push(pos + named.len());
+            }
+            if rest.get(1) == Some(&b'#') {
+                let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
+                let digits = if hexadecimal { 3 } else { 2 };
+                let len = rest[digits.min(rest.len())..]
+                    .iter()
+                    .take(8)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                let number = &rest[digits..digits + len];
+                let value = if hexadecimal {
+                    hex(number)
+                } else {
+                    std::str::from_utf8(number)
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                };
+                if len > 0 && rest.get(digits + len) == Some(&b';') && value == Some(u32::from(c)) {
+                    ends.push(pos + digits + len + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Hex digits, either case, as a number.
+fn hex(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits
+        .iter()
+        .try_fold(0u32, |n, d| Some(n * 16 + char::from(*d).to_digit(16)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+    const SECRET: &str = "ap+SECRET/x y\"z\\1é?";
+
+    fn redact(text: &str) -> String {
+        Redactor::new([&Secret::new(SECRET)]).redact(text)
+    }
+
+    fn percent(s: &str, lower: bool, plus: bool) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b' ' if plus => "+".to_string(),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ if lower => format!("%{b:02x}"),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    #[track_caller]
+    fn gone(form: &str) {
+        let text = format!("before {form} after");
+        assert_eq!(redact(&text), "before *** after", "{form}");
+    }
 
     #[test]
     fn never_prints_itself() {
         let s = Secret::new("hunter22");
         assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "*** *** Some(***)");
         assert_eq!(s.redact_in("token=hunter22&x=1"), "token=***&x=1");
+    }
+
+    #[test]
+    fn raw() {
+        gone(SECRET);
+    }
+
+    #[test]
+    fn percent_encoded_upper_and_lower_case() {
+        gone(&percent(SECRET, false, false));
+        gone(&percent(SECRET, true, false));
+    }
+
+    #[test]
+    fn form_urlencoded_with_plus_for_space() {
+        gone(&percent(SECRET, false, true));
+        // As a form encoder that leaves `*` and `/` alone might.
+        gone(&percent(SECRET, true, true).replace("%2f", "/"));
+    }
+
+    #[test]
+    fn json_escaped() {
+        let json = serde_json::to_string(SECRET).unwrap();
+        gone(&json[1..json.len() - 1]);
+        // As PHP writes it: slashes escaped, non-ASCII as \u.
+        gone(r#"ap+SECRET\/x y\"z\\1\u00e9?"#);
+        gone(r#"\u0061p+SECRET\/x\u0020y\u0022z\u005c1\u00E9\u003f"#);
+    }
+
+    #[test]
+    fn encoded_twice() {
+        // A vendor quoting, percent-encoded, a URL whose query already was.
+        gone(&percent_encode(
+            &percent_encode(SECRET, "*-._", true),
+            "-._~",
+            false,
+        ));
+        // JSON-escaped, then percent-encoded.
+        let json = serde_json::to_string(SECRET).unwrap();
+        gone(&percent_encode(&json[1..json.len() - 1], "-._~", false));
+        // Base64 of the encoded form, inside a longer text.
+        let encoded = STANDARD.encode(format!(
+            "q=api_token={}&x=1",
+            percent_encode(SECRET, "*-._", true)
+        ));
+        let out = redact(&encoded);
+        assert!(out.contains("***"), "{out}");
+        assert!(!base64_holds(&out, b"SECRET"), "{out}");
+    }
+
+    #[test]
+    fn html_escaped() {
+        gone("ap+SECRET/x y&quot;z\\1&#233;?");
+    }
+
+    #[test]
+    fn base64_whole_padded_or_not() {
+        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+            gone(&engine.encode(SECRET));
+        }
+    }
+
+    /// Whether a base64 run in `text`, read from any of its first four
+    /// characters, decodes to bytes that hold `needle`.
+    fn base64_holds(text: &str, needle: &[u8]) -> bool {
+        let runs = text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_".contains(c)));
+        runs.into_iter().any(|run| {
+            let std: String = run
+                .chars()
+                .map(|c| match c {
+                    '-' => '+',
+                    '_' => '/',
+                    c => c,
+                })
+                .collect();
+            (0..4).any(|skip| {
+                let body = std.get(skip..).unwrap_or("");
+                let body = &body[..body.len() / 4 * 4];
+                STANDARD
+                    .decode(body)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            })
+        })
+    }
+
+    #[test]
+    fn base64_inside_a_longer_text_at_every_alignment() {
+        for engine in [STANDARD, URL_SAFE_NO_PAD] {
+            for prefix in ["", "u:", "us:", "use:", "user:"] {
+                // A Basic auth header, say: the secret after a user name.
+                let encoded = engine.encode(format!("{prefix}{SECRET}:and more"));
+                let text = format!("Authorization: Basic {encoded}");
+                assert!(base64_holds(&text, b"SECRET/x"), "the check sees it");
+                let out = redact(&text);
+                // What is left holds a few bits of the secret at most.
+                assert!(!base64_holds(&out, b"SECRET"), "{prefix}: {out}");
+                assert!(!base64_holds(&out, b"x y"), "{prefix}: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn several_forms_in_one_text_and_tokens_added_later() {
+        let shared = Redactor::new([&Secret::new("first-secret")]);
+        let clone = shared.clone();
+        shared.add(&Secret::new("access-123"));
+        let text = "a=first-secret&b=access%2D123 \"Bearer access-123\"";
+        assert_eq!(clone.redact(text), "a=***&b=*** \"Bearer ***\"");
+        let wider = shared.with([&Secret::new("Passw0rd!")]);
+        assert_eq!(wider.redact("Passw0rd%21 access-123"), "*** ***");
+        assert_eq!(
+            shared.redact("Passw0rd!"),
+            "Passw0rd!",
+            "`with` leaves the original"
+        );
+    }
+
+    #[test]
+    fn short_secrets_and_ordinary_text_are_left_alone() {
+        let r = Redactor::new([&Secret::new("abc"), &Secret::new("secret-1")]);
+        assert_eq!(r.redact("abc abcd"), "abc abcd");
+        assert_eq!(r.redact("a secret-2 and secret-1"), "a secret-2 and ***");
+        assert_eq!(r.redact(""), "");
+        assert_eq!(r.redact("é ünïcode 🎉"), "é ünïcode 🎉");
+        // A six-character password is searched for, encoded as well.
+        let r = Redactor::new([&Secret::new("Ab1!x?")]);
+        assert_eq!(r.redact("pw=Ab1%21x%3F"), "pw=***");
+        assert_eq!(r.redact(&STANDARD.encode("Ab1!x?")), "***");
     }
 }

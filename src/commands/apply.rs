@@ -50,6 +50,10 @@ pub struct ApplyArgs {
     /// How to print the outcome.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// How long to wait for the lock while another roster holds it (e.g. 30s,
+    /// 10m), then fail naming the holder; 0 fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["vendors", "users"])]
     pub planfile: Option<PathBuf>,
@@ -72,7 +76,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let json = args.format == Format::Json;
     let store = args.state.store()?;
     // Locked before the state is read, so the plan is made from the latest one.
-    let _lock = Lock::acquire(store.path(), "roster apply")?;
+    let _lock = Lock::acquire_within(store.path(), "roster apply", args.lock_timeout)?;
     let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(&store, "this apply starts a new one")?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;

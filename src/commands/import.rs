@@ -19,11 +19,15 @@ pub struct ImportArgs {
     /// Only this user's email (repeatable).
     #[arg(long = "user", value_name = "EMAIL")]
     pub users: Vec<String>,
+    /// How long to wait for the lock while another roster holds it (e.g. 30s,
+    /// 10m), then fail naming the holder; 0 fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let _lock = Lock::acquire(store.path(), "roster import")?;
+    let _lock = Lock::acquire_within(store.path(), "roster import", args.lock_timeout)?;
     let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(&store, "this import starts a new one")?;
     for v in &args.vendors {

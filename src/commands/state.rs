@@ -2,7 +2,7 @@
 //! change only the state file (under its lock), never a vendor.
 
 use super::{emit, say, StateFile, EXIT_OK};
-use crate::state::{merge, Lock, State, Store};
+use crate::state::{merge, Lock, LockRecord, State, Store, Unlocked};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -22,8 +22,22 @@ pub enum StateCommand {
     /// Fold a journal left by a killed apply into the state file, and merge in
     /// the records of another copy of the same state.
     Merge(MergeArgs),
-    /// Remove a lock left by an apply that is no longer running.
-    Unlock(StateFile),
+    /// Clear the lock record left by a run that ended without releasing it. A lock
+    /// a running process holds is never broken.
+    Unlock(UnlockArgs),
+    /// Make a damaged journal loadable again, losing nothing: complete records are
+    /// kept, users on unreadable lines become pending (the next apply verifies
+    /// them), and the unreadable lines are kept in a side file.
+    Repair(StateFile),
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub state: StateFile,
+    /// Only clear the record of this lock id (as a refusal or the lock file shows it).
+    #[arg(value_name = "LOCK_ID")]
+    pub lock_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,14 +98,60 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
         StateCommand::Rm(args) => rm(args),
         StateCommand::Mv(args) => mv(args),
         StateCommand::Merge(args) => merge_files(args),
-        StateCommand::Unlock(file) => unlock(file.path()),
+        StateCommand::Unlock(args) => unlock(args.state.path(), args.lock_id.as_deref()),
+        StateCommand::Repair(file) => repair(file.path()),
     }
 }
 
-fn unlock(path: &Path) -> anyhow::Result<u8> {
-    match crate::state::unlock(path)? {
-        Some(holder) => say!("Removed the lock held by {holder}."),
-        None => say!("{} is not locked.", path.display()),
+fn unlock(path: &Path, id: Option<&str>) -> anyhow::Result<u8> {
+    match crate::state::unlock(path, id)? {
+        Unlocked::Cleared(LockRecord::Holder(holder)) => {
+            say!("Cleared the lock record of {holder}: that process no longer holds the lock.")
+        }
+        Unlocked::Cleared(_) => say!(
+            "Cleared {}, which held no roster lock record.",
+            crate::state::lock_path(path).display()
+        ),
+        Unlocked::NotLocked => say!("{} is not locked.", path.display()),
+    }
+    Ok(EXIT_OK)
+}
+
+fn repair(path: &Path) -> anyhow::Result<u8> {
+    let _lock = Lock::acquire(path, "roster state repair")?;
+    let store = Store::new(path);
+    let journal = store.journal_path();
+    let report = store.repair()?;
+    if report.pending.is_empty() && report.unattributed.is_empty() && report.torn == 0 {
+        say!(
+            "{}: nothing to repair ({} complete record(s)).",
+            journal.display(),
+            report.kept
+        );
+        return Ok(EXIT_OK);
+    }
+    say!(
+        "Repaired {}: kept {} complete record(s).",
+        journal.display(),
+        report.kept
+    );
+    for (line, vendor, email) in &report.pending {
+        say!("  line {line}: unreadable; {vendor}  {email} is now pending: the next apply verifies it");
+    }
+    for line in &report.unattributed {
+        say!("  line {line}: unreadable and names no user roster can make out: check it by hand");
+    }
+    if report.torn > 0 {
+        say!(
+            "  the last line was incomplete ({} bytes, a write that never finished)",
+            report.torn
+        );
+    }
+    if let Some(side) = &report.rejected {
+        say!(
+            "Every line not kept as it was is saved in {}; keep it until you have checked those users.",
+            side.display()
+        );
     }
     Ok(EXIT_OK)
 }

@@ -17,6 +17,10 @@ pub const FORMAT_VERSION: u64 = 1;
 /// At most this many problems are listed; the count says how many more.
 const MAX_PROBLEMS: usize = 50;
 
+/// At most this many account-block problems are placed at their line (each
+/// takes one more read of its file); the rest name their path only.
+const MAX_LOCATED: usize = 20;
+
 struct Source {
     path: PathBuf,
     name: String,
@@ -32,6 +36,8 @@ pub fn load(path: &Path, env: Env) -> anyhow::Result<Desired> {
 
 /// Loads a desired state from text, as if read from a file called `name`.
 pub fn load_str(name: &str, text: &str, env: Env) -> anyhow::Result<Desired> {
+    check_size(name, text.len() as u64)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         bail!(
             "{name}: the file is empty (expected `version: {FORMAT_VERSION}`, vendors and users)"
@@ -50,17 +56,27 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
     let mut known = BTreeMap::new();
     let mut docs = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
+        if let Err(r) = yaml::precheck(&source.text) {
+            problems.push(format!(
+                "{}:{}:{}: {}",
+                source.name, r.line, r.column, r.message
+            ));
+            continue;
+        }
         match yaml::parse(&source.text, &mut known) {
             Ok(doc) => docs.push((i, doc)),
-            // If the file reads untyped, its shape is sound and one of its account
-            // blocks is not: every block's problem is then reported on its own.
-            Err(typed) => match yaml::parse_raw(&source.text) {
+            // If the typed read failed inside an account block and the file reads
+            // untyped, its shape is sound and one of its blocks is not: every
+            // block's problem is then reported on its own. Any other error is
+            // reported as it is, the file read once.
+            Err(typed) if yaml::failed_in_block() => match yaml::parse_raw(&source.text) {
                 Ok(doc) => {
                     known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
                     docs.push((i, doc));
                 }
                 Err(_) => problems.push(yaml::located(&source.name, &typed)),
             },
+            Err(typed) => problems.push(yaml::located(&source.name, &typed)),
         }
     }
     problems.finish()?;
@@ -76,6 +92,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         broken_roles: BTreeSet::new(),
         safety: None,
         warnings: Vec::new(),
+        located: std::cell::Cell::new(0),
     };
     let mut users = Vec::new();
     let mut versioned = false;
@@ -137,7 +154,13 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
         .into_iter()
         .map(|p| {
             let name = p.display().to_string();
+            let size = std::fs::metadata(&p)
+                .with_context(|| format!("cannot read {name}"))?
+                .len();
+            check_size(&name, size)?;
             let bytes = std::fs::read(&p).with_context(|| format!("cannot read {name}"))?;
+            // A byte-order mark some editors write; line numbers are unchanged.
+            let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes).to_vec();
             let text = String::from_utf8(bytes).map_err(|e| {
                 anyhow::anyhow!(
                     "{name}: not UTF-8 text (invalid byte at offset {})",
@@ -150,6 +173,19 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
             Ok(Source { path: p, name, text })
         })
         .collect()
+}
+
+/// Refuses a file over [`yaml::MAX_FILE_BYTES`] before reading it.
+fn check_size(name: &str, size: u64) -> anyhow::Result<()> {
+    let max = yaml::MAX_FILE_BYTES;
+    if size > max {
+        bail!(
+            "{name}: {:.1} MiB is over the limit of {} MiB for one file; split the users across the *.yaml files of a folder",
+            size as f64 / f64::from(1 << 20),
+            max >> 20
+        );
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -203,6 +239,8 @@ struct Loader<'a> {
     /// `safety:` and the file that gives it.
     safety: Option<(usize, super::Safety)>,
     warnings: Vec<String>,
+    /// Block problems placed so far (see `block_problem`).
+    located: std::cell::Cell<usize>,
 }
 
 impl Loader<'_> {
@@ -284,7 +322,12 @@ impl Loader<'_> {
             Place::User(i) => format!("users[{i}].accounts.{vendor}"),
             Place::Role(r) => format!("roles.{r}.{vendor}"),
         };
-        match yaml::locate(&self.sources[file].text, &self.kinds, place, vendor) {
+        // Each is found by reading the file again: a few, not thousands.
+        self.located.set(self.located.get() + 1);
+        let located = (self.located.get() <= MAX_LOCATED)
+            .then(|| yaml::locate(&self.sources[file].text, &self.kinds, place, vendor))
+            .flatten();
+        match located {
             Some(located) => yaml::located(self.name(file), &located),
             None => format!("{}: {path}: {err}", self.name(file)),
         }

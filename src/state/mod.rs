@@ -5,7 +5,7 @@ mod lock;
 pub mod merge;
 mod store;
 
-pub use lock::{lock_path, unlock, Holder, Lock};
+pub use lock::{lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Store};
 
 use serde::{Deserialize, Serialize};

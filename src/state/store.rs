@@ -6,15 +6,21 @@
 //! load folds the journal in: a creation whose answer never came is `pending`, and
 //! the next plan verifies it instead of creating it again.
 
-use super::{Record, State, STATE_VERSION};
+use super::{Record, State, Status, STATE_VERSION};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub struct Store {
     path: PathBuf,
+    /// How much of the journal the state in hand already holds: the offset just
+    /// after the last complete line `load` folded in. A save folds in what was
+    /// appended since, so an outcome journaled but not yet set in memory (a run
+    /// cancelled in between) is never lost. `None` until loaded.
+    folded: Mutex<Option<u64>>,
 }
 
 /// One journal line.
@@ -25,9 +31,28 @@ struct Entry {
     record: Record,
 }
 
+/// What `Store::repair` did to the journal.
+#[derive(Debug, Default)]
+pub struct Repaired {
+    /// Complete records kept as they were.
+    pub kept: usize,
+    /// Unreadable lines whose vendor and email could be read: (line, vendor,
+    /// email), each now a pending record for the next apply to verify.
+    pub pending: Vec<(usize, String, String)>,
+    /// Unreadable lines that name no user roster could make out.
+    pub unattributed: Vec<usize>,
+    /// Bytes of an incomplete last line (a write that never finished).
+    pub torn: usize,
+    /// Where every line not kept as it was is saved, if any.
+    pub rejected: Option<PathBuf>,
+}
+
 impl Store {
     pub fn new(path: impl Into<PathBuf>) -> Store {
-        Store { path: path.into() }
+        Store {
+            path: path.into(),
+            folded: Mutex::new(None),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -40,34 +65,83 @@ impl Store {
         self.path.with_file_name(name)
     }
 
+    /// Where `repair` keeps the journal lines it could not read.
+    pub fn rejected_path(&self) -> PathBuf {
+        let mut name = self
+            .journal_path()
+            .file_name()
+            .unwrap_or_default()
+            .to_os_string();
+        name.push(".rejected");
+        self.path.with_file_name(name)
+    }
+
+    fn set_folded(&self, offset: Option<u64>) {
+        *self.folded.lock().unwrap_or_else(|e| e.into_inner()) = offset;
+    }
+
+    fn folded(&self) -> Option<u64> {
+        *self.folded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The state on disk with any leftover journal folded in; an empty state if
     /// there is no file yet.
     pub fn load(&self) -> anyhow::Result<State> {
-        let mut state = match std::fs::read(&self.path) {
-            Ok(bytes) => parse_state(&self.path, &bytes)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot read {}", self.path.display()))
-            }
-        };
-        self.replay(&mut state)?;
+        let mut state = self.read_state()?;
+        let (count, end) = self.replay(&mut state, 0)?;
+        if count > 0 {
+            tracing::warn!(
+                "{}: folded in {count} record(s) left by an apply that did not finish",
+                self.journal_path().display()
+            );
+        }
+        self.set_folded(Some(end));
         Ok(state)
     }
 
-    /// Folds the journal's records into `state`; returns how many it held.
-    fn replay(&self, state: &mut State) -> anyhow::Result<usize> {
+    /// The state file alone, without its journal.
+    fn read_state(&self) -> anyhow::Result<State> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => parse_state(&self.path, &bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.path.display())),
+        }
+    }
+
+    /// Folds the journal's records from byte `from` on into `state`; returns how
+    /// many it held and the offset just after its last complete line.
+    fn replay(&self, state: &mut State, from: u64) -> anyhow::Result<(usize, u64)> {
         let path = self.journal_path();
-        let file = match File::open(&path) {
+        let mut file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let mut lines = BufReader::new(file).split(b'\n').peekable();
-        let mut count = 0;
-        let mut number = 0;
-        while let Some(line) = lines.next() {
+        let cannot = || format!("cannot read {}", path.display());
+        file.seek(SeekFrom::Start(from)).with_context(cannot)?;
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let (mut count, mut offset, mut number) = (0, from, 0);
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line).with_context(cannot)?;
+            if read == 0 {
+                break;
+            }
             number += 1;
-            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            if line.last() != Some(&b'\n') {
+                // A torn last line is a write that never completed: the intent it
+                // held was not acted on, or the result it held left a pending
+                // record behind that the next apply verifies.
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    tracing::warn!(
+                        "{}: ignoring an incomplete last line ({read} bytes); the next apply cuts it off",
+                        path.display()
+                    );
+                }
+                break;
+            }
+            offset += read as u64;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -76,34 +150,34 @@ impl Store {
                     state.set(&entry.vendor, &entry.email, entry.record);
                     count += 1;
                 }
-                // A torn last line is a write that never completed: the intent it
-                // held was not acted on, or the result it held left a pending
-                // record behind that the next apply verifies.
-                Err(_) if lines.peek().is_none() => {
-                    tracing::warn!(
-                        "{}:{number}: ignoring an incomplete last line",
-                        path.display()
-                    );
+                Err(e) => {
+                    let at = if from == 0 {
+                        format!("{}:{number}", path.display())
+                    } else {
+                        format!("{} (at byte {})", path.display(), offset - read as u64)
+                    };
+                    bail!(
+                        "{at}: corrupt journal line ({e}); roster will not guess what happened. \
+                         Run `roster state repair --state {}`: it keeps every complete record, \
+                         marks the user that line names pending for the next apply to verify, \
+                         and keeps the line itself in {}",
+                        self.path.display(),
+                        self.rejected_path().display()
+                    )
                 }
-                Err(e) => bail!(
-                    "{}:{number}: corrupt journal line ({e}); roster will not guess what happened. \
-                     Inspect the file, then remove the line or the journal",
-                    path.display()
-                ),
             }
         }
-        if count > 0 {
-            tracing::warn!(
-                "{}: folded in {count} record(s) left by an apply that did not finish",
-                path.display()
-            );
-        }
-        Ok(count)
+        Ok((count, offset))
     }
 
     /// Writes `state` atomically with its serial raised, then drops the journal it
-    /// now contains.
+    /// now contains. Whatever the journal gained since the state was loaded is
+    /// folded in first: it is the record of what was sent.
     pub fn save(&self, state: &mut State) -> anyhow::Result<()> {
+        let (count, _) = self.replay(state, self.folded().unwrap_or(0))?;
+        if count > 0 {
+            tracing::debug!(records = count, "folded the journal into the state");
+        }
         if state.lineage.is_empty() {
             state.lineage = uuid::Uuid::new_v4().to_string();
         }
@@ -115,29 +189,174 @@ impl Store {
         text.push('\n');
         write_atomically(&self.path, text.as_bytes())?;
         match std::fs::remove_file(self.journal_path()) {
-            Ok(()) => sync_dir(&self.path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Ok(()) => sync_dir(&self.path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                Err(e).with_context(|| format!("cannot remove {}", self.journal_path().display()))
+                return Err(e)
+                    .with_context(|| format!("cannot remove {}", self.journal_path().display()))
             }
         }
+        self.set_folded(Some(0));
+        Ok(())
     }
 
-    /// Opens the journal for appending.
+    /// Opens the journal for appending, first cutting off an incomplete last line
+    /// so the next record starts on a line of its own.
     pub fn journal(&self) -> anyhow::Result<Journal> {
         let path = self.journal_path();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
+        let complete = complete_len(&mut file, len)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if complete < len {
+            tracing::warn!(
+                "{}: cutting off an incomplete last line ({} bytes) left by a write that never finished",
+                path.display(),
+                len - complete
+            );
+            file.set_len(complete)
+                .and_then(|()| file.sync_data())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         sync_dir(&path)?;
         Ok(Journal { file, path })
     }
+
+    /// Rewrites the journal so that it loads again: every complete record is
+    /// kept; an unreadable line becomes a pending record of the user it names
+    /// (for the next apply to verify) where its vendor and email can be made out;
+    /// every line not kept as it was is appended to `rejected_path()`. The caller
+    /// holds the lock.
+    pub fn repair(&self) -> anyhow::Result<Repaired> {
+        let path = self.journal_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Repaired::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        // The record each pair had before a bad line, for its fingerprint and spec.
+        let mut known = self.read_state()?;
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut rejected = Vec::new();
+        let mut report = Repaired::default();
+        let mut rest = &bytes[..];
+        let mut number = 0;
+        while !rest.is_empty() {
+            number += 1;
+            let (line, complete) = match rest.iter().position(|b| *b == b'\n') {
+                Some(end) => {
+                    let line = &rest[..=end];
+                    rest = &rest[end + 1..];
+                    (line, true)
+                }
+                None => (std::mem::take(&mut rest), false),
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if !complete {
+                report.torn = line.len();
+                rejected.extend_from_slice(line);
+                rejected.push(b'\n');
+                continue;
+            }
+            if let Ok(entry) = serde_json::from_slice::<Entry>(line) {
+                known.set(&entry.vendor, &entry.email, entry.record);
+                out.extend_from_slice(line);
+                report.kept += 1;
+                continue;
+            }
+            rejected.extend_from_slice(line);
+            let text = String::from_utf8_lossy(line);
+            let vendor = field(&text, "vendor").filter(|v| {
+                !v.is_empty()
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            });
+            let email = field(&text, "email")
+                .map(|e| crate::desired::identity(&e))
+                .filter(|e| e.contains('@') && !e.chars().any(char::is_whitespace));
+            let (Some(vendor), Some(email)) = (vendor, email) else {
+                report.unattributed.push(number);
+                continue;
+            };
+            let before = known.get(&vendor, &email);
+            let record = Record {
+                at: super::now(),
+                error: Some(format!(
+                    "journal line {number} was unreadable; `roster state repair` marked this pending for the next apply to verify"
+                )),
+                fingerprint: before.map(|r| r.fingerprint.clone()).unwrap_or_default(),
+                inactive: false,
+                remote_id: before.and_then(|r| r.remote_id.clone()),
+                // Compact: a spec read from the (pretty) state file spans lines.
+                spec: before
+                    .map(|r| super::RawSpec::of(&r.spec.to_value()))
+                    .unwrap_or_else(|| super::RawSpec::of(&serde_json::json!({}))),
+                status: Status::Pending,
+                vendor_status: None,
+                warnings: vec![],
+            };
+            Journal::encode(&mut out, [(vendor.as_str(), email.as_str(), &record)])?;
+            known.set(&vendor, &email, record);
+            report.pending.push((number, vendor, email));
+        }
+        if !rejected.is_empty() {
+            let side = self.rejected_path();
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&side)
+                .with_context(|| format!("cannot open {}", side.display()))?;
+            file.write_all(&rejected)
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write {}", side.display()))?;
+            report.rejected = Some(side);
+        }
+        // The lines are safe in the side file before the journal loses them.
+        write_atomically(&path, &out)?;
+        self.set_folded(None);
+        Ok(report)
+    }
+}
+
+/// The string value of `"key": "..."` in a JSON line too damaged to parse.
+fn field(text: &str, key: &str) -> Option<String> {
+    let quoted = format!("\"{key}\"");
+    let at = text.find(&quoted)? + quoted.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    serde_json::from_str(&format!("\"{}\"", &rest[..end])).ok()
+}
+
+/// The length of `file` up to and including its last newline.
+fn complete_len(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 fn parse_state(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
@@ -191,7 +410,18 @@ impl Journal {
                 email,
                 record,
             };
+            let start = buf.len();
             serde_json::to_writer(&mut *buf, &entry).context("cannot serialize a journal entry")?;
+            // One record, one line: a spec read from the (pretty) state file
+            // keeps its line breaks as raw JSON, so such an entry is written
+            // again compactly.
+            if buf[start..].contains(&b'\n') {
+                let value =
+                    serde_json::to_value(&entry).context("cannot serialize a journal entry")?;
+                buf.truncate(start);
+                serde_json::to_writer(&mut *buf, &value)
+                    .context("cannot serialize a journal entry")?;
+            }
             buf.push(b'\n');
         }
         Ok(())
@@ -209,15 +439,18 @@ impl Journal {
     }
 }
 
-/// Temp file in the same folder, fsync, rename over, fsync the folder.
+/// Temp file in the same folder, fsync, rename over, fsync the folder. Leftover
+/// temp files of earlier writes that were killed midway are removed first.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let prefix = temp_prefix(path);
+    sweep(path, dir, &prefix);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".roster-")
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
@@ -228,6 +461,49 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("cannot replace {}", path.display()))?;
     sync_dir(path)
+}
+
+/// `.roster-<file name>.`: a temp file says which file it was to become.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".roster-{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// A temp file this old is left by a write that was killed: none takes minutes.
+const ABANDONED: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Removes `.roster-*.tmp` files that no running write can still be using: those
+/// of `path` from before this process took its lock (no other process writes it
+/// while the lock is held), and any older than [`ABANDONED`].
+fn sweep(path: &Path, dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let locked = super::lock::held_since(path);
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(".roster-") || !name.ends_with(".tmp") {
+            continue;
+        }
+        let Some(modified) = entry.metadata().and_then(|m| m.modified()).ok() else {
+            continue;
+        };
+        let ours_from_before =
+            locked.is_some_and(|since| name.starts_with(prefix) && modified < since);
+        let abandoned = now
+            .duration_since(modified)
+            .is_ok_and(|age| age > ABANDONED);
+        if (ours_from_before || abandoned) && std::fs::remove_file(entry.path()).is_ok() {
+            tracing::info!(
+                "removed {}, left by a write that did not finish",
+                entry.path().display()
+            );
+        }
+    }
 }
 
 fn sync_dir(path: &Path) -> anyhow::Result<()> {
@@ -309,6 +585,27 @@ mod tests {
     }
 
     #[test]
+    fn a_record_with_a_pretty_spec_is_one_journal_line() {
+        let mut r = record(Status::Created);
+        r.spec = serde_json::from_str("{\n  \"email\": \"a@x.io\"\n}").unwrap();
+        assert!(r.spec.as_str().contains('\n'));
+        let mut buf = Vec::new();
+        Journal::encode(&mut buf, [("v", "a@x.io", &r), ("v", "b@x.io", &r)]).unwrap();
+        let lines: Vec<&[u8]> = buf
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        for line in lines {
+            let entry: Entry = serde_json::from_slice(line).unwrap();
+            assert_eq!(
+                entry.record.spec.to_value(),
+                serde_json::json!({"email": "a@x.io"})
+            );
+        }
+    }
+
+    #[test]
     fn refuses_future_and_corrupt_states() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
@@ -320,5 +617,106 @@ mod tests {
         std::fs::write(&path, r#"{"version": 1, "lineage": "x", "serial": 1}"#).unwrap();
         std::fs::write(store.journal_path(), "garbage\n{}\n").unwrap();
         assert!(format!("{:#}", store.load().unwrap_err()).contains("corrupt journal line"));
+    }
+
+    fn line(vendor: &str, email: &str, r: &Record) -> Vec<u8> {
+        let mut out = Vec::new();
+        Journal::encode(&mut out, [(vendor, email, r)]).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_save_folds_what_was_journaled_since_the_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        let mut state = store.load().unwrap();
+        state.set("v", "old@x.io", record(Status::Created));
+        store.save(&mut state).unwrap();
+
+        // Journaled, then the run was cancelled before the state in memory saw it.
+        let mut state = store.load().unwrap();
+        let mut journal = store.journal().unwrap();
+        journal
+            .write(&line("v", "new@x.io", &record(Status::Created)))
+            .unwrap();
+        // An edit made in memory after the load is not undone by the fold.
+        state.vendors.get_mut("v").unwrap().remove("old@x.io");
+        store.save(&mut state).unwrap();
+        assert_eq!(state.get("v", "new@x.io").unwrap().status, Status::Created);
+        assert!(state.get("v", "old@x.io").is_none());
+        assert!(!store.journal_path().exists());
+        let reloaded = Store::new(store.path()).load().unwrap();
+        let keys = |s: &State| {
+            s.records()
+                .map(|(v, e, r)| (v.to_string(), e.to_string(), r.status))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&reloaded), keys(&state));
+    }
+
+    #[test]
+    fn an_incomplete_last_line_is_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        let mut bytes = line("v", "a@x.io", &record(Status::Pending));
+        bytes.extend_from_slice(b"{\"vendor\":\"v\",\"email\":\"b@x");
+        std::fs::write(store.journal_path(), &bytes).unwrap();
+        let state = store.load().unwrap();
+        assert!(state.get("v", "b@x.io").is_none());
+        let mut journal = store.journal().unwrap();
+        journal
+            .write(&line("v", "c@x.io", &record(Status::Created)))
+            .unwrap();
+        drop(journal);
+        // Without the cut, the new record would be glued to the torn one and the
+        // journal would no longer load.
+        let state = Store::new(store.path()).load().unwrap();
+        assert_eq!(state.get("v", "a@x.io").unwrap().status, Status::Pending);
+        assert_eq!(state.get("v", "c@x.io").unwrap().status, Status::Created);
+    }
+
+    #[test]
+    fn repair_keeps_every_record_and_marks_unreadable_lines_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        let mut state = State::default();
+        state.set("v", "b@x.io", record(Status::Created));
+        store.save(&mut state).unwrap();
+        let mut bytes = line("v", "a@x.io", &record(Status::Created));
+        // A record glued to a torn one: its start still names the user.
+        bytes
+            .extend_from_slice(b"{\"vendor\":\"v\",\"email\":\"B@x.io\",\"rec{\"vendor\":\"v\"}\n");
+        bytes.extend_from_slice(b"\x00\x00garbage\n");
+        bytes.extend(line("v", "c@x.io", &record(Status::Created)));
+        bytes.extend_from_slice(b"{\"vendor\":\"v\",\"em");
+        std::fs::write(store.journal_path(), &bytes).unwrap();
+        let err = format!("{:#}", store.load().unwrap_err());
+        assert!(
+            err.contains(":2: corrupt journal line") && err.contains("roster state repair"),
+            "{err}"
+        );
+        assert!(!err.contains("remove"), "{err}");
+
+        let report = store.repair().unwrap();
+        assert_eq!(report.kept, 2);
+        assert_eq!(
+            report.pending,
+            vec![(2, "v".to_string(), "b@x.io".to_string())]
+        );
+        assert_eq!(report.unattributed, vec![3]);
+        assert_eq!(report.torn, 17);
+        let side = std::fs::read(report.rejected.unwrap()).unwrap();
+        assert!(
+            side.windows(7).any(|w| w == b"garbage"),
+            "every rejected line is kept"
+        );
+        assert!(side.windows(8).any(|w| w == b"\"rec{\"ve"));
+
+        let state = Store::new(store.path()).load().unwrap();
+        assert_eq!(state.get("v", "a@x.io").unwrap().status, Status::Created);
+        let b = state.get("v", "b@x.io").unwrap();
+        assert_eq!(b.status, Status::Pending);
+        assert_eq!(b.fingerprint, "sha256:00", "the spec it had is kept");
+        assert_eq!(state.get("v", "c@x.io").unwrap().status, Status::Created);
     }
 }

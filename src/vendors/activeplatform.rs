@@ -164,6 +164,10 @@ impl ActivePlatform {
 
 #[async_trait]
 impl Driver for ActivePlatform {
+    fn redactor(&self) -> &crate::secret::Redactor {
+        self.http.redactor()
+    }
+
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }

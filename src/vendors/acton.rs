@@ -260,6 +260,9 @@ impl Grant {
             expires: tokio::time::Instant::now()
                 + std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
         };
+        // Handed out at run time, redacted like the configured secrets.
+        http.redactor().add(&token.access);
+        token.refresh.iter().for_each(|r| http.redactor().add(r));
         let access = token.access.clone();
         *cached = Some(token);
         Ok(access)
@@ -286,7 +289,11 @@ impl Grant {
                 message: format!("login failed: {message}"),
             });
         }
-        response.json().map_err(CallError::Unknown)
+        // Not quoted when unreadable: the body may hold the tokens it failed to read.
+        let status = response.status.as_u16();
+        response
+            .json()
+            .map_err(|_| CallError::Unknown(format!("unreadable token answer (HTTP {status})")))
     }
 
     async fn forget(&self) {
@@ -518,6 +525,10 @@ impl Acton {
 
 #[async_trait]
 impl Driver for Acton {
+    fn redactor(&self) -> &crate::secret::Redactor {
+        self.http.redactor()
+    }
+
     fn batch_limit(&self) -> usize {
         self.batch
     }

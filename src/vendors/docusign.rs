@@ -364,6 +364,7 @@ impl JwtGrant {
         let failed =
             |why: String| CallError::NotSent(format!("DocuSign login (JWT grant) failed: {why}"));
         let assertion = self.assertion().map_err(failed)?;
+        http.redactor().add(&assertion);
         let request = http
             .client()
             .post(&self.token_url)
@@ -396,6 +397,7 @@ impl JwtGrant {
             .filter(|t| !t.is_empty())
             .map(Secret::new)
             .ok_or_else(|| failed("the token answer has no access_token".into()))?;
+        http.redactor().add(&access);
         let lifetime = answer
             .get("expires_in")
             .and_then(|e| e.as_u64().or_else(|| e.as_str()?.trim().parse().ok()))
@@ -535,6 +537,10 @@ fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
 
 #[async_trait]
 impl Driver for DocuSign {
+    fn redactor(&self) -> &crate::secret::Redactor {
+        self.http.redactor()
+    }
+
     fn batch_limit(&self) -> usize {
         self.batch
     }

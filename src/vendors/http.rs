@@ -6,7 +6,7 @@
 //! answered "slow down"), or when it is a read. A creation whose fate is unknown
 //! comes back as `CallError::Unknown` and the executor records the pair pending.
 
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::vendors::Limits;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
@@ -136,7 +136,7 @@ impl RateLimiter {
 pub struct Http {
     client: reqwest::Client,
     vendor: String,
-    secrets: Vec<Secret>,
+    redactor: Redactor,
     limiter: RateLimiter,
     retry: RetryPolicy,
     throttled: fn(&Response) -> bool,
@@ -159,7 +159,7 @@ impl Http {
         Ok(Http {
             client,
             vendor: vendor.to_string(),
-            secrets,
+            redactor: Redactor::new(&secrets),
             // No bursts: a vendor's "N a second" may be a sliding window.
             limiter: RateLimiter::new(limits.rate_per_second, 1),
             retry: RetryPolicy::default(),
@@ -185,11 +185,15 @@ impl Http {
         &self.client
     }
 
-    /// `text` with every secret of this vendor replaced by `***`.
+    /// This vendor's secrets, those of its settings and those it hands out at run
+    /// time (add them here): every text this client produces passes through it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// `text` with every form of every secret of this vendor replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| s.redact_in(&t))
+        self.redactor.redact(text)
     }
 
     /// Sends `request` under the rate limit and the retry policy.
@@ -300,7 +304,9 @@ impl Http {
     /// An error answer to the whole request, as a sentence a person can act on. A
     /// 5xx may come after the vendor acted, so it is `Unknown`; a 4xx is a refusal.
     pub fn failure(&self, response: &Response) -> CallError {
-        let message = self.redact(&describe(response.status, &response.body));
+        // Redacted before it is cut to a snippet, so no secret is cut in two.
+        let body = self.redact(&String::from_utf8_lossy(&response.body));
+        let message = self.redact(&describe(response.status, body.as_bytes()));
         if response.status.is_server_error() {
             CallError::Unknown(message)
         } else {

@@ -254,6 +254,7 @@ mod tests {
         style: Style,
         repeat: bool,
         asked: std::sync::Mutex<Vec<Cursor>>,
+        redactor: crate::secret::Redactor,
     }
 
     fn fake(total: u64, cap: u64, style: Style) -> Fake {
@@ -263,6 +264,7 @@ mod tests {
             style,
             repeat: false,
             asked: Default::default(),
+            redactor: Default::default(),
         }
     }
 
@@ -274,6 +276,10 @@ mod tests {
 
         fn lists(&self) -> bool {
             true
+        }
+
+        fn redactor(&self) -> &crate::secret::Redactor {
+            &self.redactor
         }
 
         async fn page(&self, _: Query<'_>, at: &Cursor) -> Result<Page, CallError> {

@@ -16,7 +16,7 @@ pub mod list;
 pub mod scim;
 
 use crate::desired::{Password, User, VendorConfig};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use async_trait::async_trait;
 use serde::de::MapAccess;
 use std::time::Duration;
@@ -58,6 +58,10 @@ pub struct NewUser<'a> {
 /// they send through their `Http`, which owns retries, rate limits and redaction.
 #[async_trait]
 pub trait Driver: Send + Sync {
+    /// Every secret of this vendor, for the executor to take out of what the
+    /// vendor says (its `Http`'s, which also learns the tokens handed out at run time).
+    fn redactor(&self) -> &Redactor;
+
     /// The most users one creation request may carry; 1 for APIs that create one
     /// user per call (their `create` then uses [`one_by_one`]).
     fn batch_limit(&self) -> usize {
@@ -122,18 +126,22 @@ pub struct PasswordPolicy {
 impl PasswordPolicy {
     pub fn check(&self, password: &str) -> Result<(), String> {
         let len = password.chars().count();
+        // The rule, never a character of the password (nor its length): this
+        // message reaches logs and CI output.
         if len < self.min || len > self.max {
             return Err(format!(
-                "password must be {}-{} characters long (it has {len})",
-                self.min, self.max
+                "password must be {}-{} characters long; it is {}",
+                self.min,
+                self.max,
+                if len < self.min { "shorter" } else { "longer" }
             ));
         }
-        if let Some(bad) = password
+        if password
             .chars()
-            .find(|c| !c.is_ascii_alphanumeric() && !self.symbols.contains(*c))
+            .any(|c| !c.is_ascii_alphanumeric() && !self.symbols.contains(c))
         {
             return Err(format!(
-                "password may hold only letters, digits and {} (found {bad:?})",
+                "password may hold only letters, digits and {}; it holds another character",
                 self.symbols
             ));
         }
@@ -569,7 +577,14 @@ mod tests {
     fn policy_names_the_problem() {
         let policy = acton::PASSWORD.unwrap();
         assert!(policy.check("short").unwrap_err().contains("6-30"));
-        assert!(policy.check("has space 1").unwrap_err().contains("' '"));
+        let err = policy.check("has spacé 1").unwrap_err();
+        assert!(err.contains("letters, digits and !@#$%^&*?|"), "{err}");
+        // Nothing of the password itself: not the offending character, not its length.
+        assert!(
+            !err.contains("' '") && !err.contains('é') && !err.contains("11"),
+            "{err}"
+        );
+        assert!(!policy.check("a1").unwrap_err().contains('2'));
         policy.check("Abc!@#$%^&*?|9").unwrap();
     }
 }

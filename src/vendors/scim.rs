@@ -185,6 +185,10 @@ impl Scim {
 
 #[async_trait]
 impl Driver for Scim {
+    fn redactor(&self) -> &crate::secret::Redactor {
+        self.http.redactor()
+    }
+
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }

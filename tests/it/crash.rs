@@ -101,10 +101,7 @@ fn killed_at_random_moments_nothing_is_lost_or_created_twice() {
         let run = t.run(&["apply", "--yes", "--force"]);
         run.code(0);
         assert_converged(&server, &t, n, &format!("trial {trial}"));
-        assert!(
-            !t.exists("state/roster.state.json.lock"),
-            "the lock is released"
-        );
+        assert_eq!(t.lock_holder(), None, "the lock is released");
         assert!(
             !t.exists("state/roster.state.json.journal"),
             "the journal is folded in"
@@ -191,15 +188,13 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 6, "10s"));
     let mut first = t.spawn(&["apply", "--yes", "--force"]);
-    let lock = t.path("state/roster.state.json.lock");
     for _ in 0..100 {
-        if lock.exists() {
+        if t.lock_holder().is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let holder: serde_json::Value =
-        serde_json::from_str(&t.read("state/roster.state.json.lock")).unwrap();
+    let holder = t.lock_holder().expect("the first apply holds the lock");
     assert_eq!(holder["pid"], first.id());
 
     let run = t.run(&["apply", "--yes", "--force"]);
@@ -207,7 +202,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     assert!(
         run.stderr
             .contains(&format!("the state is locked by pid {} on ", first.id()))
-            && run.stderr.contains("roster state unlock"),
+            && run.stderr.contains("--lock-timeout"),
         "{}",
         run.stderr
     );
@@ -215,7 +210,10 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
     // kill -9 the holder: its lock stays behind, and the next apply takes it over.
     let _ = first.kill();
     let _ = first.wait();
-    assert!(lock.exists(), "a killed apply leaves its lock");
+    assert!(
+        t.lock_holder().is_some(),
+        "a killed apply leaves its record"
+    );
     let run = t.run(&["apply", "--yes", "--force"]);
     run.code(0);
     assert!(
@@ -227,7 +225,7 @@ fn a_second_apply_is_refused_while_one_runs_and_a_dead_ones_lock_is_taken_over()
 }
 
 #[test]
-fn state_unlock_removes_a_lock_by_hand() {
+fn state_unlock_clears_a_stale_lock_record_by_hand() {
     let t = Test::new();
     t.write(
         "state/roster.state.json.lock",
@@ -237,11 +235,11 @@ fn state_unlock_removes_a_lock_by_hand() {
     run.code(0);
     assert!(
         run.stdout
-            .contains("Removed the lock held by pid 1 on ci-runner-7"),
+            .contains("Cleared the lock record of pid 1 on ci-runner-7"),
         "{}",
         run.stdout
     );
-    assert!(!t.exists("state/roster.state.json.lock"));
+    assert_eq!(t.lock_holder(), None);
     t.run(&["state", "unlock"]).code(0);
 }
 
@@ -270,9 +268,7 @@ fn sigterm_stops_cleanly_and_records_what_was_in_flight() {
         stdout.contains("Apply interrupted. State written"),
         "{stdout}"
     );
-    assert!(
-        !t.exists("state/roster.state.json.journal") && !t.exists("state/roster.state.json.lock")
-    );
+    assert!(!t.exists("state/roster.state.json.journal") && t.lock_holder().is_none());
     let plan = t.run(&["plan", "--format", "json"]).code(0).json();
     assert!(
         plan["summary"]["verify"].as_u64().unwrap() > 0,

@@ -63,6 +63,12 @@ pub struct Config {
     /// attribute, permission profile or title equal to it is refused with "...
     /// does not exist".
     pub missing: String,
+    /// Every creation request, and every Act-On token refresh, is refused with an
+    /// error that quotes the request (credentials and passwords included) in
+    /// every encoding a vendor might use; nothing is created.
+    pub echo: bool,
+    /// Seconds an Act-On access token lives (`expires_in`).
+    pub acton_token_lifetime: u64,
 }
 
 impl Default for Config {
@@ -90,6 +96,8 @@ impl Default for Config {
             search_lag: Duration::ZERO,
             scim_filter: true,
             missing: "missing-0000".into(),
+            echo: false,
+            acton_token_lifetime: 3600,
         }
     }
 }
@@ -393,6 +401,9 @@ async fn observe(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if mock.config.echo && request.method() == Method::POST {
+        return echo(&mock, request, next).await;
+    }
     let creation = request.method() == Method::POST && !request.uri().path().ends_with("/token");
     if !creation {
         return next.run(request).await;
@@ -498,6 +509,99 @@ async fn play_fault(
             }
             r
         }
+    }
+}
+
+/// `Config::echo`: the request quoted back in every encoding, as the error each
+/// vendor would answer (per user where the vendor answers per user). Act-On
+/// logins go through, so that requests carry the tokens they hand out.
+async fn echo(
+    mock: &Mock,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let path = parts.uri.path().to_string();
+    if path.ends_with("/token")
+        && form(&body).get("grant_type").map(String::as_str) != Some("refresh_token")
+    {
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(body));
+        return next.run(request).await;
+    }
+    mock.record(&parts.method, &parts.uri, &parts.headers, &body);
+    let auth = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let quoted = format!(
+        "{} {}?{} authorization={auth} body={}",
+        parts.method,
+        path,
+        parts.uri.query().unwrap_or(""),
+        String::from_utf8_lossy(&body)
+    );
+    let percent = |lower: bool, plus: bool| -> String {
+        quoted
+            .bytes()
+            .map(|b| match b {
+                b' ' if plus => "+".to_string(),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ if lower => format!("%{b:02x}"),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let json = serde_json::to_string(&quoted).unwrap_or_default();
+    let text = [
+        format!("raw: {quoted}"),
+        format!("url: {}", percent(false, false)),
+        format!("url-lower: {}", percent(true, false)),
+        format!("form: {}", percent(false, true)),
+        format!("json: {json}"),
+        format!("php-json: {}", json.replace('/', "\\/")),
+        format!("base64: {}", STANDARD.encode(&quoted)),
+        format!("base64url: {}", URL_SAFE_NO_PAD.encode(&quoted)),
+    ]
+    .join(" | ");
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let emails = |list: Option<&Value>| -> Vec<Value> {
+        list.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|u| u["email"].clone())
+            .collect()
+    };
+    if path.contains("/acton/api/") {
+        let out: Vec<Value> = emails(Some(&parsed))
+            .into_iter()
+            .map(|email| json!({"email": email, "status": "error", "errorCode": "ECHO", "errorMessage": text}))
+            .collect();
+        answer(StatusCode::OK, Value::Array(out))
+    } else if path.ends_with("/token") {
+        answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_grant", "error_description": text}),
+        )
+    } else if path.contains("/docusign/") {
+        let out: Vec<Value> = emails(parsed.get("newUsers"))
+            .into_iter()
+            .map(|email| json!({"email": email, "errorDetails": {"errorCode": "ECHO", "message": text}}))
+            .collect();
+        answer(StatusCode::CREATED, json!({ "newUsers": out }))
+    } else if path.contains("/formsonfire/") {
+        fof_error(StatusCode::BAD_REQUEST, "ECHO", &text, json!([]))
+    } else if path.contains("/scim/") {
+        scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), &text)
+    } else {
+        answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": text }))
     }
 }
 
@@ -678,7 +782,7 @@ async fn acton_token(
     mock.data().issued_tokens.push(access.clone());
     answer(
         StatusCode::OK,
-        json!({"access_token": access, "refresh_token": format!("refresh-{n}"), "token_type": "Bearer", "expires_in": 3600}),
+        json!({"access_token": access, "refresh_token": format!("refresh-{n}"), "token_type": "Bearer", "expires_in": mock.config.acton_token_lifetime}),
     )
 }
 

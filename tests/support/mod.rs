@@ -81,6 +81,37 @@ impl Test {
         cmd.spawn().expect("spawn roster")
     }
 
+    /// `program` set up as `run` sets up roster (the temp dir, the environment),
+    /// for running roster under another program (`unshare ...`).
+    pub fn command(&self, program: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Who the state's lock file says holds it: `None` when there is no lock
+    /// file or it is empty (a finished run leaves it empty).
+    pub fn lock_holder(&self) -> Option<serde_json::Value> {
+        // Read again while a holder is halfway through writing it.
+        for _ in 0..50 {
+            let text = std::fs::read_to_string(self.path("state/roster.state.json.lock")).ok()?;
+            if text.trim().is_empty() {
+                return None;
+            }
+            if let Ok(holder) = serde_json::from_str(&text) {
+                return Some(holder);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the lock file is not JSON")
+    }
+
     /// The recorded state as JSON.
     pub fn state(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("state/roster.state.json")).expect("state is JSON")
