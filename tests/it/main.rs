@@ -14,6 +14,7 @@ mod loader_fuzz;
 mod output;
 mod pipeline;
 mod plan;
+mod postgres;
 mod readme;
 mod safety;
 mod scim_interop;
