@@ -11,12 +11,12 @@ use crate::desired::process_env;
 use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Baseline, Plan, Summary};
-use crate::state::{Lock, State, Status, UnfinishedApply};
+use crate::state::{Backend, Scope, State, Status, UnfinishedApply};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -55,6 +55,17 @@ pub struct ApplyArgs {
     pub planfile: Option<PathBuf>,
 }
 
+/// The vendors an apply may write: those it narrows to, or every vendor of the
+/// desired state. A saved plan's own narrowing is within the desired state.
+/// (The state's other vendors are only read.)
+fn write_scope(args: &ApplyArgs, desired: &crate::desired::Desired) -> Scope {
+    if args.narrow.vendors.is_empty() {
+        Scope::vendors(desired.vendors.keys().cloned())
+    } else {
+        Scope::vendors(args.narrow.vendors.iter().cloned())
+    }
+}
+
 fn confirm(creations: usize) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("refusing to apply without confirmation: stdin is not a terminal, pass --yes");
@@ -72,9 +83,10 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let json = args.format == Format::Json;
     let store = args.state.store()?;
     // Locked before the state is read, so the plan is made from the latest one.
-    let _lock = Lock::acquire(store.path(), "roster apply")?;
     let desired = load_desired(&args.input)?;
-    let mut state = StateFile::load(&store, "this apply starts a new one")?;
+    store.set_input(&desired.digest);
+    let _lock = store.lock(&write_scope(args, &desired), "roster apply")?;
+    let mut state = StateFile::load(store.as_ref(), "this apply starts a new one")?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
@@ -101,12 +113,9 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         };
         emit(&render::text(&view, color()));
     }
-    let path = store.path().to_path_buf();
+    let path = store.describe();
     if !summary.has_work() {
-        if store.journal_path().exists()
-            || state.unfinished_apply.is_some()
-            || !refreshed.is_empty()
-        {
+        if store.has_journal()? || state.unfinished_apply.is_some() || !refreshed.is_empty() {
             // Fold in what an interrupted apply left, and what the refresh
             // learnt: there is nothing left to do.
             state.unfinished_apply = None;
@@ -133,7 +142,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(EXIT_ERROR);
     }
     let work = apply::prepare(&desired, &state, &plan, &process_env)?;
-    begin(&store, &mut state, &desired.digest)?;
+    begin(store.as_ref(), &mut state, &desired.digest)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;
     let progress = Progress::new("apply", total, quiet);
@@ -184,7 +193,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
 /// Records, before anything is sent, what the state held when this apply of
 /// `input` began, unless it resumes an unfinished one of the same input: a
 /// re-run after an interruption is then judged against the same beginning.
-fn begin(store: &crate::state::Store, state: &mut State, input: &str) -> anyhow::Result<()> {
+fn begin(store: &dyn Backend, state: &mut State, input: &str) -> anyhow::Result<()> {
     let baseline = Baseline::of(state, input);
     let unfinished = UnfinishedApply {
         existing: baseline.existing,
@@ -261,13 +270,12 @@ fn print_report(
     outcome: Outcome,
     summary: &Summary,
     report: Option<&Report>,
-    path: &Path,
+    path: &str,
     state: &State,
 ) {
     let empty = Report::default();
     let r = report.unwrap_or(&empty);
     if format == Format::Json {
-        let path = path.display().to_string();
         let doc = JsonReport {
             format_version: 1,
             outcome: match outcome {
@@ -284,7 +292,7 @@ fn print_report(
             warnings: pairs(&r.warnings),
             requests: r.requests,
             state: JsonState {
-                path: &path,
+                path,
                 serial: state.serial,
             },
         };
@@ -301,7 +309,7 @@ fn print_report(
         Outcome::Interrupted(pending) => {
             say!(
                 "\nApply interrupted. State written to {} (serial {}); {pending} creation(s) without an answer are pending and the next apply verifies them.",
-                path.display(),
+                path,
                 state.serial
             );
             return;
@@ -325,9 +333,5 @@ fn print_report(
     for (vendor, email, why) in &r.warnings {
         say!("  warning     {vendor}  {email}: {why}");
     }
-    say!(
-        "State written to {} (serial {}).",
-        path.display(),
-        state.serial
-    );
+    say!("State written to {} (serial {}).", path, state.serial);
 }

@@ -3,7 +3,7 @@
 
 use super::{filter, load_desired, read_vendors, say, Input, StateFile, EXIT_OK};
 use crate::refresh::{self, What};
-use crate::state::Lock;
+use crate::state::Scope;
 use anyhow::bail;
 use clap::Args;
 
@@ -23,9 +23,12 @@ pub struct ImportArgs {
 
 pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let _lock = Lock::acquire(store.path(), "roster import")?;
     let desired = load_desired(&args.input)?;
-    let mut state = StateFile::load(&store, "this import starts a new one")?;
+    let _lock = store.lock(
+        &Scope::vendors(args.vendors.iter().cloned()),
+        "roster import",
+    )?;
+    let mut state = StateFile::load(store.as_ref(), "this import starts a new one")?;
     for v in &args.vendors {
         if !desired.vendors.contains_key(v) {
             bail!("--vendor {v}: no vendor of that name in the desired state");
@@ -54,7 +57,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
             filter.vendor(v) && !state.get(v, email).is_some_and(|r| r.status.exists())
         })
         .collect();
-    if !read.changes.is_empty() || store.journal_path().exists() {
+    if !read.changes.is_empty() || store.has_journal()? {
         store.save(&mut state)?;
     }
     say!(
@@ -71,7 +74,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     }
     say!(
         "State written to {} (serial {}).",
-        args.state.path().display(),
+        store.describe(),
         state.serial
     );
     Ok(EXIT_OK)

@@ -2,7 +2,7 @@
 //! change only the state file (under its lock), never a vendor.
 
 use super::{emit, say, StateFile, EXIT_OK};
-use crate::state::{merge, Lock, State, Store};
+use crate::state::{merge, Scope, State, Store};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -84,29 +84,30 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
         StateCommand::Rm(args) => rm(args),
         StateCommand::Mv(args) => mv(args),
         StateCommand::Merge(args) => merge_files(args),
-        StateCommand::Unlock(file) => unlock(file.path()),
+        StateCommand::Unlock(file) => unlock(file),
     }
 }
 
-fn unlock(path: &Path) -> anyhow::Result<u8> {
-    match crate::state::unlock(path)? {
+fn unlock(file: &StateFile) -> anyhow::Result<u8> {
+    let store = file.store()?;
+    match store.unlock()? {
         Some(holder) => say!("Removed the lock held by {holder}."),
-        None => say!("{} is not locked.", path.display()),
+        None => say!("{} is not locked.", store.describe()),
     }
     Ok(EXIT_OK)
 }
 
 fn show(file: &StateFile) -> anyhow::Result<u8> {
     let store = file.store()?;
-    let path = store.path();
+    let path = store.describe();
     let state = store.load()?;
     if state.lineage.is_empty() && state.vendors.is_empty() {
-        say!("{}: no state recorded yet.", path.display());
+        say!("{path}: no state recorded yet.");
         return Ok(EXIT_OK);
     }
     say!(
         "{}: lineage {}, serial {}",
-        path.display(),
+        path,
         state.lineage,
         state.serial
     );
@@ -194,18 +195,18 @@ fn rewrite(
     change: impl FnOnce(&mut State) -> anyhow::Result<String>,
 ) -> anyhow::Result<u8> {
     let store = file.store()?;
-    let _lock = Lock::acquire(store.path(), command)?;
+    let _lock = store.lock(&Scope::All, command)?;
     let mut state = store.load()?;
     let before = state.clone();
     let done = change(&mut state)?;
-    if state == before && !store.journal_path().exists() {
-        say!("{done} {} is unchanged.", store.path().display());
+    if state == before && !store.has_journal()? {
+        say!("{done} {} is unchanged.", store.describe());
         return Ok(EXIT_OK);
     }
     store.save(&mut state)?;
     say!(
         "{done} State written to {} (serial {}).",
-        store.path().display(),
+        store.describe(),
         state.serial
     );
     Ok(EXIT_OK)

@@ -1,6 +1,11 @@
-//! The PostgreSQL state backend, against a real server (tests/support/pg.rs).
+//! The PostgreSQL state backend, at the real binary against a real server
+//! (tests/support/pg.rs) and the mock vendors.
 
-use crate::support::pg::Pg;
+use crate::support::pg::{Pg, PASSWORD};
+use crate::support::{Config, Server, Test};
+use roster::state::postgres::PgBackend;
+use roster::state::{Backend, Record, Scope, Status};
+use std::time::Duration;
 
 #[test]
 fn the_test_cluster_starts_answers_and_restarts() {
@@ -15,4 +20,335 @@ fn the_test_cluster_starts_answers_and_restarts() {
             vec![vec![Some("back".to_string())]]
         );
     }
+}
+
+/// Act-On and a SCIM app, `n` users in each.
+fn yaml(url: &str, n: usize) -> String {
+    let mut y = format!(
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    rate_limit: 1000/s\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n"
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - email: user{i:02}@example.com\n    first_name: U\n    last_name: N\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n      app: {{}}\n"
+        ));
+    }
+    y
+}
+
+fn test(server: &Server) -> Test {
+    let c = &server.mock.config;
+    Test::new()
+        .env("ACTON_TOKEN", &c.acton_token)
+        .env("SCIM_TOKEN", &c.scim_token)
+}
+
+fn count(pg: &Pg, sql: &str) -> usize {
+    pg.sql(sql)[0][0]
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{sql}: not a count"))
+}
+
+/// Every row of every roster table, as text.
+fn dump(pg: &Pg) -> String {
+    let mut text = String::new();
+    for table in [
+        "roster_records",
+        "roster_history",
+        "roster_workspaces",
+        "roster_leases",
+    ] {
+        for row in pg.sql(&format!("SELECT t::text FROM {table} t")) {
+            text.push_str(row[0].as_deref().unwrap_or(""));
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[test]
+fn apply_records_one_row_per_account_and_a_history_and_a_second_plan_is_a_no_op() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server).env("GITHUB_SHA", "0123abcd");
+    t.write("roster.yaml", &yaml(&server.url, 4));
+
+    let run = t.run(&["apply", "--yes", "--state", pg.url()]);
+    run.code(0);
+    assert!(
+        run.stdout.contains("Apply: 8 created, 0 adopted, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    let shown = pg.url().replace(PASSWORD, "***");
+    assert!(
+        run.stdout
+            .contains(&format!("State written to {shown} (workspace default)")),
+        "{}",
+        run.stdout
+    );
+    assert!(!t.exists("state"), "no state file is written");
+
+    // One row per (workspace, vendor, email), with the vendor's id.
+    let rows = pg
+        .sql("SELECT vendor, email, status, remote_id FROM roster_records ORDER BY vendor, email");
+    assert_eq!(rows.len(), 8);
+    let scim = server.mock.users("scim");
+    for r in &rows {
+        let (vendor, email) = (r[0].as_deref().unwrap(), r[1].as_deref().unwrap());
+        assert_eq!(r[2].as_deref(), Some("created"), "{r:?}");
+        let id = r[3].as_deref().unwrap();
+        match vendor {
+            "acton" => assert_eq!(id, email),
+            _ => assert_eq!(Some(id), scim[email]["id"].as_str()),
+        }
+    }
+
+    // The history: an intent and an outcome for every account, with the run,
+    // the host, the input's hash and the commit.
+    let history = pg.sql(
+        "SELECT vendor, email, status, run_id, host, input, git_commit, command
+         FROM roster_history ORDER BY id",
+    );
+    let statuses = |s: &str| {
+        history
+            .iter()
+            .filter(|h| h[2].as_deref() == Some(s))
+            .count()
+    };
+    assert_eq!(statuses("pending"), 8, "{history:?}");
+    assert_eq!(statuses("created"), 8, "{history:?}");
+    for h in &history {
+        assert!(
+            uuid::Uuid::parse_str(h[3].as_deref().unwrap()).is_ok(),
+            "{h:?}"
+        );
+        assert!(!h[4].as_deref().unwrap().is_empty());
+        assert!(h[5].as_deref().unwrap().starts_with("sha256:"), "{h:?}");
+        assert_eq!(h[6].as_deref(), Some("0123abcd"));
+        assert_eq!(h[7].as_deref(), Some("roster apply"));
+    }
+    assert_eq!(
+        count(&pg, "SELECT count(DISTINCT run_id) FROM roster_history"),
+        1
+    );
+    assert_eq!(
+        count(&pg, "SELECT count(*) FROM roster_leases"),
+        0,
+        "leases are released"
+    );
+
+    // Nothing left to do, from the flag or from ROSTER_STATE.
+    t.run(&["plan", "--detailed-exitcode", "--state", pg.url()])
+        .code(0);
+    let by_env = Test::new().env("ROSTER_STATE", pg.url());
+    by_env.write("roster.yaml", &yaml(&server.url, 4));
+    let plan = by_env.run(&["plan", "--format", "json"]).code(0).json();
+    assert_eq!(plan["summary"]["unchanged"], 8, "{plan}");
+    let again = t.run(&["apply", "--yes", "--state", pg.url()]);
+    again.code(0);
+    assert!(
+        again.stdout.contains("Nothing to apply."),
+        "{}",
+        again.stdout
+    );
+
+    // Another workspace in the same database starts empty.
+    let other = t.run(&[
+        "plan",
+        "--format",
+        "json",
+        "--state",
+        pg.url(),
+        "--workspace",
+        "marketing",
+    ]);
+    assert_eq!(other.code(0).json()["summary"]["create"], 8);
+
+    // No secret reached the database or the output: not the database password,
+    // not a vendor token.
+    let everything = dump(&pg);
+    let c = &server.mock.config;
+    for secret in [PASSWORD, c.acton_token.as_str(), c.scim_token.as_str()] {
+        assert!(!everything.contains(secret), "{secret} is in the database");
+        for out in [&run.stdout, &run.stderr, &other.stdout, &other.stderr] {
+            assert!(!out.contains(secret), "{secret} was printed:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
+    let t = Test::new();
+    t.write("roster.yaml", "version: 1\nusers: []\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://roster:{PASSWORD}@127.0.0.1:{port}/roster");
+    let run = t.run(&["plan", "--state", &url]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot connect to postgres://roster:***@127.0.0.1:{port}/roster"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+
+    // A wrong password is refused by the server, and still not printed.
+    let pg = Pg::start();
+    if pg.owns_server() {
+        let wrong = pg.url().replace(PASSWORD, "not-the-password-4411");
+        let run = t.run(&["plan", "--state", &wrong]);
+        run.code(1);
+        assert!(
+            run.stderr.contains("password authentication failed"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("not-the-password-4411"),
+            "{}",
+            run.stderr
+        );
+        // PGPASSWORD stands in for a URL without one.
+        let bare = pg.url().replace(&format!(":{PASSWORD}"), "");
+        let t2 = Test::new().env("PGPASSWORD", PASSWORD);
+        t2.write("roster.yaml", "version: 1\nusers: []\n");
+        t2.run(&["plan", "--state", &bare]).code(0);
+    }
+}
+
+fn pending(email: &str) -> (String, String, Record) {
+    (
+        "acton".into(),
+        email.into(),
+        Record {
+            at: roster::state::now(),
+            error: None,
+            fingerprint: "sha256:00".into(),
+            inactive: false,
+            remote_id: None,
+            spec: roster::state::RawSpec::of(&serde_json::json!({ "email": email })),
+            status: Status::Pending,
+            vendor_status: None,
+            warnings: vec![],
+        },
+    )
+}
+
+#[test]
+fn leases_are_per_vendor_wait_when_asked_and_name_their_holder() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 3));
+
+    // Another run holds Act-On.
+    let holder = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let lease = holder
+        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .unwrap();
+
+    // An apply of the other vendor proceeds meanwhile.
+    t.run(&["apply", "--yes", "--state", pg.url(), "--vendor", "app"])
+        .code(0);
+    assert_eq!(server.mock.users("scim").len(), 3);
+
+    // One that needs Act-On fails at once, naming the holder, and sends nothing.
+    let sent = server.mock.requests("/acton").len();
+    let refused = t.run(&["apply", "--yes", "--state", pg.url()]);
+    refused.code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("vendor acton is leased by roster apply (pid")
+            && refused.stderr.contains(holder.run_id())
+            && refused.stderr.contains("since "),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(server.mock.requests("/acton").len(), sent);
+
+    // With --lock-timeout it waits for the holder to finish, then proceeds.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(lease);
+        holder
+    });
+    let waited = t.run(&[
+        "apply",
+        "--yes",
+        "--state",
+        pg.url(),
+        "--lock-timeout",
+        "30s",
+    ]);
+    waited.code(0);
+    assert!(waited.stderr.contains("waiting"), "{}", waited.stderr);
+    assert_eq!(server.mock.users("acton").len(), 3);
+    drop(release.join().unwrap());
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 2));
+
+    let old = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let lease = old
+        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .unwrap();
+    let mut journal = old.journal().unwrap();
+    journal.append(&[pending("early@example.com")]).unwrap();
+
+    // The holder stalls past its lease's expiry (a hung host, a paused VM).
+    pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
+    let run = t.run(&["apply", "--yes", "--state", pg.url()]);
+    run.code(0);
+    assert!(
+        run.stderr
+            .contains("taking over the expired lease of vendor acton"),
+        "{}",
+        run.stderr
+    );
+
+    // The old holder wakes up: its write is refused, not landed.
+    let late = journal
+        .append(&[pending("late@example.com")])
+        .expect_err("a write after the lease was lost");
+    assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_records WHERE email = 'late@example.com'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_history WHERE email = 'late@example.com'"
+        ),
+        0
+    );
+    // What it wrote while it held the lease stays.
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_records WHERE email = 'early@example.com'"
+        ),
+        1
+    );
+    drop(lease);
+    assert_eq!(
+        count(&pg, "SELECT count(*) FROM roster_leases"),
+        0,
+        "the old holder's release leaves the new holder's leases alone, and those are released"
+    );
 }

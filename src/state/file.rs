@@ -1,0 +1,87 @@
+//! The state file as a [`Backend`]: the JSON file, its write-ahead journal and
+//! its lock beside it, through the public functions of `Store`, `Journal` and
+//! `Lock`. One lock for the whole file, whatever the scope asked.
+
+use super::backend::{Backend, JournalSink, LockGuard, Scope};
+use super::{Journal, Lock, Record, State, Store};
+use std::path::{Path, PathBuf};
+
+pub struct FileBackend {
+    store: Store,
+}
+
+impl FileBackend {
+    pub fn new(path: impl Into<PathBuf>) -> FileBackend {
+        FileBackend {
+            store: Store::new(path),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+}
+
+impl Backend for FileBackend {
+    fn describe(&self) -> String {
+        self.store.path().display().to_string()
+    }
+
+    fn exists(&self) -> anyhow::Result<bool> {
+        Ok(self.store.path().exists() || self.store.journal_path().exists())
+    }
+
+    fn load(&self) -> anyhow::Result<State> {
+        self.store.load()
+    }
+
+    fn has_journal(&self) -> anyhow::Result<bool> {
+        Ok(self.store.journal_path().exists())
+    }
+
+    fn save(&self, state: &mut State) -> anyhow::Result<()> {
+        self.store.save(state)
+    }
+
+    fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>> {
+        Ok(Box::new(FileJournal {
+            journal: self.store.journal()?,
+            lines: Vec::new(),
+        }))
+    }
+
+    fn lock(&self, _scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>> {
+        Ok(Box::new(FileLock {
+            _held: Lock::acquire(self.store.path(), command)?,
+        }))
+    }
+
+    fn unlock(&self) -> anyhow::Result<Option<String>> {
+        Ok(super::unlock(self.store.path())?.map(|holder| holder.to_string()))
+    }
+}
+
+struct FileJournal {
+    journal: Journal,
+    /// Reused between appends.
+    lines: Vec<u8>,
+}
+
+impl JournalSink for FileJournal {
+    fn append(&mut self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+        self.lines.clear();
+        Journal::encode(
+            &mut self.lines,
+            records
+                .iter()
+                .map(|(vendor, email, record)| (vendor.as_str(), email.as_str(), record)),
+        )?;
+        self.journal.write(&self.lines)
+    }
+}
+
+struct FileLock {
+    _held: Lock,
+}
+
+impl LockGuard for FileLock {}
