@@ -3,8 +3,8 @@
 
 use super::progress::Progress;
 use super::{
-    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, Input, Narrow,
-    Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, stderr, Input,
+    Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
 use crate::desired::process_env;
@@ -161,6 +161,20 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         })
     })?;
     progress.finish();
+    if let Some(Err(e)) = &report {
+        // The state could not be written (a full disk, the database gone): no
+        // creation was sent without its pending record, so stop; what was
+        // recorded stays and the next apply verifies what is pending.
+        let saved = recorder.finish();
+        stderr::notice(&format!(
+            "Apply stopped: recording failed: {e:#}. Nothing was sent that is not recorded as pending; {}; the next apply verifies what is pending.",
+            match &saved {
+                Ok(_) => format!("the state was written to {path}"),
+                Err(_) => "what was recorded before the failure is kept".to_string(),
+            }
+        ));
+        return Ok(EXIT_PARTIAL);
+    }
     if let Some(Ok(report)) = &report {
         if report.ok() {
             recorder.update(|state| state.unfinished_apply = None)?;

@@ -777,7 +777,14 @@ impl Inner {
                     &[&self.workspace, &all, &vendors],
                 )
                 .await?;
-            if let Some(live) = rows.iter().find(|r| r.get::<_, bool>(6)) {
+            // A holder on this host whose process is gone is as good as
+            // expired: its lease is not waited out.
+            let held = |r: &&tokio_postgres::Row| {
+                let unexpired: bool = r.get(6);
+                let elsewhere = r.get::<_, String>(1) != self.who.host;
+                unexpired && (elsewhere || alive(r.get(2)))
+            };
+            if let Some(live) = rows.iter().find(held) {
                 let vendor: String = live.get(0);
                 let what = if vendor == ALL {
                     "the whole workspace".to_string()
@@ -797,7 +804,7 @@ impl Inner {
             }
             for r in &rows {
                 tracing::warn!(
-                    "taking over the expired lease of vendor {} from {} (pid {} on {}, run {}): its unfinished work is recorded as pending",
+                    "taking over the expired lease of vendor {} from {} (pid {} on {}, run {}, gone or not renewed): its unfinished work is recorded as pending",
                     r.get::<_, String>(0),
                     r.get::<_, String>(4),
                     r.get::<_, i64>(2),
@@ -835,6 +842,16 @@ impl Inner {
             Ok(Ok(token))
         })
     }
+}
+
+/// Whether process `pid` runs on this host. Without /proc, assume it does (its
+/// lease then expires by itself).
+fn alive(pid: i64) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
 }
 
 fn parse_status(s: &str) -> Option<Status> {

@@ -25,7 +25,7 @@ fn the_test_cluster_starts_answers_and_restarts() {
 /// Act-On and a SCIM app, `n` users in each.
 fn yaml(url: &str, n: usize) -> String {
     let mut y = format!(
-        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    rate_limit: 1000/s\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n"
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 3\n    rate_limit: 1000/s\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\n    verify_grace: 1s\nusers:\n"
     );
     for i in 0..n {
         y.push_str(&format!(
@@ -351,4 +351,151 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
         0,
         "the old holder's release leaves the new holder's leases alone, and those are released"
     );
+}
+
+/// Every desired user exists once at the mock and has a created or adopted row
+/// with the vendor's id; nothing is pending.
+fn assert_converged(pg: &Pg, server: &Server, n: usize, what: &str) {
+    let data = server.mock.data();
+    for kind in ["acton", "scim"] {
+        let held = data.users.get(kind).map_or(0, |u| u.len());
+        assert_eq!(held, n, "{what}: {kind} holds {held} users");
+    }
+    let twice: Vec<_> = data.creations.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{what}: created more than once: {twice:?}"
+    );
+    assert_eq!(
+        data.duplicates.get("scim"),
+        None,
+        "{what}: a SCIM creation was resent"
+    );
+    let scim = data.users.get("scim").cloned().unwrap_or_default();
+    drop(data);
+    let rows = pg.sql("SELECT vendor, email, status, remote_id FROM roster_records");
+    assert_eq!(rows.len(), 2 * n, "{what}: {rows:?}");
+    for r in &rows {
+        let (vendor, email) = (r[0].as_deref().unwrap(), r[1].as_deref().unwrap());
+        assert!(
+            matches!(r[2].as_deref(), Some("created" | "adopted")),
+            "{what}: {r:?}"
+        );
+        let id = r[3].as_deref().unwrap();
+        match vendor {
+            "acton" => assert_eq!(id, email, "{what}"),
+            _ => assert_eq!(Some(id), scim[email]["id"].as_str(), "{what}"),
+        }
+    }
+}
+
+#[test]
+fn killed_mid_apply_the_next_run_converges_with_nothing_lost_or_created_twice() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let n = 10;
+    let mut killed_mid_run = 0;
+    let trials = 5;
+    for trial in 0..trials {
+        let pg = Pg::start();
+        let server = Server::start(Config {
+            latency: Duration::from_millis(40),
+            ..Config::default()
+        });
+        let t = test(&server);
+        // One request at a time: the run lasts long enough to be killed in.
+        let yaml = yaml(&server.url, n).replace(
+            "rate_limit: 1000/s",
+            "rate_limit: 1000/s\n    concurrency: 1",
+        );
+        t.write("roster.yaml", &yaml);
+        let mut child = t.spawn(&["apply", "--yes", "--force", "--state", pg.url()]);
+        // Once the first intent is committed (however long startup takes on a
+        // busy machine), kill at a random moment of the creations.
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("try_wait").is_none()
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            let migrated = count(
+                &pg,
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'roster_records'",
+            ) == 1;
+            if migrated && count(&pg, "SELECT count(*) FROM roster_records") > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));
+        let finished = child.try_wait().expect("try_wait").is_some();
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if !finished {
+            killed_mid_run += 1;
+        }
+        // The dead run's leases do not hold the next one up.
+        let run = t.run(&["apply", "--yes", "--force", "--state", pg.url()]);
+        run.code(0);
+        assert_converged(&pg, &server, n, &format!("trial {trial}"));
+        assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
+        t.run(&["plan", "--detailed-exitcode", "--state", pg.url()])
+            .code(0);
+        // Every outcome is in the history, after its intent.
+        let outcomes = count(
+            &pg,
+            "SELECT count(*) FROM roster_history WHERE status IN ('created', 'adopted')",
+        );
+        assert!(outcomes >= 2 * n, "trial {trial}: {outcomes} outcomes");
+    }
+    assert!(
+        killed_mid_run >= 3,
+        "only {killed_mid_run} of {trials} kills landed mid-run"
+    );
+}
+
+#[test]
+fn a_server_restart_mid_apply_stops_it_cleanly_and_the_next_run_converges() {
+    let pg = Pg::start();
+    if !pg.owns_server() {
+        return; // ROSTER_TEST_DATABASE_URL: not this test's server to restart
+    }
+    let server = Server::start(Config {
+        latency: Duration::from_millis(100),
+        ..Config::default()
+    });
+    let t = test(&server);
+    let n = 20;
+    // One request at a time: the apply takes seconds, and the restart lands in it.
+    let yaml = yaml(&server.url, n).replace(
+        "rate_limit: 1000/s",
+        "rate_limit: 1000/s\n    concurrency: 1",
+    );
+    t.write("roster.yaml", &yaml);
+    let child = t.spawn(&["apply", "--yes", "--force", "--state", pg.url()]);
+    std::thread::sleep(Duration::from_millis(800));
+    let recorded_before = count(&pg, "SELECT count(*) FROM roster_records");
+    let done_before = count(
+        &pg,
+        "SELECT count(*) FROM roster_records WHERE status <> 'pending'",
+    );
+    pg.stop();
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Apply stopped: recording failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
+    assert!(
+        recorded_before > 0 && done_before < 2 * n,
+        "the restart landed mid-apply ({recorded_before} rows, {done_before} done)"
+    );
+
+    pg.start_again();
+    let after = count(&pg, "SELECT count(*) FROM roster_records");
+    assert!(after >= recorded_before, "nothing recorded is lost");
+    t.run(&["apply", "--yes", "--force", "--state", pg.url()])
+        .code(0);
+    assert_converged(&pg, &server, n, "after the restart");
 }

@@ -359,7 +359,10 @@ fn try_sql_on(url: &str, query: &str) -> Result<Vec<Vec<Option<String>>>, String
         let messages = client
             .simple_query(query)
             .await
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.code().code(), db.message()),
+                None => e.to_string(),
+            })?;
         drop(client);
         let _ = conn.await;
         Ok(messages
