@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod dump;
+pub mod history;
 pub mod import;
 pub mod plan;
 pub mod progress;

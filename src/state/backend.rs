@@ -74,6 +74,40 @@ pub trait Backend: Send + Sync {
     /// The hash of the desired input this run works from, for a backend that
     /// keeps a history of who wrote what.
     fn set_input(&self, _digest: &str) {}
+
+    /// The history of the records `vendors` and `emails` narrow to (all when
+    /// empty), oldest first; `None` for a backend that keeps none.
+    fn history(
+        &self,
+        _vendors: &[String],
+        _emails: &[String],
+    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+        Ok(None)
+    }
+}
+
+/// One record as it was written: an intent (`pending`), an outcome, or
+/// `removed` when a command forgot it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryEntry {
+    /// When the database recorded it (RFC 3339, UTC).
+    pub recorded: String,
+    pub vendor: String,
+    pub email: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub run_id: String,
+    pub host: String,
+    pub command: String,
+    /// The hash of the desired input the run worked from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// The commit the run was for (GITHUB_SHA, CI_COMMIT_SHA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
 }
 
 /// The write-ahead journal of one run.

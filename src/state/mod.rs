@@ -8,7 +8,7 @@ pub mod merge;
 pub mod postgres;
 mod store;
 
-pub use backend::{Backend, JournalSink, LockGuard, Scope};
+pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
 pub use file::FileBackend;
 pub use lock::{hostname, lock_path, unlock, Holder, Lock};
 pub use store::{write_atomically, Journal, Store};

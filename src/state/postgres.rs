@@ -14,7 +14,7 @@
 //! version). The URL's password (or PGPASSWORD's) never reaches a message:
 //! [`redact`] is how the URL is shown.
 
-use super::backend::{Backend, JournalSink, LockGuard, Scope};
+use super::backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
 use super::{Record, State, Status, UnfinishedApply};
 use anyhow::{bail, Context};
 use std::collections::{BTreeMap, HashMap};
@@ -982,6 +982,49 @@ impl Backend for PgBackend {
         if let Ok(mut i) = self.inner.who.input.lock() {
             *i = Some(digest.to_string());
         }
+    }
+
+    fn history(
+        &self,
+        vendors: &[String],
+        emails: &[String],
+    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+        let inner = &self.inner;
+        let rows = inner.block_on("reading the history", async {
+            inner
+                .client
+                .lock()
+                .await
+                .query(
+                    "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                            vendor, email, status, remote_id, error, run_id, host, command,
+                            input, git_commit
+                     FROM roster_history
+                     WHERE workspace = $1
+                       AND (cardinality($2::text[]) = 0 OR vendor = ANY($2))
+                       AND (cardinality($3::text[]) = 0 OR email = ANY($3))
+                     ORDER BY id",
+                    &[&inner.workspace, &vendors, &emails],
+                )
+                .await
+        })?;
+        Ok(Some(
+            rows.iter()
+                .map(|r| HistoryEntry {
+                    recorded: r.get(0),
+                    vendor: r.get(1),
+                    email: r.get(2),
+                    status: r.get(3),
+                    remote_id: r.get(4),
+                    error: r.get(5),
+                    run_id: r.get(6),
+                    host: r.get(7),
+                    command: r.get(8),
+                    input: r.get(9),
+                    git_commit: r.get(10),
+                })
+                .collect(),
+        ))
     }
 
     fn unlock(&self) -> anyhow::Result<Option<String>> {

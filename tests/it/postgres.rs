@@ -499,3 +499,80 @@ fn a_server_restart_mid_apply_stops_it_cleanly_and_the_next_run_converges() {
         .code(0);
     assert_converged(&pg, &server, n, "after the restart");
 }
+
+#[test]
+fn history_shows_every_intent_and_outcome_narrowed_by_vendor_and_user() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server).env("CI_COMMIT_SHA", "feedbeef");
+    t.write("roster.yaml", &yaml(&server.url, 2));
+    t.run(&["apply", "--yes", "--state", pg.url()]).code(0);
+    t.run(&[
+        "state",
+        "rm",
+        "--state",
+        pg.url(),
+        "app",
+        "USER01@example.com",
+    ])
+    .code(0);
+
+    let all = t
+        .run(&["history", "--state", pg.url(), "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(all["format_version"], 1);
+    let entries = all["entries"].as_array().unwrap();
+    // 4 intents, 4 outcomes, 1 removal.
+    assert_eq!(entries.len(), 9, "{all:#}");
+    let of = |vendor: &str, email: &str| -> Vec<&str> {
+        entries
+            .iter()
+            .filter(|e| e["vendor"] == vendor && e["email"] == email)
+            .map(|e| e["status"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        of("app", "user01@example.com"),
+        ["pending", "created", "removed"]
+    );
+    assert_eq!(of("acton", "user00@example.com"), ["pending", "created"]);
+    for e in entries {
+        assert_eq!(e["git_commit"], "feedbeef", "{e}");
+        assert!(e["recorded"].as_str().unwrap().ends_with('Z'), "{e}");
+    }
+    assert_eq!(entries[8]["command"], "roster state rm");
+    assert_eq!(entries[0]["command"], "roster apply");
+    assert_ne!(entries[0]["run_id"], entries[8]["run_id"]);
+
+    // Narrowed (the email in any case), and as text.
+    let one = t.run(&[
+        "history",
+        "--state",
+        pg.url(),
+        "--vendor",
+        "acton",
+        "--user",
+        "User00@Example.com",
+    ]);
+    one.code(0);
+    let lines: Vec<&str> = one.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", one.stdout);
+    assert!(
+        lines[0].contains("acton  user00@example.com  pending"),
+        "{}",
+        one.stdout
+    );
+    assert!(
+        lines[1].contains("acton  user00@example.com  created  id=user00@example.com")
+            && lines[1].contains("by roster apply (run ")
+            && lines[1].contains("commit=feedbeef"),
+        "{}",
+        one.stdout
+    );
+
+    // A state file keeps no history, and says so.
+    let file = t.run(&["history"]);
+    file.code(1);
+    assert!(file.stderr.contains("keeps no history"), "{}", file.stderr);
+}
