@@ -24,6 +24,30 @@ pub enum StateCommand {
     Merge(MergeArgs),
     /// Remove a lock left by an apply that is no longer running.
     Unlock(StateFile),
+    /// Copy the state file (--state FILE) into a PostgreSQL database.
+    Push(PushArgs),
+    /// Copy a PostgreSQL state into the state file (--state FILE).
+    Pull(PullArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The state file to copy, and --workspace: where in the database.
+    #[command(flatten)]
+    pub state: StateFile,
+    /// The database to copy it into.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The state file to write, and --workspace: which one of the database.
+    #[command(flatten)]
+    pub state: StateFile,
+    /// The database to copy from.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -85,7 +109,103 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
         StateCommand::Mv(args) => mv(args),
         StateCommand::Merge(args) => merge_files(args),
         StateCommand::Unlock(file) => unlock(file),
+        StateCommand::Push(args) => {
+            let file = file_of(&args.state, "push")?;
+            let database = database_of(&args.state, &args.to, "--to")?;
+            copy(file.as_ref(), database.as_ref(), "roster state push")
+        }
+        StateCommand::Pull(args) => {
+            let file = file_of(&args.state, "pull")?;
+            let database = database_of(&args.state, &args.from, "--from")?;
+            copy(database.as_ref(), file.as_ref(), "roster state pull")
+        }
     }
+}
+
+/// The state file of a push or pull: `--state`, never a URL.
+fn file_of(state: &StateFile, what: &str) -> anyhow::Result<Box<dyn crate::state::Backend>> {
+    if let Some(url) = state.state.as_deref().and_then(Path::to_str) {
+        if crate::state::postgres::is_url(url) {
+            bail!(
+                "state {what}: --state (or ROSTER_STATE) names a database; it must name the state file"
+            );
+        }
+    }
+    state.store()
+}
+
+/// The database of a push or pull, in `--workspace`.
+fn database_of(
+    state: &StateFile,
+    url: &str,
+    flag: &str,
+) -> anyhow::Result<Box<dyn crate::state::Backend>> {
+    if !crate::state::postgres::is_url(url) {
+        bail!(
+            "{flag} {}: not a PostgreSQL URL (postgres://...)",
+            crate::state::postgres::redact(url)
+        );
+    }
+    StateFile {
+        state: Some(PathBuf::from(url)),
+        workspace: state.workspace.clone(),
+        lock_timeout: state.lock_timeout,
+    }
+    .store()
+}
+
+/// Copies the state of `from` into `to` exactly (lineage, serial, every
+/// record), both locked. Refuses to overwrite another state, or a newer copy
+/// of this one.
+fn copy(
+    from: &dyn crate::state::Backend,
+    to: &dyn crate::state::Backend,
+    command: &str,
+) -> anyhow::Result<u8> {
+    let _source = from.lock(&Scope::All, command)?;
+    let _target = to.lock(&Scope::All, command)?;
+    let state = from.load()?;
+    if state.serial == 0 || state.lineage.is_empty() {
+        bail!(
+            "{}: no state recorded yet; nothing to copy",
+            from.describe()
+        );
+    }
+    if from.has_journal()? {
+        bail!(
+            "{}: an apply that did not finish left records to fold in; run `roster state merge` (or an apply) on it first",
+            from.describe()
+        );
+    }
+    let there = to.load()?;
+    if to.exists()? {
+        if there.lineage != state.lineage {
+            bail!(
+                "{} holds another state (lineage {}, not {}); roster will not overwrite it",
+                to.describe(),
+                there.lineage,
+                state.lineage
+            );
+        }
+        if there.serial > state.serial {
+            bail!(
+                "{} holds a newer copy of this state (serial {} > {}); roster will not go back",
+                to.describe(),
+                there.serial,
+                state.serial
+            );
+        }
+    }
+    to.replace(&state)?;
+    say!(
+        "Copied {} record(s) from {} to {} (lineage {}, serial {}).",
+        state.records().count(),
+        from.describe(),
+        to.describe(),
+        state.lineage,
+        state.serial
+    );
+    Ok(EXIT_OK)
 }
 
 fn unlock(file: &StateFile) -> anyhow::Result<u8> {

@@ -61,6 +61,11 @@ pub trait Backend: Send + Sync {
     /// the journal it now contains.
     fn save(&self, state: &mut State) -> anyhow::Result<()>;
 
+    /// Makes `state` the saved one exactly as it is (lineage and serial kept,
+    /// every other record gone): a copy from another backend. Needs the lock
+    /// of [`Scope::All`].
+    fn replace(&self, state: &State) -> anyhow::Result<()>;
+
     /// Opens the journal for appending.
     fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>>;
 

@@ -553,8 +553,16 @@ impl Inner {
         )
     }
 
-    fn save(&self, state: &mut State) -> anyhow::Result<()> {
+    /// Writes `state` as the saved one; its serial is raised, or with `exact`
+    /// kept as it is (a copy from another backend).
+    fn save(&self, state: &mut State, exact: bool) -> anyhow::Result<()> {
         let held = self.held()?;
+        if exact && held.scope != Scope::All {
+            bail!(
+                "{}: replacing the state needs the whole workspace's lease",
+                self.shown
+            );
+        }
         let loaded = self
             .known
             .lock()
@@ -601,6 +609,10 @@ impl Inner {
             .map(|c| c.clone())
             .unwrap_or_default();
         let now = super::now();
+        let exact_serial: Option<i64> = exact
+            .then(|| i64::try_from(state.serial))
+            .transpose()
+            .context("the serial is too large")?;
         let serial: Option<i64> = self.block_on("saving the state", async {
             let row = self
                 .client
@@ -647,7 +659,8 @@ impl Inner {
                             $18, $19, $20, $21, $22
                         FROM gone g, ok WHERE ok.ok
                         RETURNING 1)
-                     UPDATE roster_workspaces SET lineage = $24, serial = serial + 1,
+                     UPDATE roster_workspaces SET lineage = $24,
+                        serial = COALESCE($28, serial + 1),
                         unfinished_existing = $25, unfinished_input = $26,
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
@@ -680,6 +693,7 @@ impl Inner {
                         &existing,
                         &input,
                         &started,
+                        &exact_serial,
                     ],
                 )
                 .await?;
@@ -947,7 +961,11 @@ impl Backend for PgBackend {
     }
 
     fn save(&self, state: &mut State) -> anyhow::Result<()> {
-        self.inner.save(state)
+        self.inner.save(state, false)
+    }
+
+    fn replace(&self, state: &State) -> anyhow::Result<()> {
+        self.inner.save(&mut state.clone(), true)
     }
 
     fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>> {

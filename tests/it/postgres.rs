@@ -576,3 +576,78 @@ fn history_shows_every_intent_and_outcome_narrowed_by_vendor_and_user() {
     file.code(1);
     assert!(file.stderr.contains("keeps no history"), "{}", file.stderr);
 }
+
+#[test]
+fn push_and_pull_copy_a_state_file_both_ways_byte_for_byte() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 3));
+    t.run(&["apply", "--yes"]).code(0);
+    let original = t.read("state/roster.state.json");
+
+    let push = t.run(&["state", "push", "--to", pg.url()]);
+    push.code(0);
+    assert!(
+        push.stdout.contains(
+            "Copied 6 record(s) from state/roster.state.json to postgres://postgres:***@"
+        ),
+        "{}",
+        push.stdout
+    );
+    assert!(!push.stdout.contains(PASSWORD) && !push.stderr.contains(PASSWORD));
+    // The database plans exactly as the file did: nothing to do.
+    t.run(&["plan", "--detailed-exitcode", "--state", pg.url()])
+        .code(0);
+
+    // Back into a new file: the same bytes.
+    t.write("copy/.keep", "");
+    t.run(&[
+        "state",
+        "pull",
+        "--from",
+        pg.url(),
+        "--state",
+        "copy/roster.state.json",
+    ])
+    .code(0);
+    assert_eq!(t.read("copy/roster.state.json"), original);
+
+    // Pushing again is harmless; pushing another state over it is refused, and
+    // so is pulling an older copy over a newer file.
+    t.run(&["state", "push", "--to", pg.url()]).code(0);
+    let other = test(&server);
+    other.write("roster.yaml", &yaml(&server.url, 1));
+    other.run(&["apply", "--yes", "--force"]).code(0);
+    let refused = other.run(&["state", "push", "--to", pg.url()]);
+    refused.code(1);
+    assert!(
+        refused.stderr.contains("holds another state"),
+        "{}",
+        refused.stderr
+    );
+    t.run(&["state", "rm", "acton", "user00@example.com"])
+        .code(0);
+    let stale = t.run(&["state", "pull", "--from", pg.url()]);
+    stale.code(1);
+    assert!(stale.stderr.contains("newer copy"), "{}", stale.stderr);
+
+    // A push lands in another workspace on request, and only there.
+    other
+        .run(&["state", "push", "--to", pg.url(), "--workspace", "sales"])
+        .code(0);
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_records WHERE workspace = 'sales'"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_records WHERE workspace = 'default'"
+        ),
+        6
+    );
+}
