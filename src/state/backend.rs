@@ -9,6 +9,7 @@
 //! - `journal().append` returns only once its records are durable: a record
 //!   appended and then the process killed is in the next `load`;
 //! - `save` makes the given state the saved one and retires the journal it holds;
+//!   `replace` does so keeping the given lineage and serial (a copy);
 //! - `lock` gives one holder at a time the right to write the vendors it names
 //!   and says who holds them otherwise.
 

@@ -91,6 +91,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (workspace, vendor)
     );
     CREATE SEQUENCE roster_fencing;",
+    // 2: a request budget per vendor account, shared by every runner (GCRA:
+    // the theoretical arrival time of the next request).
+    "CREATE TABLE roster_budgets (
+        account text PRIMARY KEY,
+        tat timestamptz NOT NULL
+    );",
 ];
 
 /// The lease's vendor name for the whole workspace.
@@ -267,6 +273,44 @@ impl PgBackend {
         self
     }
 
+    /// Reserves `requests` requests of the budget of vendor account `account`
+    /// (a name every runner using that account gives alike, such as its kind
+    /// and base URL), spent at `rate_per_second` across every runner sharing
+    /// this database; returns how long to wait before sending them. One
+    /// statement, so runners on different hosts never overspend it together.
+    ///
+    /// Not yet called by the vendors' HTTP client, whose limiter is per process.
+    pub fn reserve(
+        &self,
+        account: &str,
+        requests: u32,
+        rate_per_second: f64,
+    ) -> anyhow::Result<Duration> {
+        if !(rate_per_second > 0.0 && rate_per_second.is_finite()) {
+            bail!("a rate budget needs a positive rate, not {rate_per_second}");
+        }
+        let cost = f64::from(requests) / rate_per_second;
+        let inner = &self.inner;
+        let wait: f64 = inner.block_on("reserving the rate budget", async {
+            let row = inner
+                .client
+                .lock()
+                .await
+                .query_one(
+                    "INSERT INTO roster_budgets AS b (account, tat)
+                     VALUES ($1, clock_timestamp() + make_interval(secs => $2))
+                     ON CONFLICT (account) DO UPDATE
+                        SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
+                     RETURNING EXTRACT(EPOCH FROM
+                        (tat - make_interval(secs => $2) - clock_timestamp()))::float8",
+                    &[&account, &cost],
+                )
+                .await?;
+            Ok(row.get(0))
+        })?;
+        Ok(Duration::from_secs_f64(wait.max(0.0)))
+    }
+
     /// This process's run id, as the history and the leases record it.
     pub fn run_id(&self) -> &str {
         &self.inner.who.run_id
@@ -377,7 +421,14 @@ impl Inner {
 
     fn load(&self) -> anyhow::Result<State> {
         let (meta, rows) = self.block_on("reading the state", async {
-            let client = self.client.lock().await;
+            let mut client = self.client.lock().await;
+            // One snapshot for the workspace's row and its records.
+            let client = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
             let meta = client
                 .query_opt(
                     "SELECT lineage, serial, unfinished_existing, unfinished_input, unfinished_started
@@ -393,6 +444,7 @@ impl Inner {
                     &[&self.workspace],
                 )
                 .await?;
+            client.commit().await?;
             Ok((meta, rows))
         })?;
         let mut state = State::default();

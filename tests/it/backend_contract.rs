@@ -148,9 +148,24 @@ fn contract(open: &Open) {
         "{refusal}"
     );
     drop(held);
-    other
+    let second = other
         .lock(&Scope::vendors(["acton"]), "second holder")
         .expect("free once dropped");
+    drop(second);
+
+    // A copy replaces the state exactly: lineage and serial as given, and no
+    // record but its own.
+    let mut copy = State {
+        lineage: "9f1c2e0a-0000-4000-8000-000000000001".into(),
+        serial: 7,
+        ..State::default()
+    };
+    copy.set("docusign", "e@x.io", record(Status::Failed, None, "e@x.io"));
+    {
+        let _lock = other.lock(&Scope::All, "test copy").unwrap();
+        other.replace(&copy).unwrap();
+    }
+    same(&open().load().unwrap(), &copy, "a copy reads back exactly");
 }
 
 #[test]

@@ -651,3 +651,68 @@ fn push_and_pull_copy_a_state_file_both_ways_byte_for_byte() {
         6
     );
 }
+
+#[test]
+fn runners_share_one_rate_budget_per_vendor_account() {
+    let pg = Pg::start();
+    let a = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let b = PgBackend::connect(pg.url(), "other", Duration::ZERO).unwrap();
+    // Two runners (in different workspaces, even) take turns at 20 requests a
+    // second of one account: each reservation waits 50 ms more than the last,
+    // whoever makes it.
+    let mut waits = Vec::new();
+    for i in 0..20 {
+        let runner = if i % 2 == 0 { &a } else { &b };
+        waits.push(
+            runner
+                .reserve("scim https://app.example.com", 1, 20.0)
+                .unwrap(),
+        );
+    }
+    assert_eq!(waits[0], Duration::ZERO);
+    assert!(waits.windows(2).all(|w| w[0] < w[1]), "{waits:?}");
+    let last = waits[19].as_secs_f64();
+    assert!((0.6..=0.95).contains(&last), "the 20th waits {last}s");
+    // Another account has its own budget.
+    assert_eq!(
+        a.reserve("acton https://acton.example.com", 5, 20.0)
+            .unwrap(),
+        Duration::ZERO
+    );
+    assert!(
+        a.reserve("acton https://acton.example.com", 1, 20.0)
+            .unwrap()
+            > Duration::from_millis(150)
+    );
+    assert!(a.reserve("x", 1, 0.0).is_err());
+}
+
+#[test]
+fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
+    let pg = Pg::start();
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    assert_eq!(
+        pg.sql("SELECT version FROM roster_schema"),
+        vec![vec![Some("2".into())]]
+    );
+    // A database left at version 1 gains what version 2 adds.
+    pg.sql("DROP TABLE roster_budgets; UPDATE roster_schema SET version = 1");
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    assert_eq!(
+        pg.sql("SELECT version FROM roster_schema"),
+        vec![vec![Some("2".into())]]
+    );
+    assert_eq!(count(&pg, "SELECT count(*) FROM roster_budgets"), 0);
+    // One migrated by a newer roster is refused, by name.
+    pg.sql("UPDATE roster_schema SET version = 99");
+    let t = Test::new();
+    t.write("roster.yaml", "version: 1\nusers: []\n");
+    let run = t.run(&["plan", "--state", pg.url()]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("the database schema is version 99, newer than this roster understands (2)"),
+        "{}",
+        run.stderr
+    );
+}
