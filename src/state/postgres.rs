@@ -373,12 +373,12 @@ impl Inner {
         let known = MIGRATIONS.len() as i64;
         let version = self.block_on("creating the schema", async {
             let mut client = self.client.lock().await;
-            client
-                .batch_execute("CREATE TABLE IF NOT EXISTS roster_schema (version bigint NOT NULL)")
-                .await?;
             let tx = client.transaction().await?;
-            // One migrator at a time; others wait, then find it done.
+            // One migrator at a time; others wait, then find it done (two
+            // concurrent CREATE TABLE IF NOT EXISTS can collide).
             tx.execute("SELECT pg_advisory_xact_lock(7243150917)", &[])
+                .await?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS roster_schema (version bigint NOT NULL)")
                 .await?;
             let version: i64 = tx
                 .query_opt("SELECT version FROM roster_schema", &[])
@@ -665,7 +665,7 @@ impl Inner {
             .then(|| i64::try_from(state.serial))
             .transpose()
             .context("the serial is too large")?;
-        let serial: Option<i64> = self.block_on("saving the state", async {
+        let saved: Option<(i64, String)> = self.block_on("saving the state", async {
             let row = self
                 .client
                 .lock()
@@ -711,12 +711,16 @@ impl Inner {
                             $18, $19, $20, $21, $22
                         FROM gone g, ok WHERE ok.ok
                         RETURNING 1)
-                     UPDATE roster_workspaces SET lineage = $24,
+                     UPDATE roster_workspaces SET
+                        -- Fixed by the first save (another run's, perhaps),
+                        -- or given by a copy.
+                        lineage = CASE WHEN $28::bigint IS NOT NULL OR lineage = ''
+                            THEN $24 ELSE lineage END,
                         serial = COALESCE($28, serial + 1),
                         unfinished_existing = $25, unfinished_input = $26,
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
-                     RETURNING serial",
+                     RETURNING serial, lineage",
                     &[
                         &self.workspace,
                         &held.token,
@@ -750,9 +754,9 @@ impl Inner {
                 )
                 .await?;
             // No row: the lease check failed and nothing was written.
-            Ok(row.map(|r| r.get(0)))
+            Ok(row.map(|r| (r.get(0), r.get(1))))
         })?;
-        let Some(serial) = serial else {
+        let Some((serial, lineage)) = saved else {
             bail!(self.lost());
         };
         state.lineage = lineage;

@@ -716,3 +716,75 @@ fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
         run.stderr
     );
 }
+
+/// A slow mock, one request at a time, so that two applies overlap.
+fn slow(server_latency_ms: u64) -> (Server, Test, usize) {
+    let server = Server::start(Config {
+        latency: Duration::from_millis(server_latency_ms),
+        ..Config::default()
+    });
+    let t = test(&server);
+    let n = 5;
+    let yaml = yaml(&server.url, n).replace(
+        "rate_limit: 1000/s",
+        "rate_limit: 1000/s\n    concurrency: 1",
+    );
+    t.write("roster.yaml", &yaml);
+    (server, t, n)
+}
+
+fn finish(child: std::process::Child) -> (i32, String, String) {
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn two_applies_on_different_vendors_run_at_the_same_time() {
+    let pg = Pg::start();
+    let (server, t, n) = slow(150);
+    let a = t.spawn(&["apply", "--yes", "--state", pg.url(), "--vendor", "acton"]);
+    let b = t.spawn(&["apply", "--yes", "--state", pg.url(), "--vendor", "app"]);
+    for (code, stdout, stderr) in [finish(a), finish(b)] {
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(!stderr.contains("leased by"), "{stderr}");
+    }
+    assert_converged(&pg, &server, n, "two vendors at once");
+    // They overlapped: each run recorded something before the other's last row.
+    let spans =
+        pg.sql("SELECT run_id, min(id), max(id) FROM roster_history GROUP BY run_id ORDER BY 2");
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    let id = |r: usize, c: usize| spans[r][c].as_deref().unwrap().parse::<i64>().unwrap();
+    assert!(id(1, 1) < id(0, 2), "the runs did not overlap: {spans:?}");
+    assert_eq!(
+        count(&pg, "SELECT count(DISTINCT lineage) FROM roster_workspaces"),
+        1
+    );
+}
+
+#[test]
+fn two_applies_on_the_same_vendor_take_turns() {
+    let pg = Pg::start();
+    let (server, t, n) = slow(100);
+    let args = [
+        "apply",
+        "--yes",
+        "--state",
+        pg.url(),
+        "--lock-timeout",
+        "60s",
+    ];
+    let a = t.spawn(&args);
+    let b = t.spawn(&args);
+    let runs = [finish(a), finish(b)];
+    for (code, stdout, stderr) in &runs {
+        assert_eq!(*code, 0, "{stdout}\n{stderr}");
+    }
+    let waited: Vec<_> = runs.iter().filter(|r| r.2.contains("; waiting")).collect();
+    assert_eq!(waited.len(), 1, "exactly one waited: {runs:?}");
+    assert!(waited[0].1.contains("Nothing to apply."), "{}", waited[0].1);
+    assert_converged(&pg, &server, n, "two applies of one vendor");
+}
