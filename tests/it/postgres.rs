@@ -788,3 +788,34 @@ fn two_applies_on_the_same_vendor_take_turns() {
     assert!(waited[0].1.contains("Nothing to apply."), "{}", waited[0].1);
     assert_converged(&pg, &server, n, "two applies of one vendor");
 }
+
+#[test]
+fn state_unlock_removes_the_leases_and_the_old_holder_can_no_longer_write() {
+    let pg = Pg::start();
+    let holder = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let lease = holder
+        .lock(&Scope::vendors(["acton", "app"]), "roster apply")
+        .unwrap();
+    let mut journal = holder.journal().unwrap();
+    let t = Test::new();
+    let run = t.run(&["state", "unlock", "--state", pg.url()]);
+    run.code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "Removed the lock held by roster apply (pid {}",
+            std::process::id()
+        )) && run.stdout.contains("on acton, app"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
+    assert!(journal.append(&[pending("x@example.com")]).is_err());
+    drop(lease);
+    let again = t.run(&["state", "unlock", "--state", pg.url()]);
+    again.code(0);
+    assert!(
+        again.stdout.contains("(workspace default) is not locked."),
+        "{}",
+        again.stdout
+    );
+}
