@@ -819,3 +819,51 @@ fn state_unlock_removes_the_leases_and_the_old_holder_can_no_longer_write() {
         again.stdout
     );
 }
+
+#[test]
+fn refresh_records_what_the_vendor_lost_and_apply_creates_it_again() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 2));
+    t.run(&["apply", "--yes", "--state", pg.url()]).code(0);
+    server
+        .mock
+        .data()
+        .users
+        .get_mut("scim")
+        .unwrap()
+        .remove("user01@example.com");
+    // Past the vendor's grace (1s), an account it does not list is gone.
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let run = t.run(&["refresh", "--state", pg.url()]);
+    run.code(0);
+    let status = pg.sql(
+        "SELECT status FROM roster_records WHERE vendor = 'app' AND email = 'user01@example.com'",
+    );
+    assert_eq!(
+        status,
+        vec![vec![Some("gone".to_string())]],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_history WHERE status = 'gone' AND command = 'roster refresh'"
+        ),
+        1
+    );
+    let plan = t
+        .run(&["plan", "--format", "json", "--state", pg.url()])
+        .code(0)
+        .json();
+    assert_eq!(plan["summary"]["create"], 1, "{plan}");
+    t.run(&["apply", "--yes", "--state", pg.url()]).code(0);
+    let id = server.mock.users("scim")["user01@example.com"]["id"].clone();
+    assert_eq!(
+        pg.sql("SELECT status, remote_id FROM roster_records WHERE vendor = 'app' AND email = 'user01@example.com'"),
+        vec![vec![Some("created".to_string()), id.as_str().map(str::to_string)]]
+    );
+}
