@@ -99,6 +99,11 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// How long one call to the database may take before roster gives up on it (a
+/// partitioned network would otherwise hang an apply forever). A write that
+/// times out may still land; what it held is then verified by the next run.
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The lease's vendor name for the whole workspace.
 const ALL: &str = "*";
 
@@ -220,6 +225,9 @@ impl PgBackend {
             config.application_name("roster");
         }
         config.connect_timeout(Duration::from_secs(30));
+        // A server that vanished without closing the connection is noticed.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("roster-postgres")
@@ -354,7 +362,17 @@ impl Inner {
         what: &str,
         f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> anyhow::Result<T> {
-        self.runtime.block_on(f).map_err(|e| {
+        let answered = self
+            .runtime
+            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await });
+        let Ok(result) = answered else {
+            bail!(
+                "{}: {what} failed: no answer from the database in {}",
+                self.shown,
+                humantime::format_duration(CALL_TIMEOUT)
+            );
+        };
+        result.map_err(|e| {
             anyhow::anyhow!(
                 "{}: {what} failed: {}{}",
                 self.shown,
@@ -1205,7 +1223,7 @@ impl Drop for Lease {
             *held = None;
         }
         let inner = &self.inner;
-        let released = inner.runtime.block_on(async {
+        let released = inner.block_on("releasing the lease", async {
             inner
                 .client
                 .lock()
@@ -1217,11 +1235,7 @@ impl Drop for Lease {
                 .await
         });
         if let Err(e) = released {
-            tracing::warn!(
-                "{}: cannot release the lease ({}); it expires by itself",
-                inner.shown,
-                describe_error(&e)
-            );
+            tracing::warn!("{e:#}; the lease expires by itself");
         }
     }
 }

@@ -410,20 +410,15 @@ fn killed_mid_apply_the_next_run_converges_with_nothing_lost_or_created_twice() 
         );
         t.write("roster.yaml", &yaml);
         let mut child = t.spawn(&["apply", "--yes", "--force", "--state", pg.url()]);
-        // Once the first intent is committed (however long startup takes on a
-        // busy machine), kill at a random moment of the creations.
+        // Once the first creation reached the vendor (so its intent is
+        // committed), however long startup takes on a busy machine, kill at a
+        // random moment of the creations.
         let started = std::time::Instant::now();
         while child.try_wait().expect("try_wait").is_none()
             && started.elapsed() < Duration::from_secs(20)
+            && server.mock.requests("/scim").is_empty()
         {
-            let migrated = count(
-                &pg,
-                "SELECT count(*) FROM pg_tables WHERE tablename = 'roster_records'",
-            ) == 1;
-            if migrated && count(&pg, "SELECT count(*) FROM roster_records") > 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         }
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));
         let finished = child.try_wait().expect("try_wait").is_some();
