@@ -82,9 +82,10 @@ fn confirm(creations: usize) -> anyhow::Result<bool> {
 pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let json = args.format == Format::Json;
     let store = args.state.store()?;
-    // Locked before the state is read, so the plan is made from the latest one.
     let desired = load_desired(&args.input)?;
     store.set_input(&desired.digest);
+    // Locked before the state is read, so the plan is made from the latest one;
+    // a database leases only the vendors this apply writes.
     let _lock = store.lock(&write_scope(args, &desired), "roster apply")?;
     let mut state = StateFile::load(store.as_ref(), "this apply starts a new one")?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;

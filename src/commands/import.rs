@@ -23,11 +23,11 @@ pub struct ImportArgs {
 
 pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let desired = load_desired(&args.input)?;
     let _lock = store.lock(
         &Scope::vendors(args.vendors.iter().cloned()),
         "roster import",
     )?;
+    let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(store.as_ref(), "this import starts a new one")?;
     for v in &args.vendors {
         if !desired.vendors.contains_key(v) {

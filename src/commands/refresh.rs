@@ -20,13 +20,13 @@ pub struct RefreshArgs {
 
 pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let desired = load_desired(&args.input)?;
     let scope = if args.narrow.vendors.is_empty() {
         Scope::All
     } else {
         Scope::vendors(args.narrow.vendors.iter().cloned())
     };
     let _lock = store.lock(&scope, "roster refresh")?;
+    let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(store.as_ref(), "this refresh starts a new one")?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let read = read_vendors(&desired, &state, &filter)?;

@@ -153,7 +153,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Who writes: the same for every row this process writes.
-struct Context_ {
+struct Writer {
     run_id: String,
     host: String,
     pid: i64,
@@ -178,7 +178,7 @@ struct Inner {
     shown: String,
     ttl: Duration,
     lock_timeout: Duration,
-    who: Context_,
+    who: Writer,
     held: Mutex<Option<Held>>,
     /// The records as this process last read or wrote them: `save` sends only
     /// what differs.
@@ -256,7 +256,7 @@ impl PgBackend {
             shown,
             ttl: lease_ttl()?,
             lock_timeout,
-            who: Context_ {
+            who: Writer {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 host: super::hostname(),
                 pid: i64::from(std::process::id()),
