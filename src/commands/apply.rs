@@ -166,6 +166,8 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         // The state could not be written (a full disk, the database gone): no
         // creation was sent without its pending record, so stop; what was
         // recorded stays and the next apply verifies what is pending.
+        let mut last = State::default();
+        recorder.update(|state| last = state.clone())?;
         let saved = recorder.finish();
         stderr::notice(&format!(
             "Apply stopped: recording failed: {e:#}. Nothing was sent that is not recorded as pending; {}; the next apply verifies what is pending.",
@@ -174,6 +176,19 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
                 Err(_) => "what was recorded before the failure is kept".to_string(),
             }
         ));
+        if json {
+            // A tool reading the JSON report sees an interrupted apply, with
+            // the last state written.
+            let state = saved.as_ref().unwrap_or(&last);
+            print_report(
+                args.format,
+                Outcome::Interrupted(pending(&plan, &last)),
+                &summary,
+                None,
+                &path,
+                state,
+            );
+        }
         return Ok(EXIT_PARTIAL);
     }
     if let Some(Ok(report)) = &report {

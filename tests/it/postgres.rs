@@ -88,6 +88,15 @@ fn apply_records_one_row_per_account_and_a_history_and_a_second_plan_is_a_no_op(
         run.stdout
     );
     assert!(!t.exists("state"), "no state file is written");
+    let list = t
+        .run(&["state", "list", "--format", "json", "--state", pg.url()])
+        .code(0)
+        .json();
+    assert_eq!(list["records"].as_array().unwrap().len(), 8, "{list}");
+    assert_eq!(
+        list["serial"], 2,
+        "written when the apply began and when it ended"
+    );
 
     // One row per (workspace, vendor, email), with the vendor's id.
     let rows = pg
@@ -465,7 +474,15 @@ fn a_server_restart_mid_apply_stops_it_cleanly_and_the_next_run_converges() {
         "rate_limit: 1000/s\n    concurrency: 1",
     );
     t.write("roster.yaml", &yaml);
-    let child = t.spawn(&["apply", "--yes", "--force", "--state", pg.url()]);
+    let child = t.spawn(&[
+        "apply",
+        "--yes",
+        "--force",
+        "--format",
+        "json",
+        "--state",
+        pg.url(),
+    ]);
     std::thread::sleep(Duration::from_millis(800));
     let recorded_before = count(&pg, "SELECT count(*) FROM roster_records");
     let done_before = count(
@@ -481,6 +498,10 @@ fn a_server_restart_mid_apply_stops_it_cleanly_and_the_next_run_converges() {
         stderr.contains("Apply stopped: recording failed"),
         "{stderr}"
     );
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not a JSON report ({e}):\n{stdout}\n{stderr}"));
+    assert_eq!(report["outcome"], "interrupted", "{report}");
+    assert_eq!(report["ok"], false);
     assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
     assert!(
         recorded_before > 0 && done_before < 2 * n,
