@@ -325,9 +325,34 @@ impl PgBackend {
     }
 }
 
+/// TLS as `sslmode=prefer` or `require` use it: the server's certificate is
+/// verified against the Web PKI roots, or with PGSSLROOTCERT (as libpq reads
+/// it) against the CA certificates in that PEM file only (a managed server's
+/// own CA).
 fn tls() -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    let roots = match std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+        Some(path) => {
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            let shown = std::path::Path::new(&path).display().to_string();
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(&path)
+                .map_err(|e| anyhow::anyhow!("PGSSLROOTCERT={shown}: cannot read it: {e}"))?
+            {
+                let cert = cert.map_err(|e| {
+                    anyhow::anyhow!("PGSSLROOTCERT={shown}: not PEM certificates: {e}")
+                })?;
+                roots
+                    .add(cert)
+                    .map_err(|e| anyhow::anyhow!("PGSSLROOTCERT={shown}: {e}"))?;
+            }
+            if roots.is_empty() {
+                bail!("PGSSLROOTCERT={shown}: holds no certificate");
+            }
+            roots
+        }
+        None => rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
     };
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

@@ -883,3 +883,40 @@ fn refresh_records_what_the_vendor_lost_and_apply_creates_it_again() {
         vec![vec![Some("created".to_string()), id.as_str().map(str::to_string)]]
     );
 }
+
+#[test]
+fn tls_is_verified_against_pgsslrootcert_or_the_web_pki() {
+    let pg = Pg::start_tls();
+    let t = Test::new();
+    t.write("roster.yaml", "version: 1\nusers: []\n");
+    let url = format!("{}?sslmode=require", pg.url());
+    // The server's own CA, as for a managed server: TLS, verified.
+    let ok = Test::new().env("PGSSLROOTCERT", crate::support::path_str(&pg.cert()));
+    ok.write("roster.yaml", "version: 1\nusers: []\n");
+    ok.run(&["plan", "--state", &url]).code(0);
+    let log = pg.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("application_name=roster SSL enabled")),
+        "roster's connection was not TLS:\n{log}"
+    );
+    // Without it, a certificate of an unknown CA is refused.
+    let refused = t.run(&["plan", "--state", &url]);
+    refused.code(1);
+    assert!(
+        refused.stderr.contains("cannot connect") && refused.stderr.contains("certificate"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains(PASSWORD));
+    // A file that holds no certificate is named.
+    t.write("empty.pem", "");
+    let bad = Test::new().env(
+        "PGSSLROOTCERT",
+        crate::support::path_str(&t.path("empty.pem")),
+    );
+    bad.write("roster.yaml", "version: 1\nusers: []\n");
+    let run = bad.run(&["plan", "--state", &url]);
+    run.code(1);
+    assert!(run.stderr.contains("PGSSLROOTCERT="), "{}", run.stderr);
+}

@@ -31,6 +31,8 @@ struct Cluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// Serves TLS with a self-signed certificate for 127.0.0.1 (`cert.pem`).
+    tls: bool,
 }
 
 impl Pg {
@@ -41,6 +43,27 @@ impl Pg {
                 return Pg::external(url.trim());
             }
         }
+        Pg::cluster(false)
+    }
+
+    /// A server of its own that also speaks TLS, with a certificate for
+    /// 127.0.0.1 signed by a CA of its own (`cert()`), made by the `openssl`
+    /// command.
+    pub fn start_tls() -> Pg {
+        Pg::cluster(true)
+    }
+
+    /// The CA that signed the certificate a TLS cluster serves.
+    pub fn cert(&self) -> PathBuf {
+        self.cluster
+            .as_ref()
+            .expect("a cluster of its own")
+            .dir
+            .path()
+            .join("ca.pem")
+    }
+
+    fn cluster(tls: bool) -> Pg {
         let bin = binaries().unwrap_or_else(|| {
             panic!(
                 "the PostgreSQL server binaries (initdb, pg_ctl) are not installed: install \
@@ -82,11 +105,84 @@ impl Pg {
                 .arg(format!("--pwfile={}", pwfile.display())),
             "initdb",
         );
+        if tls {
+            // A CA, and a server certificate for 127.0.0.1 signed by it.
+            let d = dir.path();
+            std::fs::write(
+                d.join("san.ext"),
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+            )
+            .expect("write san.ext");
+            let openssl = |args: &[&str]| {
+                let out = Command::new("openssl")
+                    .current_dir(d)
+                    .args(args)
+                    .output()
+                    .expect("run openssl (the TLS test needs the openssl command)");
+                assert!(
+                    out.status.success(),
+                    "openssl {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=roster test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ]);
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ]);
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "cert.pem",
+            ]);
+            let key = dir.path().join("key.pem");
+            std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod key");
+            if as_postgres {
+                chown_postgres(&key);
+                chown_postgres(&dir.path().join("cert.pem"));
+            }
+        }
         let mut cluster = Cluster {
             dir,
             bin,
             port: 0,
             as_postgres,
+            tls,
         };
         // A free port can be taken between finding and binding it: try again.
         let mut last = String::new();
@@ -178,11 +274,18 @@ impl Cluster {
     }
 
     fn pg_ctl_start(&self) -> Result<(), String> {
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c log_connections=on",
+                self.dir.path().join("cert.pem").display(),
+                self.dir.path().join("key.pem").display()
+            ));
+        }
         let out = command(
             self.as_postgres,
             Command::new(self.bin.join("pg_ctl"))
