@@ -175,10 +175,23 @@ fn apply_records_one_row_per_account_and_a_history_and_a_second_plan_is_a_no_op(
     assert_eq!(other.code(0).json()["summary"]["create"], 8);
 
     // No secret reached the database or the output: not the database password,
-    // not a vendor token.
+    // not a vendor token, not a generated password.
     let everything = dump(&pg);
     let c = &server.mock.config;
-    for secret in [PASSWORD, c.acton_token.as_str(), c.scim_token.as_str()] {
+    let mut passwords = Vec::new();
+    for r in server.mock.requests("/acton/") {
+        if let Ok(serde_json::Value::Array(users)) = serde_json::from_str(&r.body) {
+            passwords.extend(
+                users
+                    .iter()
+                    .filter_map(|u| u["password"].as_str().map(str::to_string)),
+            );
+        }
+    }
+    assert_eq!(passwords.len(), 4, "the generated passwords were sent");
+    let mut secrets = vec![PASSWORD, c.acton_token.as_str(), c.scim_token.as_str()];
+    secrets.extend(passwords.iter().map(String::as_str));
+    for secret in secrets {
         assert!(!everything.contains(secret), "{secret} is in the database");
         for out in [&run.stdout, &run.stderr, &other.stdout, &other.stderr] {
             assert!(!out.contains(secret), "{secret} was printed:\n{out}");
