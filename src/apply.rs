@@ -10,7 +10,7 @@ use crate::desired::identity;
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
 use crate::secret::{Redactor, Secret};
-use crate::state::{now, Journal, RawSpec, Record, State, Status, Store};
+use crate::state::{now, Backend, RawSpec, Record, State, Status};
 use crate::vendors::list::{self, Observed, Query};
 use crate::vendors::{CallError, Driver, NewUser, Outcome, PasswordPolicy};
 use anyhow::{bail, Context};
@@ -200,16 +200,19 @@ pub fn prepare<'a>(
 /// fsync'd together, and each submitter resumes only once its lines are durable.
 /// Crash safety is the same as one fsync per write; the cost is one per round.
 pub struct Recorder {
-    store: Store,
+    store: Box<dyn Backend>,
     state: Mutex<State>,
     commits: std::sync::mpsc::Sender<Commit>,
     writer: std::thread::JoinHandle<()>,
 }
 
-type Commit = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
+type Commit = (
+    Vec<(String, String, Record)>,
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+);
 
 impl Recorder {
-    pub fn new(store: Store, state: State) -> anyhow::Result<Recorder> {
+    pub fn new(store: Box<dyn Backend>, state: State) -> anyhow::Result<Recorder> {
         let mut journal = store.journal()?;
         let (commits, pending) = std::sync::mpsc::channel::<Commit>();
         let writer = std::thread::Builder::new()
@@ -218,10 +221,14 @@ impl Recorder {
                 while let Ok(first) = pending.recv() {
                     let mut round = vec![first];
                     round.extend(pending.try_iter());
-                    let lines: Vec<u8> =
-                        round.iter().flat_map(|(b, _)| b.iter().copied()).collect();
-                    let result = journal.write(&lines).map_err(|e| format!("{e:#}"));
-                    for (_, done) in round {
+                    let mut records = Vec::new();
+                    let mut waiting = Vec::with_capacity(round.len());
+                    for (batch, done) in round {
+                        records.extend(batch);
+                        waiting.push(done);
+                    }
+                    let result = journal.append(&records).map_err(|e| format!("{e:#}"));
+                    for done in waiting {
                         let _ = done.send(result.clone());
                     }
                 }
@@ -240,11 +247,10 @@ impl Recorder {
         if records.is_empty() {
             return Ok(());
         }
-        let mut lines = Vec::new();
-        Journal::encode(
-            &mut lines,
-            records.iter().map(|(email, r)| (vendor, *email, r)),
-        )?;
+        let lines = records
+            .iter()
+            .map(|(email, r)| (vendor.to_string(), email.to_string(), r.clone()))
+            .collect();
         let (done, durable) = tokio::sync::oneshot::channel();
         self.commits
             .send((lines, done))
@@ -274,7 +280,7 @@ impl Recorder {
         Ok(())
     }
 
-    /// Writes the state file and drops the journal.
+    /// Saves the state and retires the journal.
     pub fn finish(self) -> anyhow::Result<State> {
         drop(self.commits);
         let _ = self.writer.join();
@@ -691,9 +697,9 @@ mod tests {
     #[test]
     fn an_outcome_journaled_but_not_yet_in_memory_is_saved() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join("s.json"));
+        let store = crate::state::FileBackend::new(dir.path().join("s.json"));
         let state = store.load().unwrap();
-        let recorder = Recorder::new(store, state).unwrap();
+        let recorder = Recorder::new(Box::new(store), state).unwrap();
         let record = Record {
             status: Status::Created,
             remote_id: Some("r1".into()),

@@ -1,7 +1,9 @@
 //! The command line: the clap definitions and the dispatch. Each command's flags
 //! and work live in its own file under `commands/`.
 
-use crate::commands::{self, apply, dump, import, plan, refresh, show, state, stderr, validate};
+use crate::commands::{
+    self, apply, dump, history, import, plan, refresh, show, state, stderr, validate,
+};
 use crate::desired;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +47,9 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Show a plan saved by `roster plan --out`.
     Show(show::ShowArgs),
+    /// Who recorded which account, when, from which run and commit (a
+    /// PostgreSQL state).
+    History(history::HistoryArgs),
     /// Inspect or repair the recorded state.
     State {
         #[command(subcommand)]
@@ -103,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => import::exec(&args),
         Command::Dump(args) => dump::exec(&args),
         Command::Show(args) => show::exec(&args),
+        Command::History(args) => history::exec(&args),
         Command::State { command } => state::exec(&command),
         Command::Schema => {
             commands::emit(&desired::schema());

@@ -3,20 +3,20 @@
 
 use super::progress::Progress;
 use super::{
-    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, Input, Narrow,
-    Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, stderr, Input,
+    Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
 use crate::desired::process_env;
 use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Baseline, Plan, Summary};
-use crate::state::{Lock, State, Status, UnfinishedApply};
+use crate::state::{Backend, Scope, State, Status, UnfinishedApply};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -50,13 +50,20 @@ pub struct ApplyArgs {
     /// How to print the outcome.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// How long to wait for the lock while another roster holds it (e.g. 30s,
-    /// 10m), then fail naming the holder; 0 fails at once.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
-    pub lock_timeout: std::time::Duration,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
     #[arg(value_name = "PLANFILE", conflicts_with_all = ["vendors", "users"])]
     pub planfile: Option<PathBuf>,
+}
+
+/// The vendors an apply may write: those it narrows to, or every vendor of the
+/// desired state. A saved plan's own narrowing is within the desired state.
+/// (The state's other vendors are only read.)
+fn write_scope(args: &ApplyArgs, desired: &crate::desired::Desired) -> Scope {
+    if args.narrow.vendors.is_empty() {
+        Scope::vendors(desired.vendors.keys().cloned())
+    } else {
+        Scope::vendors(args.narrow.vendors.iter().cloned())
+    }
 }
 
 fn confirm(creations: usize) -> anyhow::Result<bool> {
@@ -75,10 +82,12 @@ fn confirm(creations: usize) -> anyhow::Result<bool> {
 pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let json = args.format == Format::Json;
     let store = args.state.store()?;
-    // Locked before the state is read, so the plan is made from the latest one.
-    let _lock = Lock::acquire_within(store.path(), "roster apply", args.lock_timeout)?;
     let desired = load_desired(&args.input)?;
-    let mut state = StateFile::load(&store, "this apply starts a new one")?;
+    store.set_input(&desired.digest);
+    // Locked before the state is read, so the plan is made from the latest one;
+    // a database leases only the vendors this apply writes.
+    let _lock = store.lock(&write_scope(args, &desired), "roster apply")?;
+    let mut state = StateFile::load(store.as_ref(), "this apply starts a new one")?;
     let saved = args.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
@@ -105,12 +114,9 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         };
         emit(&render::text(&view, color()));
     }
-    let path = store.path().to_path_buf();
+    let path = store.describe();
     if !summary.has_work() {
-        if store.journal_path().exists()
-            || state.unfinished_apply.is_some()
-            || !refreshed.is_empty()
-        {
+        if store.has_journal()? || state.unfinished_apply.is_some() || !refreshed.is_empty() {
             // Fold in what an interrupted apply left, and what the refresh
             // learnt: there is nothing left to do.
             state.unfinished_apply = None;
@@ -137,7 +143,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(EXIT_ERROR);
     }
     let work = apply::prepare(&desired, &state, &plan, &process_env)?;
-    begin(&store, &mut state, &desired.digest)?;
+    begin(store.as_ref(), &mut state, &desired.digest)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;
     let progress = Progress::new("apply", total, quiet);
@@ -156,6 +162,35 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         })
     })?;
     progress.finish();
+    if let Some(Err(e)) = &report {
+        // The state could not be written (a full disk, the database gone): no
+        // creation was sent without its pending record, so stop; what was
+        // recorded stays and the next apply verifies what is pending.
+        let mut last = State::default();
+        recorder.update(|state| last = state.clone())?;
+        let saved = recorder.finish();
+        stderr::notice(&format!(
+            "Apply stopped: recording failed: {e:#}. Nothing was sent that is not recorded as pending; {}; the next apply verifies what is pending.",
+            match &saved {
+                Ok(_) => format!("the state was written to {path}"),
+                Err(_) => "what was recorded before the failure is kept".to_string(),
+            }
+        ));
+        if json {
+            // A tool reading the JSON report sees an interrupted apply, with
+            // the last state written.
+            let state = saved.as_ref().unwrap_or(&last);
+            print_report(
+                args.format,
+                Outcome::Interrupted(pending(&plan, &last)),
+                &summary,
+                None,
+                &path,
+                state,
+            );
+        }
+        return Ok(EXIT_PARTIAL);
+    }
     if let Some(Ok(report)) = &report {
         if report.ok() {
             recorder.update(|state| state.unfinished_apply = None)?;
@@ -188,7 +223,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
 /// Records, before anything is sent, what the state held when this apply of
 /// `input` began, unless it resumes an unfinished one of the same input: a
 /// re-run after an interruption is then judged against the same beginning.
-fn begin(store: &crate::state::Store, state: &mut State, input: &str) -> anyhow::Result<()> {
+fn begin(store: &dyn Backend, state: &mut State, input: &str) -> anyhow::Result<()> {
     let baseline = Baseline::of(state, input);
     let unfinished = UnfinishedApply {
         existing: baseline.existing,
@@ -265,13 +300,12 @@ fn print_report(
     outcome: Outcome,
     summary: &Summary,
     report: Option<&Report>,
-    path: &Path,
+    path: &str,
     state: &State,
 ) {
     let empty = Report::default();
     let r = report.unwrap_or(&empty);
     if format == Format::Json {
-        let path = path.display().to_string();
         let doc = JsonReport {
             format_version: 1,
             outcome: match outcome {
@@ -288,7 +322,7 @@ fn print_report(
             warnings: pairs(&r.warnings),
             requests: r.requests,
             state: JsonState {
-                path: &path,
+                path,
                 serial: state.serial,
             },
         };
@@ -305,7 +339,7 @@ fn print_report(
         Outcome::Interrupted(pending) => {
             say!(
                 "\nApply interrupted. State written to {} (serial {}); {pending} creation(s) without an answer are pending and the next apply verifies them.",
-                path.display(),
+                path,
                 state.serial
             );
             return;
@@ -329,9 +363,5 @@ fn print_report(
     for (vendor, email, why) in &r.warnings {
         say!("  warning     {vendor}  {email}: {why}");
     }
-    say!(
-        "State written to {} (serial {}).",
-        path.display(),
-        state.serial
-    );
+    say!("State written to {} (serial {}).", path, state.serial);
 }

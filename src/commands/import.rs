@@ -3,7 +3,7 @@
 
 use super::{filter, load_desired, read_vendors, say, Input, StateFile, EXIT_OK};
 use crate::refresh::{self, What};
-use crate::state::Lock;
+use crate::state::Scope;
 use anyhow::bail;
 use clap::Args;
 
@@ -19,17 +19,16 @@ pub struct ImportArgs {
     /// Only this user's email (repeatable).
     #[arg(long = "user", value_name = "EMAIL")]
     pub users: Vec<String>,
-    /// How long to wait for the lock while another roster holds it (e.g. 30s,
-    /// 10m), then fail naming the holder; 0 fails at once.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
-    pub lock_timeout: std::time::Duration,
 }
 
 pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let _lock = Lock::acquire_within(store.path(), "roster import", args.lock_timeout)?;
+    let _lock = store.lock(
+        &Scope::vendors(args.vendors.iter().cloned()),
+        "roster import",
+    )?;
     let desired = load_desired(&args.input)?;
-    let mut state = StateFile::load(&store, "this import starts a new one")?;
+    let mut state = StateFile::load(store.as_ref(), "this import starts a new one")?;
     for v in &args.vendors {
         if !desired.vendors.contains_key(v) {
             bail!("--vendor {v}: no vendor of that name in the desired state");
@@ -58,7 +57,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
             filter.vendor(v) && !state.get(v, email).is_some_and(|r| r.status.exists())
         })
         .collect();
-    if !read.changes.is_empty() || store.journal_path().exists() {
+    if !read.changes.is_empty() || store.has_journal()? {
         store.save(&mut state)?;
     }
     say!(
@@ -75,7 +74,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
     }
     say!(
         "State written to {} (serial {}).",
-        args.state.path().display(),
+        store.describe(),
         state.serial
     );
     Ok(EXIT_OK)

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod dump;
+pub mod history;
 pub mod import;
 pub mod plan;
 pub mod progress;
@@ -15,7 +16,7 @@ pub mod validate;
 
 use crate::desired::{self, process_env, Desired};
 use crate::plan::{Baseline, Filter, Threshold, Verdict};
-use crate::state::{State, Store};
+use crate::state::{Backend, FileBackend, State};
 use anyhow::{bail, Context};
 use clap::Args;
 use std::io::{IsTerminal, Write};
@@ -54,10 +55,34 @@ pub struct Input {
 
 #[derive(Args, Debug)]
 pub struct StateFile {
-    /// The recorded state [default: state/roster.state.json]. Its folder must
-    /// exist; the default one is created.
-    #[arg(long, value_name = "FILE")]
+    /// The recorded state: a file [default: state/roster.state.json], whose
+    /// folder must exist (the default one is created), or a PostgreSQL URL
+    /// (postgres://USER@HOST/DB; the password from PGPASSWORD or the URL).
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "ROSTER_STATE",
+        hide_env_values = true
+    )]
     pub state: Option<PathBuf>,
+    /// With a PostgreSQL state: the workspace, so that independent desired
+    /// files share one database without seeing each other.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "ROSTER_WORKSPACE",
+        default_value = "default"
+    )]
+    pub workspace: String,
+    /// How long to wait for another run holding the state (a database: a
+    /// vendor this one writes), e.g. `30s` or `10m`; `0s` fails at once,
+    /// naming the holder.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?}: {e} (like 30s or 5m)"))
 }
 
 impl StateFile {
@@ -69,9 +94,19 @@ impl StateFile {
             .unwrap_or_else(|| Path::new(Self::DEFAULT))
     }
 
-    /// The store, refusing a `--state` whose folder does not exist: a typo there
-    /// would otherwise start a new, empty state and plan to create everyone.
-    pub fn store(&self) -> anyhow::Result<Store> {
+    /// The backend `--state` names, refusing a file whose folder does not
+    /// exist: a typo there would otherwise start a new, empty state and plan to
+    /// create everyone.
+    pub fn store(&self) -> anyhow::Result<Box<dyn Backend>> {
+        if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
+            if crate::state::postgres::is_url(url) {
+                return Ok(Box::new(crate::state::postgres::PgBackend::connect(
+                    url,
+                    &self.workspace,
+                    self.lock_timeout,
+                )?));
+            }
+        }
         if let Some(path) = &self.state {
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
@@ -85,14 +120,16 @@ impl StateFile {
                 );
             }
         }
-        Ok(Store::new(self.path()))
+        Ok(Box::new(
+            FileBackend::new(self.path()).with_lock_timeout(self.lock_timeout),
+        ))
     }
 
     /// The state in `store`; says so when there is none yet.
-    pub fn load(store: &Store, what: &str) -> anyhow::Result<State> {
+    pub fn load(store: &dyn Backend, what: &str) -> anyhow::Result<State> {
         let state = store.load()?;
-        if state.lineage.is_empty() && state.vendors.is_empty() && !store.path().exists() {
-            stderr::notice(&format!("No state at {}: {what}.", store.path().display()));
+        if state.lineage.is_empty() && state.vendors.is_empty() && !store.exists()? {
+            stderr::notice(&format!("No state at {}: {what}.", store.describe()));
         }
         Ok(state)
     }

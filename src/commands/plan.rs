@@ -48,7 +48,7 @@ pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
     let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(
-        &store,
+        store.as_ref(),
         "planning against an empty state; the first apply starts it",
     )?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;

@@ -5,7 +5,7 @@ use super::{
     filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::refresh;
-use crate::state::Lock;
+use crate::state::Scope;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -20,15 +20,20 @@ pub struct RefreshArgs {
 
 pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     let store = args.state.store()?;
-    let _lock = Lock::acquire(store.path(), "roster refresh")?;
+    let scope = if args.narrow.vendors.is_empty() {
+        Scope::All
+    } else {
+        Scope::vendors(args.narrow.vendors.iter().cloned())
+    };
+    let _lock = store.lock(&scope, "roster refresh")?;
     let desired = load_desired(&args.input)?;
-    let mut state = StateFile::load(&store, "this refresh starts a new one")?;
+    let mut state = StateFile::load(store.as_ref(), "this refresh starts a new one")?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let read = read_vendors(&desired, &state, &filter)?;
     for line in read.lines() {
         say!("{line}");
     }
-    let journal_left = store.journal_path().exists();
+    let journal_left = store.has_journal()?;
     if read.changes.is_empty() && !journal_left {
         say!(
             "Refresh: the state matches what the vendors hold; nothing written ({} list request(s)).",
@@ -41,7 +46,7 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
             "Refresh: {} ({} list request(s)). State written to {} (serial {}).",
             refresh::summary(&read.changes),
             read.requests,
-            store.path().display(),
+            store.describe(),
             state.serial
         );
     }

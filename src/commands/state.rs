@@ -2,7 +2,7 @@
 //! change only the state file (under its lock), never a vendor.
 
 use super::{emit, say, StateFile, EXIT_OK};
-use crate::state::{merge, Lock, LockRecord, State, Store, Unlocked};
+use crate::state::{merge, Lock, LockRecord, Scope, State, Store, Unlocked};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -29,6 +29,10 @@ pub enum StateCommand {
     /// kept, users on unreadable lines become pending (the next apply verifies
     /// them), and the unreadable lines are kept in a side file.
     Repair(StateFile),
+    /// Copy the state file (--state FILE) into a PostgreSQL database.
+    Push(PushArgs),
+    /// Copy a PostgreSQL state into the state file (--state FILE).
+    Pull(PullArgs),
 }
 
 #[derive(Args, Debug)]
@@ -38,6 +42,26 @@ pub struct UnlockArgs {
     /// Only clear the record of this lock id (as a refusal or the lock file shows it).
     #[arg(value_name = "LOCK_ID")]
     pub lock_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The state file to copy, and --workspace: where in the database.
+    #[command(flatten)]
+    pub state: StateFile,
+    /// The database to copy it into.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The state file to write, and --workspace: which one of the database.
+    #[command(flatten)]
+    pub state: StateFile,
+    /// The database to copy from.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,13 +122,122 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
         StateCommand::Rm(args) => rm(args),
         StateCommand::Mv(args) => mv(args),
         StateCommand::Merge(args) => merge_files(args),
-        StateCommand::Unlock(args) => unlock(args.state.path(), args.lock_id.as_deref()),
+        StateCommand::Unlock(args) => unlock(args),
         StateCommand::Repair(file) => repair(file.path()),
+        StateCommand::Push(args) => {
+            let file = file_of(&args.state, "push")?;
+            let database = database_of(&args.state, &args.to, "--to")?;
+            copy(file.as_ref(), database.as_ref(), "roster state push")
+        }
+        StateCommand::Pull(args) => {
+            let file = file_of(&args.state, "pull")?;
+            let database = database_of(&args.state, &args.from, "--from")?;
+            copy(database.as_ref(), file.as_ref(), "roster state pull")
+        }
     }
 }
 
-fn unlock(path: &Path, id: Option<&str>) -> anyhow::Result<u8> {
-    match crate::state::unlock(path, id)? {
+/// The state file of a push or pull: `--state`, never a URL.
+fn file_of(state: &StateFile, what: &str) -> anyhow::Result<Box<dyn crate::state::Backend>> {
+    if let Some(url) = state.state.as_deref().and_then(Path::to_str) {
+        if crate::state::postgres::is_url(url) {
+            bail!(
+                "state {what}: --state (or ROSTER_STATE) names a database; it must name the state file"
+            );
+        }
+    }
+    state.store()
+}
+
+/// The database of a push or pull, in `--workspace`.
+fn database_of(
+    state: &StateFile,
+    url: &str,
+    flag: &str,
+) -> anyhow::Result<Box<dyn crate::state::Backend>> {
+    if !crate::state::postgres::is_url(url) {
+        bail!(
+            "{flag} {}: not a PostgreSQL URL (postgres://...)",
+            crate::state::postgres::redact(url)
+        );
+    }
+    StateFile {
+        state: Some(PathBuf::from(url)),
+        workspace: state.workspace.clone(),
+        lock_timeout: state.lock_timeout,
+    }
+    .store()
+}
+
+/// Copies the state of `from` into `to` exactly (lineage, serial, every
+/// record), both locked. Refuses to overwrite another state, or a newer copy
+/// of this one.
+fn copy(
+    from: &dyn crate::state::Backend,
+    to: &dyn crate::state::Backend,
+    command: &str,
+) -> anyhow::Result<u8> {
+    let _source = from.lock(&Scope::All, command)?;
+    let _target = to.lock(&Scope::All, command)?;
+    let state = from.load()?;
+    if state.serial == 0 || state.lineage.is_empty() {
+        bail!(
+            "{}: no state recorded yet; nothing to copy",
+            from.describe()
+        );
+    }
+    if from.has_journal()? {
+        bail!(
+            "{}: an apply that did not finish left records to fold in; run `roster state merge` (or an apply) on it first",
+            from.describe()
+        );
+    }
+    let there = to.load()?;
+    if to.exists()? {
+        if there.lineage != state.lineage {
+            bail!(
+                "{} holds another state (lineage {}, not {}); roster will not overwrite it",
+                to.describe(),
+                there.lineage,
+                state.lineage
+            );
+        }
+        if there.serial > state.serial {
+            bail!(
+                "{} holds a newer copy of this state (serial {} > {}); roster will not go back",
+                to.describe(),
+                there.serial,
+                state.serial
+            );
+        }
+    }
+    to.replace(&state)?;
+    say!(
+        "Copied {} record(s) from {} to {} (lineage {}, serial {}).",
+        state.records().count(),
+        from.describe(),
+        to.describe(),
+        state.lineage,
+        state.serial
+    );
+    Ok(EXIT_OK)
+}
+
+fn unlock(args: &UnlockArgs) -> anyhow::Result<u8> {
+    let url = args.state.state.as_deref().and_then(Path::to_str);
+    if url.is_some_and(crate::state::postgres::is_url) {
+        if args.lock_id.is_some() {
+            bail!("state unlock LOCK_ID is for a state file; a database's leases expire on their own, and `state unlock` removes those of a holder that is gone");
+        }
+        let store = args.state.store()?;
+        match store.unlock()? {
+            Some(holder) => say!("Removed the lock held by {holder}."),
+            None => say!("{} is not locked.", store.describe()),
+        }
+        return Ok(EXIT_OK);
+    }
+    let path = args.state.path();
+    match crate::state::unlock(path, args.lock_id.as_deref())? {
         Unlocked::Cleared(LockRecord::Holder(holder)) => {
             say!("Cleared the lock record of {holder}: that process no longer holds the lock.")
         }
@@ -158,15 +291,15 @@ fn repair(path: &Path) -> anyhow::Result<u8> {
 
 fn show(file: &StateFile) -> anyhow::Result<u8> {
     let store = file.store()?;
-    let path = store.path();
+    let path = store.describe();
     let state = store.load()?;
     if state.lineage.is_empty() && state.vendors.is_empty() {
-        say!("{}: no state recorded yet.", path.display());
+        say!("{path}: no state recorded yet.");
         return Ok(EXIT_OK);
     }
     say!(
         "{}: lineage {}, serial {}",
-        path.display(),
+        path,
         state.lineage,
         state.serial
     );
@@ -254,18 +387,18 @@ fn rewrite(
     change: impl FnOnce(&mut State) -> anyhow::Result<String>,
 ) -> anyhow::Result<u8> {
     let store = file.store()?;
-    let _lock = Lock::acquire(store.path(), command)?;
+    let _lock = store.lock(&Scope::All, command)?;
     let mut state = store.load()?;
     let before = state.clone();
     let done = change(&mut state)?;
-    if state == before && !store.journal_path().exists() {
-        say!("{done} {} is unchanged.", store.path().display());
+    if state == before && !store.has_journal()? {
+        say!("{done} {} is unchanged.", store.describe());
         return Ok(EXIT_OK);
     }
     store.save(&mut state)?;
     say!(
         "{done} State written to {} (serial {}).",
-        store.path().display(),
+        store.describe(),
         state.serial
     );
     Ok(EXIT_OK)

@@ -1,11 +1,16 @@
 //! The recorded state: what roster has created or adopted at each vendor, kept in a
 //! JSON file the pipeline commits, plus the journal apply appends to as it runs.
 
+mod backend;
+mod file;
 mod lock;
 pub mod merge;
+pub mod postgres;
 mod store;
 
-pub use lock::{lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
+pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
+pub use file::FileBackend;
+pub use lock::{hostname, lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Store};
 
 use serde::{Deserialize, Serialize};

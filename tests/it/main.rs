@@ -5,6 +5,7 @@
 mod support;
 
 mod apply;
+mod backend_contract;
 mod bad_input;
 mod commands;
 mod crash;
@@ -17,6 +18,7 @@ mod lock;
 mod output;
 mod pipeline;
 mod plan;
+mod postgres;
 mod readme;
 mod redaction;
 mod refresh;

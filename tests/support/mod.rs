@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod mock;
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -55,6 +56,9 @@ impl Test {
         let mut cmd = assert_cmd::Command::cargo_bin("roster").expect("roster binary");
         cmd.current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .env_remove("ROSTER_STATE")
+            .env_remove("ROSTER_WORKSPACE")
+            .env_remove("PGPASSWORD")
             .env("NO_COLOR", "1")
             .args(args);
         for (k, v) in &self.env {
@@ -70,6 +74,9 @@ impl Test {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("roster"));
         cmd.current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .env_remove("ROSTER_STATE")
+            .env_remove("ROSTER_WORKSPACE")
+            .env_remove("PGPASSWORD")
             .env("NO_COLOR", "1")
             .args(args)
             .stdin(std::process::Stdio::null())

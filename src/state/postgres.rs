@@ -1,0 +1,1291 @@
+//! The state in PostgreSQL, as a [`Backend`]: one row per (workspace, vendor,
+//! email), an append-only history of every record written, and per-vendor
+//! leases with an expiry and a fencing token instead of one lock file.
+//!
+//! The journal is the rows themselves: `append` upserts a batch of records and
+//! their history rows in one statement (one round trip, one transaction), so a
+//! `pending` record is committed before its creation is sent, and an outcome as
+//! its answer arrives. `save` writes the rows that differ from what was loaded
+//! and raises the serial. Every write carries the writer's lease token and
+//! lands only while that lease is held: a holder whose lease expired and was
+//! taken over has its writes refused.
+//!
+//! The schema is created and migrated by roster (`roster_schema` holds its
+//! version). The URL's password (or PGPASSWORD's) never reaches a message:
+//! [`redact`] is how the URL is shown.
+
+use super::backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
+use super::{Record, State, Status, UnfinishedApply};
+use anyhow::{bail, Context};
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_postgres::Client;
+
+/// One connection, used by one statement or transaction at a time (the lease
+/// renewal shares it).
+type Shared = Arc<tokio::sync::Mutex<Client>>;
+
+/// The schema's migrations, in order; the version is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, history, workspaces, leases.
+    "CREATE TABLE roster_workspaces (
+        workspace text PRIMARY KEY,
+        lineage text NOT NULL DEFAULT '',
+        serial bigint NOT NULL DEFAULT 0,
+        unfinished_existing bigint,
+        unfinished_input text,
+        unfinished_started text,
+        -- Records were appended since the last save.
+        dirty boolean NOT NULL DEFAULT false
+    );
+    CREATE TABLE roster_records (
+        workspace text NOT NULL,
+        vendor text NOT NULL,
+        email text NOT NULL,
+        status text NOT NULL,
+        remote_id text,
+        fingerprint text NOT NULL,
+        -- The spec's JSON text exactly as recorded (a state file round-trips
+        -- byte for byte).
+        spec text NOT NULL,
+        error text,
+        at text NOT NULL,
+        inactive boolean NOT NULL DEFAULT false,
+        vendor_status text,
+        -- A JSON array of strings.
+        warnings text NOT NULL DEFAULT '[]',
+        PRIMARY KEY (workspace, vendor, email)
+    );
+    CREATE TABLE roster_history (
+        id bigserial PRIMARY KEY,
+        workspace text NOT NULL,
+        vendor text NOT NULL,
+        email text NOT NULL,
+        -- The record's status, or `removed` when a command forgot it.
+        status text NOT NULL,
+        remote_id text,
+        fingerprint text,
+        error text,
+        at text NOT NULL,
+        recorded timestamptz NOT NULL DEFAULT now(),
+        run_id text NOT NULL,
+        host text NOT NULL,
+        command text NOT NULL,
+        input text,
+        git_commit text
+    );
+    CREATE INDEX roster_history_pair ON roster_history (workspace, vendor, email, id);
+    CREATE TABLE roster_leases (
+        workspace text NOT NULL,
+        -- A vendor name, or `*` for the whole workspace.
+        vendor text NOT NULL,
+        token bigint NOT NULL,
+        run_id text NOT NULL,
+        host text NOT NULL,
+        pid bigint NOT NULL,
+        command text NOT NULL,
+        since timestamptz NOT NULL DEFAULT now(),
+        expires timestamptz NOT NULL,
+        PRIMARY KEY (workspace, vendor)
+    );
+    CREATE SEQUENCE roster_fencing;",
+    // 2: a request budget per vendor account, shared by every runner (GCRA:
+    // the theoretical arrival time of the next request).
+    "CREATE TABLE roster_budgets (
+        account text PRIMARY KEY,
+        tat timestamptz NOT NULL
+    );",
+];
+
+/// How long one call to the database may take before roster gives up on it (a
+/// partitioned network would otherwise hang an apply forever). A write that
+/// times out may still land; what it held is then verified by the next run.
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The lease's vendor name for the whole workspace.
+const ALL: &str = "*";
+
+/// Whether `--state` names a PostgreSQL database.
+pub fn is_url(state: &str) -> bool {
+    state.starts_with("postgres://") || state.starts_with("postgresql://")
+}
+
+/// `url` with any password replaced by `***`, for every message.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = url[..scheme_end].to_string();
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***")),
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    // A password may also ride in the query (`?password=`).
+    let tail = &rest[authority_end..];
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(tail),
+    }
+    out
+}
+
+/// Who writes: the same for every row this process writes.
+struct Writer {
+    run_id: String,
+    host: String,
+    pid: i64,
+    git_commit: Option<String>,
+    input: Mutex<Option<String>>,
+    command: Mutex<String>,
+}
+
+/// A held lease: the token every write carries, and how many lease rows it
+/// holds (one per vendor, or one for the workspace).
+#[derive(Clone)]
+struct Held {
+    token: i64,
+    rows: i64,
+    scope: Scope,
+}
+
+struct Inner {
+    runtime: tokio::runtime::Runtime,
+    client: Shared,
+    workspace: String,
+    shown: String,
+    ttl: Duration,
+    lock_timeout: Duration,
+    who: Writer,
+    held: Mutex<Option<Held>>,
+    /// The records as this process last read or wrote them: `save` sends only
+    /// what differs.
+    known: Mutex<Option<HashMap<(String, String), Record>>>,
+}
+
+pub struct PgBackend {
+    inner: Arc<Inner>,
+}
+
+/// How long a lease lasts without renewal (ROSTER_LEASE_TTL, default 60s); its
+/// holder renews it every third of that.
+fn lease_ttl() -> anyhow::Result<Duration> {
+    match std::env::var("ROSTER_LEASE_TTL") {
+        Ok(v) if !v.trim().is_empty() => {
+            let ttl = humantime::parse_duration(v.trim())
+                .with_context(|| format!("ROSTER_LEASE_TTL={v}: not a duration like 60s"))?;
+            if ttl < Duration::from_secs(1) {
+                bail!("ROSTER_LEASE_TTL={v}: at least 1s");
+            }
+            Ok(ttl)
+        }
+        _ => Ok(Duration::from_secs(60)),
+    }
+}
+
+impl PgBackend {
+    /// Connects to `url` (TLS as its `sslmode` says: `prefer` by default),
+    /// creates or migrates the schema, and opens `workspace`. Waits up to
+    /// `lock_timeout` for a held lease before giving up.
+    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration) -> anyhow::Result<Self> {
+        let shown = redact(url);
+        if workspace.is_empty() || workspace == ALL {
+            bail!("--workspace {workspace:?}: give a name");
+        }
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| anyhow::anyhow!("--state {shown}: not a valid PostgreSQL URL: {e}"))?;
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            }
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("roster");
+        }
+        config.connect_timeout(Duration::from_secs(30));
+        // A server that vanished without closing the connection is noticed.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("roster-postgres")
+            .enable_all()
+            .build()
+            .context("cannot start the database runtime")?;
+        let tls = tls()?;
+        let client = runtime
+            .block_on(async {
+                let (client, connection) = config.connect(tls).await?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("the database connection ended: {e}");
+                    }
+                });
+                Ok::<_, tokio_postgres::Error>(client)
+            })
+            .map_err(|e| anyhow::anyhow!("cannot connect to {shown}: {}", describe_error(&e)))?;
+        let git_commit = ["GITHUB_SHA", "CI_COMMIT_SHA"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
+        let inner = Inner {
+            runtime,
+            client: Arc::new(tokio::sync::Mutex::new(client)),
+            workspace: workspace.to_string(),
+            shown,
+            ttl: lease_ttl()?,
+            lock_timeout,
+            who: Writer {
+                run_id: uuid::Uuid::new_v4().to_string(),
+                host: super::hostname(),
+                pid: i64::from(std::process::id()),
+                git_commit,
+                input: Mutex::new(None),
+                command: Mutex::new("roster".into()),
+            },
+            held: Mutex::new(None),
+            known: Mutex::new(None),
+        };
+        inner.migrate()?;
+        Ok(PgBackend {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Leases last `ttl` without renewal instead (before any lease is taken).
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.ttl = ttl;
+        }
+        self
+    }
+
+    /// Reserves `requests` requests of the budget of vendor account `account`
+    /// (a name every runner using that account gives alike, such as its kind
+    /// and base URL), spent at `rate_per_second` across every runner sharing
+    /// this database; returns how long to wait before sending them. One
+    /// statement, so runners on different hosts never overspend it together.
+    ///
+    /// Not yet called by the vendors' HTTP client, whose limiter is per process.
+    pub fn reserve(
+        &self,
+        account: &str,
+        requests: u32,
+        rate_per_second: f64,
+    ) -> anyhow::Result<Duration> {
+        if !(rate_per_second > 0.0 && rate_per_second.is_finite()) {
+            bail!("a rate budget needs a positive rate, not {rate_per_second}");
+        }
+        let cost = f64::from(requests) / rate_per_second;
+        let inner = &self.inner;
+        let wait: f64 = inner.block_on("reserving the rate budget", async {
+            let row = inner
+                .client
+                .lock()
+                .await
+                .query_one(
+                    "INSERT INTO roster_budgets AS b (account, tat)
+                     VALUES ($1, clock_timestamp() + make_interval(secs => $2))
+                     ON CONFLICT (account) DO UPDATE
+                        SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
+                     RETURNING EXTRACT(EPOCH FROM
+                        (tat - make_interval(secs => $2) - clock_timestamp()))::float8",
+                    &[&account, &cost],
+                )
+                .await?;
+            Ok(row.get(0))
+        })?;
+        Ok(Duration::from_secs_f64(wait.max(0.0)))
+    }
+
+    /// This process's run id, as the history and the leases record it.
+    pub fn run_id(&self) -> &str {
+        &self.inner.who.run_id
+    }
+}
+
+/// TLS as `sslmode=prefer` or `require` use it: the server's certificate is
+/// verified against the Web PKI roots, or with PGSSLROOTCERT (as libpq reads
+/// it) against the CA certificates in that PEM file only (a managed server's
+/// own CA).
+fn tls() -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let roots = match std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+        Some(path) => {
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            let shown = std::path::Path::new(&path).display().to_string();
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(&path)
+                .map_err(|e| anyhow::anyhow!("PGSSLROOTCERT={shown}: cannot read it: {e}"))?
+            {
+                let cert = cert.map_err(|e| {
+                    anyhow::anyhow!("PGSSLROOTCERT={shown}: not PEM certificates: {e}")
+                })?;
+                roots
+                    .add(cert)
+                    .map_err(|e| anyhow::anyhow!("PGSSLROOTCERT={shown}: {e}"))?;
+            }
+            if roots.is_empty() {
+                bail!("PGSSLROOTCERT={shown}: holds no certificate");
+            }
+            roots
+        }
+        None => rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("cannot set up TLS")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A database error as a person can act on it: the server's message when it
+/// sent one. Never carries the URL.
+fn describe_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+impl Inner {
+    fn block_on<T>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> anyhow::Result<T> {
+        let answered = self
+            .runtime
+            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await });
+        let Ok(result) = answered else {
+            bail!(
+                "{}: {what} failed: no answer from the database in {}",
+                self.shown,
+                humantime::format_duration(CALL_TIMEOUT)
+            );
+        };
+        result.map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {what} failed: {}{}",
+                self.shown,
+                describe_error(&e),
+                if e.is_closed() {
+                    " (the connection to the database was lost)"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+
+    fn migrate(&self) -> anyhow::Result<()> {
+        let workspace = self.workspace.clone();
+        let known = MIGRATIONS.len() as i64;
+        let version = self.block_on("creating the schema", async {
+            let mut client = self.client.lock().await;
+            let tx = client.transaction().await?;
+            // One migrator at a time; others wait, then find it done (two
+            // concurrent CREATE TABLE IF NOT EXISTS can collide).
+            tx.execute("SELECT pg_advisory_xact_lock(7243150917)", &[])
+                .await?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS roster_schema (version bigint NOT NULL)")
+                .await?;
+            let version: i64 = tx
+                .query_opt("SELECT version FROM roster_schema", &[])
+                .await?
+                .map_or(0, |row| row.get(0));
+            if version < known {
+                for sql in &MIGRATIONS[version as usize..] {
+                    tx.batch_execute(sql).await?;
+                }
+                tx.execute("DELETE FROM roster_schema", &[]).await?;
+                tx.execute("INSERT INTO roster_schema (version) VALUES ($1)", &[&known])
+                    .await?;
+            }
+            if version <= known {
+                tx.execute(
+                    "INSERT INTO roster_workspaces (workspace) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[&workspace],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(version)
+        })?;
+        if version > known {
+            bail!(
+                "{}: the database schema is version {version}, newer than this roster understands ({known}); upgrade roster",
+                self.shown
+            );
+        }
+        Ok(())
+    }
+
+    fn held(&self) -> anyhow::Result<Held> {
+        self.held
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lease state poisoned"))?
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{}: writing needs a lease; none is held", self.shown))
+    }
+
+    fn load(&self) -> anyhow::Result<State> {
+        let (meta, rows) = self.block_on("reading the state", async {
+            let mut client = self.client.lock().await;
+            // One snapshot for the workspace's row and its records.
+            let client = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let meta = client
+                .query_opt(
+                    "SELECT lineage, serial, unfinished_existing, unfinished_input, unfinished_started
+                     FROM roster_workspaces WHERE workspace = $1",
+                    &[&self.workspace],
+                )
+                .await?;
+            let rows = client
+                .query(
+                    "SELECT vendor, email, status, remote_id, fingerprint, spec, error, at,
+                            inactive, vendor_status, warnings
+                     FROM roster_records WHERE workspace = $1 ORDER BY vendor, email",
+                    &[&self.workspace],
+                )
+                .await?;
+            client.commit().await?;
+            Ok((meta, rows))
+        })?;
+        let mut state = State::default();
+        if let Some(m) = meta {
+            state.lineage = m.get(0);
+            state.serial = u64::try_from(m.get::<_, i64>(1)).unwrap_or(0);
+            let existing: Option<i64> = m.get(2);
+            let input: Option<String> = m.get(3);
+            let started: Option<String> = m.get(4);
+            if let (Some(existing), Some(input), Some(started)) = (existing, input, started) {
+                state.unfinished_apply = Some(UnfinishedApply {
+                    existing: usize::try_from(existing).unwrap_or(0),
+                    input,
+                    started,
+                });
+            }
+        }
+        let mut known = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let vendor: String = row.get(0);
+            let email: String = row.get(1);
+            let status: String = row.get(2);
+            let spec: String = row.get(5);
+            let warnings: String = row.get(10);
+            let record = Record {
+                status: parse_status(&status).with_context(|| {
+                    format!(
+                        "{}: {vendor}/{email}: unknown status {status:?}",
+                        self.shown
+                    )
+                })?,
+                remote_id: row.get(3),
+                fingerprint: row.get(4),
+                spec: serde_json::from_str(&spec).with_context(|| {
+                    format!("{}: {vendor}/{email}: the spec is not JSON", self.shown)
+                })?,
+                error: row.get(6),
+                at: row.get(7),
+                inactive: row.get(8),
+                vendor_status: row.get(9),
+                warnings: serde_json::from_str(&warnings).with_context(|| {
+                    format!(
+                        "{}: {vendor}/{email}: warnings are not a JSON list",
+                        self.shown
+                    )
+                })?,
+            };
+            known.insert((vendor.clone(), email.clone()), record.clone());
+            state.set(&vendor, &email, record);
+        }
+        *self
+            .known
+            .lock()
+            .map_err(|_| anyhow::anyhow!("state cache poisoned"))? = Some(known);
+        Ok(state)
+    }
+
+    /// Upserts `records` with a history row each, and marks the workspace as
+    /// journaled, in one statement: all of it lands, or (the lease lost, the
+    /// connection gone) none.
+    fn append(&self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let held = self.held()?;
+        let cols = Columns::of(records.iter().map(|(v, e, r)| (v.as_str(), e.as_str(), r)))?;
+        let input = self.who.input.lock().ok().and_then(|i| i.clone());
+        let command = self
+            .who
+            .command
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let ok: bool = self.block_on("recording a batch", async {
+            let row = self
+                .client
+                .lock()
+                .await
+                .query_one(
+                    "WITH fence AS (
+                        UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
+                        WHERE workspace = $1 AND token = $2 AND expires > now()
+                        RETURNING 1),
+                     ok AS (SELECT (SELECT count(*) FROM fence) = $4 AS ok),
+                     rows AS (
+                        SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
+                            $14::text[], $15::text[])
+                        AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
+                             inactive, vendor_status, warnings)),
+                     up AS (
+                        INSERT INTO roster_records (workspace, vendor, email, status, remote_id,
+                            fingerprint, spec, error, at, inactive, vendor_status, warnings)
+                        SELECT $1, r.* FROM rows r, ok WHERE ok.ok
+                        ON CONFLICT (workspace, vendor, email) DO UPDATE SET
+                            status = EXCLUDED.status, remote_id = EXCLUDED.remote_id,
+                            fingerprint = EXCLUDED.fingerprint, spec = EXCLUDED.spec,
+                            error = EXCLUDED.error, at = EXCLUDED.at,
+                            inactive = EXCLUDED.inactive, vendor_status = EXCLUDED.vendor_status,
+                            warnings = EXCLUDED.warnings
+                        RETURNING 1),
+                     hist AS (
+                        INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
+                            fingerprint, error, at, run_id, host, command, input, git_commit)
+                        SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
+                            r.error, r.at, $16, $17, $18, $19, $20
+                        FROM rows r, ok WHERE ok.ok
+                        RETURNING 1),
+                     ws AS (
+                        UPDATE roster_workspaces SET dirty = true
+                        WHERE workspace = $1 AND (SELECT ok FROM ok)
+                        RETURNING 1)
+                     SELECT ok FROM ok",
+                    &[
+                        &self.workspace,
+                        &held.token,
+                        &self.ttl.as_secs_f64(),
+                        &held.rows,
+                        &cols.vendor,
+                        &cols.email,
+                        &cols.status,
+                        &cols.remote_id,
+                        &cols.fingerprint,
+                        &cols.spec,
+                        &cols.error,
+                        &cols.at,
+                        &cols.inactive,
+                        &cols.vendor_status,
+                        &cols.warnings,
+                        &self.who.run_id,
+                        &self.who.host,
+                        &command,
+                        &input,
+                        &self.who.git_commit,
+                    ],
+                )
+                .await?;
+            Ok(row.get(0))
+        })?;
+        if !ok {
+            bail!(self.lost());
+        }
+        if let Ok(mut known) = self.known.lock() {
+            if let Some(known) = known.as_mut() {
+                for (vendor, email, record) in records {
+                    known.insert((vendor.clone(), email.clone()), record.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn lost(&self) -> String {
+        format!(
+            "{}: this run's lease was lost (it expired and another run took it over); nothing more is written. \
+             What was recorded before stays; the next apply verifies what is pending",
+            self.shown
+        )
+    }
+
+    /// Writes `state` as the saved one; its serial is raised, or with `exact`
+    /// kept as it is (a copy from another backend).
+    fn save(&self, state: &mut State, exact: bool) -> anyhow::Result<()> {
+        let held = self.held()?;
+        if exact && held.scope != Scope::All {
+            bail!(
+                "{}: replacing the state needs the whole workspace's lease",
+                self.shown
+            );
+        }
+        let loaded = self
+            .known
+            .lock()
+            .map_err(|_| anyhow::anyhow!("state cache poisoned"))?
+            .is_some();
+        if !loaded {
+            self.load()?;
+        }
+        let (changed, removed) = {
+            let known = self
+                .known
+                .lock()
+                .map_err(|_| anyhow::anyhow!("state cache poisoned"))?;
+            let empty = HashMap::new();
+            let known = known.as_ref().unwrap_or(&empty);
+            let changed: Vec<(&str, &str, &Record)> = state
+                .records()
+                .filter(|(v, e, r)| {
+                    held.scope.covers(v) && known.get(&(v.to_string(), e.to_string())) != Some(*r)
+                })
+                .collect();
+            let mut removed: Vec<(String, String)> = known
+                .keys()
+                .filter(|(v, e)| held.scope.covers(v) && state.get(v, e).is_none())
+                .cloned()
+                .collect();
+            removed.sort();
+            (Columns::of(changed)?, removed)
+        };
+        let lineage = if state.lineage.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            state.lineage.clone()
+        };
+        let unfinished = state.unfinished_apply.as_ref();
+        let existing = unfinished.map(|u| u.existing as i64);
+        let input = unfinished.map(|u| u.input.clone());
+        let started = unfinished.map(|u| u.started.clone());
+        let (gone_vendor, gone_email): (Vec<String>, Vec<String>) = removed.iter().cloned().unzip();
+        let command = self
+            .who
+            .command
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let now = super::now();
+        let exact_serial: Option<i64> = exact
+            .then(|| i64::try_from(state.serial))
+            .transpose()
+            .context("the serial is too large")?;
+        let saved: Option<(i64, String)> = self.block_on("saving the state", async {
+            let row = self
+                .client
+                .lock()
+                .await
+                .query_opt(
+                    "WITH fence AS (
+                        UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
+                        WHERE workspace = $1 AND token = $2 AND expires > now()
+                        RETURNING 1),
+                     ok AS (SELECT (SELECT count(*) FROM fence) = $4 AS ok),
+                     rows AS (
+                        SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
+                            $14::text[], $15::text[])
+                        AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
+                             inactive, vendor_status, warnings)),
+                     gone AS (
+                        SELECT * FROM unnest($16::text[], $17::text[]) AS g(vendor, email)),
+                     del AS (
+                        DELETE FROM roster_records d USING gone g, ok
+                        WHERE ok.ok AND d.workspace = $1 AND d.vendor = g.vendor
+                          AND d.email = g.email
+                        RETURNING 1),
+                     up AS (
+                        INSERT INTO roster_records (workspace, vendor, email, status, remote_id,
+                            fingerprint, spec, error, at, inactive, vendor_status, warnings)
+                        SELECT $1, r.* FROM rows r, ok WHERE ok.ok
+                        ON CONFLICT (workspace, vendor, email) DO UPDATE SET
+                            status = EXCLUDED.status, remote_id = EXCLUDED.remote_id,
+                            fingerprint = EXCLUDED.fingerprint, spec = EXCLUDED.spec,
+                            error = EXCLUDED.error, at = EXCLUDED.at,
+                            inactive = EXCLUDED.inactive, vendor_status = EXCLUDED.vendor_status,
+                            warnings = EXCLUDED.warnings
+                        RETURNING 1),
+                     hist AS (
+                        INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
+                            fingerprint, error, at, run_id, host, command, input, git_commit)
+                        SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
+                            r.error, r.at, $18, $19, $20, $21, $22
+                        FROM rows r, ok WHERE ok.ok
+                        UNION ALL
+                        SELECT $1, g.vendor, g.email, 'removed', NULL, NULL, NULL, $23,
+                            $18, $19, $20, $21, $22
+                        FROM gone g, ok WHERE ok.ok
+                        RETURNING 1)
+                     UPDATE roster_workspaces SET
+                        -- Fixed by the first save (another run's, perhaps),
+                        -- or given by a copy.
+                        lineage = CASE WHEN $28::bigint IS NOT NULL OR lineage = ''
+                            THEN $24 ELSE lineage END,
+                        serial = COALESCE($28, serial + 1),
+                        unfinished_existing = $25, unfinished_input = $26,
+                        unfinished_started = $27, dirty = false
+                     WHERE workspace = $1 AND (SELECT ok FROM ok)
+                     RETURNING serial, lineage",
+                    &[
+                        &self.workspace,
+                        &held.token,
+                        &self.ttl.as_secs_f64(),
+                        &held.rows,
+                        &changed.vendor,
+                        &changed.email,
+                        &changed.status,
+                        &changed.remote_id,
+                        &changed.fingerprint,
+                        &changed.spec,
+                        &changed.error,
+                        &changed.at,
+                        &changed.inactive,
+                        &changed.vendor_status,
+                        &changed.warnings,
+                        &gone_vendor,
+                        &gone_email,
+                        &self.who.run_id,
+                        &self.who.host,
+                        &command,
+                        &input,
+                        &self.who.git_commit,
+                        &now,
+                        &lineage,
+                        &existing,
+                        &input,
+                        &started,
+                        &exact_serial,
+                    ],
+                )
+                .await?;
+            // No row: the lease check failed and nothing was written.
+            Ok(row.map(|r| (r.get(0), r.get(1))))
+        })?;
+        let Some((serial, lineage)) = saved else {
+            bail!(self.lost());
+        };
+        state.lineage = lineage;
+        state.serial = u64::try_from(serial).unwrap_or(0);
+        let mut known = HashMap::new();
+        for (v, e, r) in state.records() {
+            known.insert((v.to_string(), e.to_string()), r.clone());
+        }
+        if let Ok(mut k) = self.known.lock() {
+            *k = Some(known);
+        }
+        Ok(())
+    }
+
+    /// Takes the leases of `scope`, waiting up to the lock timeout for a
+    /// holder to finish; an expired lease is taken over.
+    fn acquire(&self, scope: &Scope, command: &str) -> anyhow::Result<Held> {
+        let vendors: Vec<String> = match scope {
+            Scope::All => vec![ALL.to_string()],
+            Scope::Vendors(v) => v.iter().cloned().collect(),
+        };
+        let deadline = std::time::Instant::now() + self.lock_timeout;
+        let mut waited = false;
+        loop {
+            match self.try_acquire(&vendors, command)? {
+                Ok(token) => {
+                    if let Ok(mut c) = self.who.command.lock() {
+                        *c = command.to_string();
+                    }
+                    return Ok(Held {
+                        token,
+                        rows: vendors.len() as i64,
+                        scope: scope.clone(),
+                    });
+                }
+                Err(holder) => {
+                    if std::time::Instant::now() >= deadline {
+                        let waited = if waited {
+                            format!(
+                                " (waited {})",
+                                humantime::format_duration(self.lock_timeout)
+                            )
+                        } else {
+                            String::new()
+                        };
+                        bail!(
+                            "{}: {holder}{waited}. Wait for it, pass --lock-timeout to wait longer, \
+                             or if it is not running any more, its lease expires by itself (or remove \
+                             it with `roster state unlock`)",
+                            self.shown
+                        );
+                    }
+                    if !waited {
+                        tracing::warn!("{}: {holder}; waiting", self.shown);
+                    }
+                    waited = true;
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            }
+        }
+    }
+
+    /// One attempt: the token, or who holds what this needs.
+    fn try_acquire(
+        &self,
+        vendors: &[String],
+        command: &str,
+    ) -> anyhow::Result<Result<i64, String>> {
+        let all = vendors.iter().any(|v| v == ALL);
+        self.block_on("taking the lease", async {
+            let mut client = self.client.lock().await;
+            let tx = client.transaction().await?;
+            // Lease changes in one workspace happen one at a time (briefly:
+            // this transaction only).
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
+                &[&self.workspace],
+            )
+            .await?;
+            let rows = tx
+                .query(
+                    "SELECT vendor, host, pid, run_id, command,
+                            to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                            expires > now()
+                     FROM roster_leases
+                     WHERE workspace = $1 AND ($2 OR vendor = ANY($3) OR vendor = '*')
+                     ORDER BY vendor",
+                    &[&self.workspace, &all, &vendors],
+                )
+                .await?;
+            // A holder on this host whose process is gone is as good as
+            // expired: its lease is not waited out.
+            let held = |r: &&tokio_postgres::Row| {
+                let unexpired: bool = r.get(6);
+                let elsewhere = r.get::<_, String>(1) != self.who.host;
+                unexpired && (elsewhere || alive(r.get(2)))
+            };
+            if let Some(live) = rows.iter().find(held) {
+                let vendor: String = live.get(0);
+                let what = if vendor == ALL {
+                    "the whole workspace".to_string()
+                } else {
+                    format!("vendor {vendor}")
+                };
+                let holder = format!(
+                    "{what} is leased by {} (pid {} on {}, run {}, since {})",
+                    live.get::<_, String>(4),
+                    live.get::<_, i64>(2),
+                    live.get::<_, String>(1),
+                    live.get::<_, String>(3),
+                    live.get::<_, String>(5),
+                );
+                tx.rollback().await?;
+                return Ok(Err(holder));
+            }
+            for r in &rows {
+                tracing::warn!(
+                    "taking over the expired lease of vendor {} from {} (pid {} on {}, run {}, gone or not renewed): its unfinished work is recorded as pending",
+                    r.get::<_, String>(0),
+                    r.get::<_, String>(4),
+                    r.get::<_, i64>(2),
+                    r.get::<_, String>(1),
+                    r.get::<_, String>(3),
+                );
+            }
+            tx.execute(
+                "DELETE FROM roster_leases
+                 WHERE workspace = $1 AND ($2 OR vendor = ANY($3) OR vendor = '*')",
+                &[&self.workspace, &all, &vendors],
+            )
+            .await?;
+            let token: i64 = tx
+                .query_one("SELECT nextval('roster_fencing')", &[])
+                .await?
+                .get(0);
+            tx.execute(
+                "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires)
+                 SELECT $1, v, $2, $3, $4, $5, $6, now() + make_interval(secs => $7)
+                 FROM unnest($8::text[]) AS v",
+                &[
+                    &self.workspace,
+                    &token,
+                    &self.who.run_id,
+                    &self.who.host,
+                    &self.who.pid,
+                    &command,
+                    &self.ttl.as_secs_f64(),
+                    &vendors,
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Ok(token))
+        })
+    }
+}
+
+/// Whether process `pid` runs on this host. Without /proc, assume it does (its
+/// lease then expires by itself).
+fn alive(pid: i64) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
+fn parse_status(s: &str) -> Option<Status> {
+    Some(match s {
+        "created" => Status::Created,
+        "adopted" => Status::Adopted,
+        "pending" => Status::Pending,
+        "failed" => Status::Failed,
+        "gone" => Status::Gone,
+        _ => return None,
+    })
+}
+
+/// Records as parallel arrays, for `unnest`: a batch is one statement.
+#[derive(Default)]
+struct Columns {
+    vendor: Vec<String>,
+    email: Vec<String>,
+    status: Vec<String>,
+    remote_id: Vec<Option<String>>,
+    fingerprint: Vec<String>,
+    spec: Vec<String>,
+    error: Vec<Option<String>>,
+    at: Vec<String>,
+    inactive: Vec<bool>,
+    vendor_status: Vec<Option<String>>,
+    warnings: Vec<String>,
+}
+
+impl Columns {
+    fn of<'a>(
+        records: impl IntoIterator<Item = (&'a str, &'a str, &'a Record)>,
+    ) -> anyhow::Result<Columns> {
+        let mut c = Columns::default();
+        for (vendor, email, r) in records {
+            c.vendor.push(vendor.to_string());
+            c.email.push(email.to_string());
+            c.status.push(r.status.as_str().to_string());
+            c.remote_id.push(r.remote_id.clone());
+            c.fingerprint.push(r.fingerprint.clone());
+            c.spec.push(r.spec.as_str().to_string());
+            c.error.push(r.error.clone());
+            c.at.push(r.at.clone());
+            c.inactive.push(r.inactive);
+            c.vendor_status.push(r.vendor_status.clone());
+            c.warnings
+                .push(serde_json::to_string(&r.warnings).context("cannot encode warnings")?);
+        }
+        Ok(c)
+    }
+}
+
+impl Backend for PgBackend {
+    fn describe(&self) -> String {
+        format!("{} (workspace {})", self.inner.shown, self.inner.workspace)
+    }
+
+    fn exists(&self) -> anyhow::Result<bool> {
+        let inner = &self.inner;
+        inner.block_on("reading the state", async {
+            let row = inner
+                .client
+                .lock()
+                .await
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM roster_workspaces WHERE workspace = $1 AND serial > 0)
+                         OR EXISTS (SELECT 1 FROM roster_records WHERE workspace = $1)",
+                    &[&inner.workspace],
+                )
+                .await?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn load(&self) -> anyhow::Result<State> {
+        self.inner.load()
+    }
+
+    fn has_journal(&self) -> anyhow::Result<bool> {
+        let inner = &self.inner;
+        inner.block_on("reading the state", async {
+            let row = inner
+                .client
+                .lock()
+                .await
+                .query_opt(
+                    "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
+                    &[&inner.workspace],
+                )
+                .await?;
+            Ok(row.is_some_and(|r| r.get(0)))
+        })
+    }
+
+    fn save(&self, state: &mut State) -> anyhow::Result<()> {
+        self.inner.save(state, false)
+    }
+
+    fn replace(&self, state: &State) -> anyhow::Result<()> {
+        self.inner.save(&mut state.clone(), true)
+    }
+
+    fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>> {
+        Ok(Box::new(PgJournal {
+            inner: self.inner.clone(),
+        }))
+    }
+
+    fn lock(&self, scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>> {
+        let held = self.inner.acquire(scope, command)?;
+        *self
+            .inner
+            .held
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lease state poisoned"))? = Some(held.clone());
+        let renewal = self.inner.runtime.spawn(renew(Renewal {
+            client: self.inner.client.clone(),
+            workspace: self.inner.workspace.clone(),
+            token: held.token,
+            ttl: self.inner.ttl,
+            shown: self.inner.shown.clone(),
+            lost: self.inner.lost(),
+        }));
+        Ok(Box::new(Lease {
+            inner: self.inner.clone(),
+            token: held.token,
+            renewal,
+        }))
+    }
+
+    fn set_input(&self, digest: &str) {
+        if let Ok(mut i) = self.inner.who.input.lock() {
+            *i = Some(digest.to_string());
+        }
+    }
+
+    fn history(
+        &self,
+        vendors: &[String],
+        emails: &[String],
+    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+        let inner = &self.inner;
+        let rows = inner.block_on("reading the history", async {
+            inner
+                .client
+                .lock()
+                .await
+                .query(
+                    "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                            vendor, email, status, remote_id, error, run_id, host, command,
+                            input, git_commit
+                     FROM roster_history
+                     WHERE workspace = $1
+                       AND (cardinality($2::text[]) = 0 OR vendor = ANY($2))
+                       AND (cardinality($3::text[]) = 0 OR email = ANY($3))
+                     ORDER BY id",
+                    &[&inner.workspace, &vendors, &emails],
+                )
+                .await
+        })?;
+        Ok(Some(
+            rows.iter()
+                .map(|r| HistoryEntry {
+                    recorded: r.get(0),
+                    vendor: r.get(1),
+                    email: r.get(2),
+                    status: r.get(3),
+                    remote_id: r.get(4),
+                    error: r.get(5),
+                    run_id: r.get(6),
+                    host: r.get(7),
+                    command: r.get(8),
+                    input: r.get(9),
+                    git_commit: r.get(10),
+                })
+                .collect(),
+        ))
+    }
+
+    fn unlock(&self) -> anyhow::Result<Option<String>> {
+        let inner = &self.inner;
+        let rows = inner.block_on("removing the leases", async {
+            inner
+                .client
+                .lock()
+                .await
+                .query(
+                    "DELETE FROM roster_leases WHERE workspace = $1
+                     RETURNING vendor, command, pid, host, run_id",
+                    &[&inner.workspace],
+                )
+                .await
+        })?;
+        let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &rows {
+            let who = format!(
+                "{} (pid {} on {}, run {})",
+                r.get::<_, String>(1),
+                r.get::<_, i64>(2),
+                r.get::<_, String>(3),
+                r.get::<_, String>(4)
+            );
+            holders.entry(who).or_default().push(r.get(0));
+        }
+        if holders.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            holders
+                .into_iter()
+                .map(|(who, vendors)| format!("{who} on {}", vendors.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
+    }
+}
+
+/// What the renewal task needs; not the backend itself, whose runtime must not
+/// be dropped on one of its own threads.
+struct Renewal {
+    client: Shared,
+    workspace: String,
+    token: i64,
+    ttl: Duration,
+    shown: String,
+    lost: String,
+}
+
+/// Extends the lease every third of its time to live while its holder runs.
+async fn renew(r: Renewal) {
+    let every = r.ttl / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = r
+            .client
+            .lock()
+            .await
+            .execute(
+                "UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
+                 WHERE workspace = $1 AND token = $2 AND expires > now()",
+                &[&r.workspace, &r.token, &r.ttl.as_secs_f64()],
+            )
+            .await;
+        match renewed {
+            Ok(0) => {
+                tracing::warn!("{}", r.lost);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "{}: cannot renew the lease: {}",
+                r.shown,
+                describe_error(&e)
+            ),
+        }
+    }
+}
+
+struct PgJournal {
+    inner: Arc<Inner>,
+}
+
+impl JournalSink for PgJournal {
+    fn append(&mut self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+        self.inner.append(records)
+    }
+}
+
+struct Lease {
+    inner: Arc<Inner>,
+    token: i64,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl LockGuard for Lease {}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        if let Ok(mut held) = self.inner.held.lock() {
+            *held = None;
+        }
+        let inner = &self.inner;
+        let released = inner.block_on("releasing the lease", async {
+            inner
+                .client
+                .lock()
+                .await
+                .execute(
+                    "DELETE FROM roster_leases WHERE workspace = $1 AND token = $2",
+                    &[&inner.workspace, &self.token],
+                )
+                .await
+        });
+        if let Err(e) = released {
+            tracing::warn!("{e:#}; the lease expires by itself");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://roster:s3cr%40t@db.example.com:5432/roster?sslmode=require",
+                "postgres://roster:***@db.example.com:5432/roster?sslmode=require",
+            ),
+            ("postgresql://roster@db/x", "postgresql://roster@db/x"),
+            (
+                "postgres://db/x?user=a&password=hunter2",
+                "postgres://db/x?user=a&password=***",
+            ),
+            ("postgres://u:p@h", "postgres://u:***@h"),
+        ] {
+            assert_eq!(redact(url), shown);
+        }
+        assert!(is_url("postgresql://h/d") && is_url("postgres://h/d"));
+        assert!(!is_url("state/roster.state.json"));
+    }
+}
