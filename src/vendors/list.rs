@@ -91,18 +91,28 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     let mut seen = BTreeSet::new();
     let mut largest = 0;
     let mut requests = 0;
+    // Whether the page before said more follow: then an empty page is a
+    // vendor that broke off, never the end, whatever it says of itself.
+    let mut promised = false;
     loop {
         requests += 1;
         let page = driver.page(query, &at).await?;
         let size = page.listed.max(page.items.len());
-        if size > 0 && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
+        // A page of entries roster cannot read (no id) repeats nothing.
+        if !page.items.is_empty() && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
             return Err(CallError::Unknown(format!(
                 "the vendor answered the page at {at:?} with accounts it had already listed; stopped paging"
             )));
         }
         seen.extend(page.items.iter().map(|o| o.remote_id.clone()));
         items.extend(page.items);
+        let promises = matches!(page.next, Next::At(_));
         let next = match page.next {
+            Next::Last | Next::UnlessShort(_) if promised && size == 0 => {
+                return Err(CallError::Unknown(format!(
+                    "the vendor said more pages follow, then answered the page at {at:?} with none; stopped paging"
+                )))
+            }
             Next::Last => break,
             Next::UnlessShort(_) if size == 0 || size < largest => break,
             Next::At(_) if size == 0 => {
@@ -113,6 +123,7 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             Next::At(next) | Next::UnlessShort(next) => next,
         };
         largest = largest.max(size);
+        promised = promises;
         if next <= at && at != Cursor::Start {
             return Err(CallError::Unknown(format!(
                 "the vendor's next page {next:?} does not follow {at:?}; stopped paging"

@@ -5,6 +5,7 @@
 mod support;
 
 mod apply;
+mod attack;
 mod bad_input;
 mod commands;
 mod crash;

@@ -1,0 +1,234 @@
+//! Hostile vendors and unlucky operators: lists that break, lie or end early,
+//! and what roster records from them. Whatever a vendor answers, an account it
+//! holds is never recorded as gone from a list that was not read to its end.
+
+use crate::support::Test;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// How the hostile SCIM server answers a list.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Honest,
+    /// Pages after the second are refused (400: not retried).
+    RefuseFromPage3,
+    /// Pages after the second are answered 200 with a body that is no list.
+    NoListFromPage3,
+    /// Pages after the second are the second again.
+    RepeatPage2,
+}
+
+/// A SCIM server of its own, so that its list can misbehave: pages of `CAP`
+/// users whatever the client asks for, `totalResults` on each honest page.
+struct Hostile {
+    users: Vec<Value>,
+    mode: Mode,
+    reads: usize,
+}
+
+const CAP: usize = 10;
+
+type Shared = Arc<Mutex<Hostile>>;
+
+async fn list(
+    axum::extract::State(h): axum::extract::State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut h = h.lock().unwrap();
+    h.reads += 1;
+    let start: usize = q
+        .get("startIndex")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let past_two = start > 2 * CAP;
+    match h.mode {
+        Mode::RefuseFromPage3 if past_two => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(json!({"detail": "page refused"})),
+            )
+                .into_response()
+        }
+        Mode::NoListFromPage3 if past_two => {
+            return axum::Json(json!({"detail": "try again later"})).into_response()
+        }
+        _ => {}
+    }
+    let start = if h.mode == Mode::RepeatPage2 && past_two {
+        CAP + 1
+    } else {
+        start
+    };
+    let page: Vec<Value> = h.users.iter().skip(start - 1).take(CAP).cloned().collect();
+    axum::Json(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": h.users.len(),
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    }))
+    .into_response()
+}
+
+/// Serves `h` on 127.0.0.1 for the life of the test process; its URL.
+fn serve(h: Shared) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let app = axum::Router::new()
+                .route("/scim/v2/Users", axum::routing::get(list))
+                .with_state(h);
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    url
+}
+
+fn scim_user(n: usize) -> Value {
+    let email = format!("u{n}@example.com");
+    json!({
+        "id": format!("id-{n}"), "userName": email, "active": true,
+        "emails": [{"value": email, "primary": true}],
+        "name": {"givenName": "U", "familyName": format!("N{n}")},
+    })
+}
+
+/// A hostile server holding `n` users, and a temp dir whose roster.yaml wants
+/// every one of them there.
+fn hostile(n: usize) -> (Shared, Test) {
+    let h = Arc::new(Mutex::new(Hostile {
+        users: (0..n).map(scim_user).collect(),
+        mode: Mode::Honest,
+        reads: 0,
+    }));
+    let url = serve(h.clone());
+    let mut y = format!(
+        "version: 1\nvendors:\n  scim:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n"
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - {{ email: u{i}@example.com, first_name: U, last_name: N, accounts: {{ scim: {{}} }} }}\n"
+        ));
+    }
+    let t = Test::new().env("SCIM_TOKEN", "hostile-token");
+    t.write("roster.yaml", &y);
+    (h, t)
+}
+
+/// Moves every record's time back `secs`, past the grace period.
+fn backdate(t: &Test, secs: u64) {
+    let mut state = t.state();
+    let at = humantime::format_rfc3339_seconds(SystemTime::now() - Duration::from_secs(secs))
+        .to_string();
+    for records in state["vendors"]
+        .as_object_mut()
+        .expect("vendors")
+        .values_mut()
+    {
+        for r in records.as_object_mut().expect("records").values_mut() {
+            r["at"] = json!(at);
+        }
+    }
+    t.write(
+        "state/roster.state.json",
+        &serde_json::to_string_pretty(&state).expect("state"),
+    );
+}
+
+/// The statuses the state records at the SCIM vendor, by status.
+fn statuses(t: &Test) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in t.state()["vendors"]["scim"]
+        .as_object()
+        .expect("records")
+        .values()
+    {
+        *out.entry(r["status"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
+    }
+    out
+}
+
+/// Every user adopted by an honest refresh, then aged past the grace period.
+fn adopted(n: usize) -> (Shared, Test) {
+    let (h, t) = hostile(n);
+    t.run(&["refresh"]).code(0);
+    assert_eq!(
+        statuses(&t),
+        BTreeMap::from([("adopted".to_string(), n)]),
+        "an honest list adopts every user"
+    );
+    backdate(&t, 3600);
+    (h, t)
+}
+
+#[test]
+fn a_list_that_breaks_or_repeats_after_page_two_marks_nothing_gone() {
+    for mode in [
+        Mode::RefuseFromPage3,
+        Mode::RepeatPage2,
+        Mode::NoListFromPage3,
+    ] {
+        let (h, t) = adopted(25);
+        h.lock().unwrap().mode = mode;
+        for args in [
+            &["refresh"][..],
+            &["plan", "--refresh", "--format", "json"][..],
+            &["apply", "--refresh", "--yes"][..],
+        ] {
+            let run = t.run(args);
+            assert_eq!(
+                statuses(&t),
+                BTreeMap::from([("adopted".to_string(), 25)]),
+                "{mode:?} {args:?}: a partial list marks nothing gone\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+            assert!(
+                !run.stdout.contains("gone"),
+                "{mode:?} {args:?}: {}",
+                run.stdout
+            );
+            // `refresh` promises exit 3 for a vendor it could not read to the end.
+            if args[0] != "refresh" {
+                continue;
+            }
+            assert_eq!(
+                run.code, 3,
+                "{mode:?} {args:?}: a vendor that could not be read is a failure\n{}\n{}",
+                run.stdout, run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_last_page_of_entries_roster_cannot_read_is_still_the_end_of_the_list() {
+    // 20 users and, alone on the third page, an entry with no userName.
+    let (h, t) = hostile(20);
+    h.lock()
+        .unwrap()
+        .users
+        .push(json!({"id": "odd", "active": true, "emails": [{"value": "odd@example.com"}]}));
+    let run = t.run(&["refresh"]);
+    run.code(0);
+    assert_eq!(
+        statuses(&t),
+        BTreeMap::from([("adopted".to_string(), 20)]),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(h.lock().unwrap().reads, 3);
+}
