@@ -232,3 +232,82 @@ fn a_last_page_of_entries_roster_cannot_read_is_still_the_end_of_the_list() {
     );
     assert_eq!(h.lock().unwrap().reads, 3);
 }
+
+/// A SCIM vendor on the mock with `settings`, one user, and its token set.
+fn on_mock(server: &crate::support::Server, settings: &str) -> Test {
+    let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  scim:\n    kind: scim\n    base_url: {}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\n    {settings}\nusers:\n  - {{ email: a@example.com, first_name: A, last_name: B, accounts: {{ scim: {{}} }} }}\n",
+            server.url
+        ),
+    );
+    t
+}
+
+#[test]
+fn a_grace_period_too_long_to_add_to_a_date_is_refused_or_waited_never_a_panic() {
+    // The vendor lists a new account only after a minute.
+    let server = crate::support::Server::start(crate::support::Config {
+        search_lag: Duration::from_secs(60),
+        ..crate::support::Config::default()
+    });
+    let t = on_mock(&server, "verify_grace: 18446744073709551615s");
+    // The creation is made, its answer lost: pending.
+    server
+        .mock
+        .data()
+        .faults
+        .push_back(crate::support::mock::Fault::CommitThenDrop);
+    for args in [&["validate"][..], &["apply", "--yes"], &["refresh"]] {
+        let run = t.run(args);
+        run.code(1);
+        assert!(
+            run.stderr
+                .contains("roster.yaml:8:19: vendors.scim.verify_grace")
+                && run.stderr.contains("at most 1d")
+                && !run.stderr.contains("panicked"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(server.mock.data().creations.is_empty());
+
+    // A day is accepted, and a creation whose answer was lost is looked up, not
+    // sent again, however far off its grace period ends.
+    let t = on_mock(&server, "verify_grace: 1d");
+    t.run(&["apply", "--yes"]).code(3);
+    let mut again = t.spawn(&["apply", "--yes"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = again.kill();
+    let out = again.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(server.mock.data().creations.len(), 1);
+    assert_eq!(
+        server.mock.data().creations.values().max().copied(),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_lock_timeout_too_long_to_add_to_the_clock_waits_never_a_panic() {
+    let server = crate::support::Server::start(crate::support::Config::default());
+    let t = on_mock(&server, "verify_grace: 1s");
+    for args in [
+        &["apply", "--yes", "--lock-timeout", "18446744073709551615s"][..],
+        &[
+            "import",
+            "--vendor",
+            "scim",
+            "--lock-timeout",
+            "18446744073709551615s",
+        ],
+    ] {
+        let run = t.run(args);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        run.code(0);
+    }
+    assert_eq!(server.mock.data().creations.len(), 1);
+}
