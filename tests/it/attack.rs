@@ -311,3 +311,50 @@ fn a_lock_timeout_too_long_to_add_to_the_clock_waits_never_a_panic() {
     }
     assert_eq!(server.mock.data().creations.len(), 1);
 }
+
+#[test]
+fn dump_and_refresh_print_no_credential_a_vendor_lists_and_let_no_id_out_of_a_comment() {
+    let (h, t) = hostile(2);
+    let token = "hostile-token";
+    {
+        let mut h = h.lock().unwrap();
+        // A vendor that shows the caller's token back in an account's fields.
+        h.users[0]["name"]["familyName"] = json!(token);
+        h.users[0]["externalId"] = json!(format!("ext {token}"));
+        // A closed account whose id breaks out of dump's comment line.
+        h.users.push(json!({
+            "id": "x):\n  - { email: evil@example.com, first_name: E, last_name: V, accounts: { scim: {} } }\n  # (",
+            "userName": "closed@example.com", "active": false,
+            "emails": [{"value": "closed@example.com", "primary": true}],
+            "name": {"givenName": "C", "familyName": "D"},
+        }));
+    }
+    let t = t.env("RUST_LOG", "trace");
+    let dump = t.run(&["dump", "--vendor", "scim"]);
+    dump.code(0);
+    let refresh = t.run(&["refresh"]);
+    for (what, text) in [
+        ("dump stdout", &dump.stdout),
+        ("dump stderr", &dump.stderr),
+        ("refresh stdout", &refresh.stdout),
+        ("refresh stderr", &refresh.stderr),
+        ("state", &t.read("state/roster.state.json")),
+    ] {
+        assert!(!text.contains(token), "{what} shows the token:\n{text}");
+    }
+    // Every line of the closed account is commented out: nothing it holds is
+    // a user a later import would take.
+    let users: Value = serde_yaml::from_str(&dump.stdout).expect("dump is YAML");
+    let emails: Vec<&str> = users["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["email"].as_str())
+        .collect();
+    assert_eq!(
+        emails,
+        ["u0@example.com", "u1@example.com"],
+        "{}",
+        dump.stdout
+    );
+}
