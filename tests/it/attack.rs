@@ -358,3 +358,57 @@ fn dump_and_refresh_print_no_credential_a_vendor_lists_and_let_no_id_out_of_a_co
         dump.stdout
     );
 }
+
+#[test]
+fn a_status_word_that_quotes_the_credential_is_neither_printed_nor_recorded() {
+    let server = crate::support::Server::start(crate::support::Config::default());
+    let token = server.mock.config.activeplatform_token.clone();
+    for (n, email) in ["b@example.com", "c@example.com"].iter().enumerate() {
+        server.mock.seed(
+            "activeplatform",
+            email,
+            json!({
+                "id": 900 + n, "email": email, "first_name": "B", "last_name": "C",
+                "status": format!("active (key {token})"),
+            }),
+        );
+    }
+    let t = Test::new().env("AP_TOKEN", &token).env("RUST_LOG", "trace");
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  ap:\n    kind: activeplatform\n    base_url: {}/activeplatform\n    api_token: ${{AP_TOKEN}}\n    rate_limit: 1000/s\nusers:\n  - {{ email: b@example.com, first_name: B, last_name: C, password: generate, accounts: {{ ap: {{}} }} }}\n",
+            server.url
+        ),
+    );
+    let refresh = t.run(&["refresh"]);
+    refresh.code(0);
+    // c@ is looked up by apply's verify of a pending creation.
+    t.write(
+        "roster.yaml",
+        &t.read("roster.yaml").replace(
+            "users:\n",
+            "users:\n  - { email: c@example.com, first_name: B, last_name: C, password: generate, accounts: { ap: {} } }\n",
+        ),
+    );
+    let mut state = t.state();
+    state["vendors"]["ap"]["c@example.com"] = json!({
+        "at": "2020-01-01T00:00:00Z", "fingerprint": "sha256:00", "spec": {},
+        "status": "pending", "error": "creation sent; no answer recorded yet",
+    });
+    t.write("state/roster.state.json", &state.to_string());
+    let apply = t.run(&["apply", "--yes"]);
+    for (what, text) in [
+        ("refresh stdout", &refresh.stdout),
+        ("refresh stderr", &refresh.stderr),
+        ("apply stdout", &apply.stdout),
+        ("apply stderr", &apply.stderr),
+        ("state", &t.read("state/roster.state.json")),
+    ] {
+        assert!(!text.contains(&token), "{what} shows the token:\n{text}");
+    }
+    assert_eq!(
+        t.state()["vendors"]["ap"]["c@example.com"]["status"],
+        "adopted"
+    );
+}
