@@ -412,3 +412,76 @@ fn a_status_word_that_quotes_the_credential_is_neither_printed_nor_recorded() {
         "adopted"
     );
 }
+
+/// A SCIM vendor on the mock wanting `emails`.
+fn wanting(t: &Test, server: &crate::support::Server, emails: &[&str]) {
+    let mut y = format!(
+        "version: 1\nvendors:\n  scim:\n    kind: scim\n    base_url: {}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n",
+        server.url
+    );
+    for e in emails {
+        y.push_str(&format!(
+            "  - {{ email: {e}, first_name: A, last_name: B, accounts: {{ scim: {{}} }} }}\n"
+        ));
+    }
+    t.write("roster.yaml", &y);
+}
+
+#[test]
+fn state_merge_refuses_a_base_that_is_not_where_both_copies_started() {
+    let server = crate::support::Server::start(crate::support::Config::default());
+    let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    let state = "state/roster.state.json";
+    wanting(&t, &server, &["a@example.com"]);
+    t.run(&["apply", "--yes"]).code(0);
+    std::fs::copy(t.path(state), t.path("base.json")).unwrap();
+    // A pipeline's copy records b@ ...
+    wanting(&t, &server, &["a@example.com", "b@example.com"]);
+    t.run(&["apply", "--yes"]).code(0);
+    std::fs::copy(t.path(state), t.path("copy.json")).unwrap();
+    // ... while the state moves on with c@, then d@.
+    std::fs::copy(t.path("base.json"), t.path(state)).unwrap();
+    wanting(&t, &server, &["a@example.com", "c@example.com"]);
+    t.run(&["apply", "--yes"]).code(0);
+    wanting(
+        &t,
+        &server,
+        &["a@example.com", "c@example.com", "d@example.com"],
+    );
+    t.run(&["apply", "--yes"]).code(0);
+    // The operator gives the state itself as the base (or another state's).
+    std::fs::copy(t.path(state), t.path("wrong.json")).unwrap();
+    let other = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    wanting(&other, &server, &["z@example.com"]);
+    other.run(&["apply", "--yes"]).code(0);
+    let before = t.read(state);
+    for base in [t.path("wrong.json"), other.path("state/roster.state.json")] {
+        let run = t.run(&[
+            "state",
+            "merge",
+            "copy.json",
+            "--base",
+            base.to_str().unwrap(),
+        ]);
+        assert_eq!(t.read(state), before, "{base:?}: {}", run.stdout);
+        run.code(1);
+    }
+    // The right base loses nothing.
+    t.run(&["state", "merge", "copy.json", "--base", "base.json"])
+        .code(0);
+    let merged = t.state();
+    let all: Vec<&String> = merged["vendors"]["scim"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        all,
+        [
+            "a@example.com",
+            "b@example.com",
+            "c@example.com",
+            "d@example.com"
+        ]
+    );
+}
