@@ -602,6 +602,7 @@ impl Driver for DocuSign {
         if matches!(query, Query::Key(_)) && response.status == reqwest::StatusCode::NOT_FOUND {
             // No user with that email in the account.
             return Ok(Page {
+                total: None,
                 listed: 0,
                 items: vec![],
                 next: Next::Last,
@@ -630,6 +631,7 @@ impl Driver for DocuSign {
             Next::Last
         };
         Ok(Page {
+            total: list::count(answer.get("totalSetSize")),
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next,

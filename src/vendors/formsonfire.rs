@@ -283,6 +283,7 @@ impl Driver for FormsOnFire {
             CallError::Unknown("the vendor's answer to a list holds no `Users` array".into())
         })?;
         Ok(Page {
+            total: None,
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next: Next::UnlessShort(Cursor::Page(number + 1)),

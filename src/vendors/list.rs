@@ -54,6 +54,9 @@ pub struct Page {
     pub listed: usize,
     pub items: Vec<Observed>,
     pub next: Next,
+    /// How many accounts the vendor says its whole list holds, where it says
+    /// (SCIM `totalResults`, DocuSign `totalSetSize`).
+    pub total: Option<u64>,
 }
 
 /// What follows a page, by the vendor's own rule.
@@ -94,6 +97,10 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     // Whether the page before said more follow: then an empty page is a
     // vendor that broke off, never the end, whatever it says of itself.
     let mut promised = false;
+    // The fewest accounts the vendor said its list holds: a list that shrinks
+    // while it is read moves every later account up, and one of them falls
+    // between two pages unseen, to be taken for deleted.
+    let mut fewest: Option<u64> = None;
     loop {
         requests += 1;
         let mut page = driver.page(query, &at).await?;
@@ -105,6 +112,17 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             }
         }
         let size = page.listed.max(page.items.len());
+        if let (Some(was), Some(now)) = (fewest, page.total) {
+            if now < was {
+                return Err(CallError::Unknown(format!(
+                    "the vendor's list shrank from {was} to {now} accounts while it was read, so one may have been skipped; stopped paging (read again)"
+                )));
+            }
+        }
+        fewest = match (fewest, page.total) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // A page of entries roster cannot read (no id) repeats nothing.
         if !page.items.is_empty() && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
             return Err(CallError::Unknown(format!(
@@ -311,6 +329,7 @@ mod tests {
                 .map(|i| observed(&format!("u{i}@x.io"), &format!("id{i}"), true))
                 .collect();
             Ok(Page {
+                total: None,
                 listed: items.len(),
                 next: (self.style)(start, end, self.total),
                 items,

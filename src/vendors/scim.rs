@@ -256,6 +256,7 @@ impl Driver for Scim {
             None => Next::UnlessShort(Cursor::Offset(after)),
         };
         Ok(Page {
+            total: list::count(answer.get("totalResults")),
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next,

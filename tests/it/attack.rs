@@ -18,6 +18,9 @@ enum Mode {
     NoListFromPage3,
     /// Pages after the second are the second again.
     RepeatPage2,
+    /// The first user is deleted (for real) as the second page is asked for,
+    /// so every later user moves one place up the list.
+    DeleteFirstAtPage2,
 }
 
 /// A SCIM server of its own, so that its list can misbehave: pages of `CAP`
@@ -45,6 +48,10 @@ async fn list(
         .unwrap_or(1)
         .max(1);
     let past_two = start > 2 * CAP;
+    if h.mode == Mode::DeleteFirstAtPage2 && start > CAP && start <= 2 * CAP {
+        h.users.remove(0);
+        h.mode = Mode::Honest;
+    }
     match h.mode {
         Mode::RefuseFromPage3 if past_two => {
             return (
@@ -484,4 +491,31 @@ fn state_merge_refuses_a_base_that_is_not_where_both_copies_started() {
             "d@example.com"
         ]
     );
+}
+
+/// SCIM and DocuSign state their list's size on every page: one that shrinks
+/// while the list is read is refused, not concluded from. (ActivePlatform and
+/// Forms On Fire give no size, so this cannot be seen there.)
+#[test]
+fn an_account_deleted_while_the_list_is_read_leaves_every_other_one_recorded() {
+    let (h, t) = adopted(25);
+    h.lock().unwrap().mode = Mode::DeleteFirstAtPage2;
+    let run = t.run(&["refresh"]);
+    run.code(3);
+    assert!(
+        run.stdout.contains("shrank from 25 to 24"),
+        "{}",
+        run.stdout
+    );
+    let state = t.state();
+    let records = state["vendors"]["scim"].as_object().expect("records");
+    for (email, r) in records {
+        if email != "u0@example.com" {
+            assert_eq!(
+                r["status"], "adopted",
+                "{email} is still at the vendor\n{}",
+                run.stdout
+            );
+        }
+    }
 }
