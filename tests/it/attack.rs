@@ -81,6 +81,17 @@ async fn list(
     .into_response()
 }
 
+/// DocuSign's list, one page that says more follow and ends at the largest
+/// position there is.
+async fn docusign_list() -> axum::Json<Value> {
+    axum::Json(json!({
+        "users": [{"userId": "d1", "email": "u0@example.com", "userStatus": "Active"}],
+        "resultSetSize": "1", "totalSetSize": "2", "startPosition": "0",
+        "endPosition": u64::MAX.to_string(),
+        "nextUri": "/users?start_position=18446744073709551616",
+    }))
+}
+
 /// Serves `h` on 127.0.0.1 for the life of the test process; its URL.
 fn serve(h: Shared) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -94,6 +105,10 @@ fn serve(h: Shared) -> String {
         runtime.block_on(async move {
             let app = axum::Router::new()
                 .route("/scim/v2/Users", axum::routing::get(list))
+                .route(
+                    "/docusign/restapi/v2.1/accounts/acc/users",
+                    axum::routing::get(docusign_list),
+                )
                 .with_state(h);
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             let _ = axum::serve(listener, app).await;
@@ -518,4 +533,59 @@ fn an_account_deleted_while_the_list_is_read_leaves_every_other_one_recorded() {
             );
         }
     }
+}
+
+#[test]
+fn a_docusign_page_that_ends_past_the_largest_number_is_an_error_not_a_panic() {
+    let (h, t) = hostile(1);
+    let url = {
+        // The hostile server's address, read back from its roster.yaml.
+        let y = t.read("roster.yaml");
+        let start = y.find("http://").expect("url");
+        y[start..].split("/scim").next().expect("url").to_string()
+    };
+    drop(h);
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  ds:\n    kind: docusign\n    base_url: {url}/docusign/restapi\n    account_id: acc\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n  - {{ email: u0@example.com, first_name: U, last_name: N, accounts: {{ ds: {{}} }} }}\n"
+        ),
+    );
+    for args in [&["refresh"][..], &["dump", "--vendor", "ds"]] {
+        let run = t.run(args);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_token_that_says_it_never_expires_is_used_never_a_panic() {
+    let server = crate::support::Server::start(crate::support::Config {
+        acton_token_lifetime: u64::MAX,
+        docusign_expires_in: Some(u64::MAX),
+        ..crate::support::Config::default()
+    });
+    let c = server.mock.config.clone();
+    let t = Test::new()
+        .env("ACTON_SECRET", &c.acton_client_secret)
+        .env("ACTON_PASSWORD", &c.acton_password);
+    t.write(
+        "keys/ds.pem",
+        include_str!("../fixtures/docusign-test-key.pem"),
+    );
+    let url = &server.url;
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    client_id: {}\n    client_secret: ${{ACTON_SECRET}}\n    username: {}\n    password: ${{ACTON_PASSWORD}}\n  ds:\n    kind: docusign\n    base_url: {url}/docusign/restapi\n    account_id: {}\n    integration_key: mock-integration-key\n    user_id: mock-user-id\n    private_key_file: {}\n    oauth_base_url: {url}/docusign\nusers:\n  - email: a@example.com\n    first_name: A\n    last_name: B\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n      ds: {{}}\n",
+            c.acton_client_id,
+            c.acton_username,
+            c.docusign_account,
+            t.path("keys/ds.pem").display()
+        ),
+    );
+    let run = t.run(&["apply", "--yes"]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.code(0);
+    assert_eq!(server.mock.data().creations.len(), 2);
 }
