@@ -19,7 +19,7 @@ pub struct Merged {
 
 /// How much a record says an account exists: an account beats an unknown
 /// outcome, which beats a failure.
-fn weight(record: &Record) -> u8 {
+pub(super) fn weight(record: &Record) -> u8 {
     match record.status {
         Status::Created | Status::Adopted => 2,
         Status::Pending | Status::Gone => 1,

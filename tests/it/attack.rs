@@ -589,3 +589,27 @@ fn a_token_that_says_it_never_expires_is_used_never_a_panic() {
     run.code(0);
     assert_eq!(server.mock.data().creations.len(), 2);
 }
+
+#[test]
+fn a_state_keyed_by_an_email_in_another_form_plans_no_second_creation() {
+    // A state written before emails had one normal form (or edited by hand):
+    // keys with spaces, capitals or a decomposed umlaut.
+    let server = crate::support::Server::start(crate::support::Config::default());
+    let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    let nfc = "\u{f6}la@example.com";
+    wanting(&t, &server, &["ola.muller@example.com", nfc]);
+    t.run(&["apply", "--yes"]).code(0);
+    let mut state = t.state();
+    let records = state["vendors"]["scim"].as_object_mut().expect("records");
+    let a = records.remove("ola.muller@example.com").expect("a");
+    let b = records.remove(nfc).expect("b");
+    records.insert(" Ola.Muller@Example.com".into(), a);
+    records.insert("o\u{308}la@example.com".into(), b);
+    t.write("state/roster.state.json", &state.to_string());
+    let sent = server.mock.requests("/scim").len();
+    let plan = t.run(&["plan", "--detailed-exitcode"]);
+    plan.code(0);
+    t.run(&["apply", "--yes"]).code(0);
+    assert_eq!(server.mock.requests("/scim").len(), sent);
+    assert!(!plan.stdout.contains("orphan"), "{}", plan.stdout);
+}
