@@ -216,8 +216,12 @@ pub fn merge(
             .collect();
         for email in wanted {
             let key = keys.get(email).cloned().unwrap_or_else(|| identity(email));
-            let found = listing.find(&key, &identity(email));
             let record = recorded.get(email);
+            let found = listing.find_recorded(
+                &key,
+                &identity(email),
+                record.and_then(|r| r.remote_id.as_deref()),
+            );
             let desired_record = || {
                 let user = desired.users.get(email)?;
                 let account = user.accounts.get(vendor)?;

@@ -196,6 +196,13 @@ impl Listing {
     /// email `email`): a live account before an inactive one, since one email
     /// may hold several memberships (DocuSign keeps closed ones).
     pub fn find(&self, key: &str, email: &str) -> Found<'_> {
+        self.find_recorded(key, email, None)
+    }
+
+    /// As `find`, and among live (or among inactive) accounts the one with the
+    /// id `recorded`: a second account under the same name never takes the
+    /// place of the one roster keeps track of.
+    pub fn find_recorded(&self, key: &str, email: &str, recorded: Option<&str>) -> Found<'_> {
         let hits = self
             .by_key
             .get(key)
@@ -203,7 +210,7 @@ impl Listing {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let mut hits: Vec<&Observed> = hits.iter().map(|&i| &self.items[i]).collect();
-        hits.sort_by_key(|o| !o.live);
+        hits.sort_by_key(|o| (!o.live, Some(o.remote_id.as_str()) != recorded));
         match hits.first() {
             None => Found::None,
             Some(o) if o.live => Found::Live(o),

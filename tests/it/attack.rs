@@ -613,3 +613,23 @@ fn a_state_keyed_by_an_email_in_another_form_plans_no_second_creation() {
     assert_eq!(server.mock.requests("/scim").len(), sent);
     assert!(!plan.stdout.contains("orphan"), "{}", plan.stdout);
 }
+
+#[test]
+fn a_second_account_under_the_same_name_never_takes_the_recorded_ones_place() {
+    let (h, t) = adopted(3);
+    // The vendor now lists another live account for u0@, before the recorded one.
+    {
+        let mut h = h.lock().unwrap();
+        let mut twin = scim_user(0);
+        twin["id"] = json!("twin-0");
+        h.users.insert(0, twin);
+    }
+    let run = t.run(&["refresh"]);
+    run.code(0);
+    assert_eq!(
+        t.state()["vendors"]["scim"]["u0@example.com"]["remote_id"],
+        "id-0",
+        "{}",
+        run.stdout
+    );
+}
