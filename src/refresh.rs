@@ -323,12 +323,12 @@ fn observe_into(record: &mut Record, o: &Observed) {
     record.inactive = !o.live;
 }
 
-/// Whether the record was written less than `grace` before `now`.
+/// Whether the record was written less than `grace` before `now`, or after it
+/// (by a machine whose clock is ahead): never taken for deleted then.
 fn young(r: &Record, grace: Duration, now: SystemTime) -> bool {
     humantime::parse_rfc3339(&r.at)
         .ok()
-        .and_then(|written| now.duration_since(written).ok())
-        .is_some_and(|age| age < grace)
+        .is_some_and(|written| now.duration_since(written).map_or(true, |age| age < grace))
 }
 
 /// Writes the changes into `state` (in memory).

@@ -633,3 +633,28 @@ fn a_second_account_under_the_same_name_never_takes_the_recorded_ones_place() {
         run.stdout
     );
 }
+
+#[test]
+fn a_record_written_by_a_clock_ahead_of_this_one_is_still_in_its_grace_period() {
+    // The vendor lists a new account only after a minute.
+    let server = crate::support::Server::start(crate::support::Config {
+        search_lag: Duration::from_secs(60),
+        ..crate::support::Config::default()
+    });
+    let t = on_mock(&server, "verify_grace: 2m");
+    t.run(&["apply", "--yes"]).code(0);
+    // Written by a runner whose clock is five minutes ahead.
+    let mut state = t.state();
+    let at =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(300)).to_string();
+    state["vendors"]["scim"]["a@example.com"]["at"] = json!(at);
+    t.write("state/roster.state.json", &state.to_string());
+    let run = t.run(&["refresh"]);
+    run.code(0);
+    assert_eq!(
+        t.state()["vendors"]["scim"]["a@example.com"]["status"],
+        "created",
+        "{}",
+        run.stdout
+    );
+}
