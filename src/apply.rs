@@ -426,7 +426,10 @@ async fn verify<'a>(
                 Ok(found) => match job.found(found.as_ref()) {
                     Some(record) => records.push((job.email, record)),
                     None => {
-                        let until = job.sent_at.map(|t| t + grace).unwrap_or(now);
+                        let until = job
+                            .sent_at
+                            .and_then(|t| t.checked_add(grace))
+                            .unwrap_or(now);
                         if round == 0 && until > now {
                             due = due.max(until);
                             again.push(job);

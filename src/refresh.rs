@@ -216,8 +216,12 @@ pub fn merge(
             .collect();
         for email in wanted {
             let key = keys.get(email).cloned().unwrap_or_else(|| identity(email));
-            let found = listing.find(&key, &identity(email));
             let record = recorded.get(email);
+            let found = listing.find_recorded(
+                &key,
+                &identity(email),
+                record.and_then(|r| r.remote_id.as_deref()),
+            );
             let desired_record = || {
                 let user = desired.users.get(email)?;
                 let account = user.accounts.get(vendor)?;
@@ -319,12 +323,12 @@ fn observe_into(record: &mut Record, o: &Observed) {
     record.inactive = !o.live;
 }
 
-/// Whether the record was written less than `grace` before `now`.
+/// Whether the record was written less than `grace` before `now`, or after it
+/// (by a machine whose clock is ahead): never taken for deleted then.
 fn young(r: &Record, grace: Duration, now: SystemTime) -> bool {
     humantime::parse_rfc3339(&r.at)
         .ok()
-        .and_then(|written| now.duration_since(written).ok())
-        .is_some_and(|age| age < grace)
+        .is_some_and(|written| now.duration_since(written).map_or(true, |age| age < grace))
 }
 
 /// Writes the changes into `state` (in memory).

@@ -70,13 +70,28 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
         by_email.len()
     );
     let mut unnamed = 0;
+    // What the vendor lists is text it sends, shown: every value passes the one
+    // redaction gate before it is written out as YAML.
+    let redactor = driver.redactor();
+    let clean = |text: &str| redactor.redact(text);
     for (email, o) in &by_email {
+        let (email, first_name, last_name) = (
+            clean(email),
+            clean(o.first_name.as_deref().unwrap_or("")),
+            clean(o.last_name.as_deref().unwrap_or("")),
+        );
+        let mut block = serde_json::Value::Object(o.block.clone());
+        redact_strings(&mut block, &clean);
+        let block = match block {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
         let entry = Entry {
-            email,
-            first_name: o.first_name.as_deref().unwrap_or(""),
-            last_name: o.last_name.as_deref().unwrap_or(""),
+            email: &email,
+            first_name: &first_name,
+            last_name: &last_name,
             password,
-            accounts: BTreeMap::from([(name, &o.block)]),
+            accounts: BTreeMap::from([(name, &block)]),
         };
         if entry.first_name.is_empty() || entry.last_name.is_empty() {
             unnamed += 1;
@@ -85,10 +100,12 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
         let prefix = if o.live {
             "  ".to_string()
         } else {
+            // The vendor's words stay on the comment line: a line break in
+            // them would start an entry that an import takes.
             out.push_str(&format!(
                 "  # {} at the vendor (id {}):\n",
-                o.status.as_deref().unwrap_or("inactive"),
-                o.remote_id
+                one_line(&clean(o.status.as_deref().unwrap_or("inactive"))),
+                one_line(&clean(&o.remote_id))
             ));
             "  # ".to_string()
         };
@@ -106,8 +123,27 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
         tracing::warn!(
             "{} account(s) have no email at the vendor and are left out (ids: {})",
             nameless.len(),
-            nameless.join(", ")
+            one_line(&redactor.redact(&nameless.join(", ")))
         );
     }
     Ok(EXIT_OK)
+}
+
+/// `text` with its control characters (line breaks) shown escaped.
+fn one_line(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        text.escape_debug().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Every string inside `value`, passed through `clean`.
+fn redact_strings(value: &mut serde_json::Value, clean: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => *s = clean(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, clean)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, clean)),
+        _ => {}
+    }
 }

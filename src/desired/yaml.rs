@@ -269,8 +269,12 @@ where
     d.deserialize_str(Parsed(expecting, parse))
 }
 
+/// The longest `timeout` or `verify_grace`: longer ones are mistakes, and one
+/// long enough cannot be added to a date (apply would panic).
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// A duration such as `30s` or `2m`; zero or negative ones are refused (a zero
-/// timeout fails every request).
+/// timeout fails every request), and so are ones over a day.
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     parsed(d, "a duration such as 30s", |text| {
         let positive =
@@ -280,6 +284,9 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
         }
         match humantime::parse_duration(text) {
             Ok(d) if d.is_zero() => Err(positive()),
+            Ok(d) if d > MAX_DURATION => Err(format!(
+                "invalid duration {text:?}: it must be at most 1d (e.g. 30s, 2m)"
+            )),
             Ok(d) => Ok(Some(d)),
             Err(e) => Err(format!("invalid duration {text:?} (e.g. 30s, 2m): {e}")),
         }

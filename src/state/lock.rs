@@ -166,13 +166,16 @@ impl Lock {
         }
         let mut file =
             open(&path, true).with_context(|| format!("cannot open {}", path.display()))?;
-        let deadline = Instant::now() + wait;
+        // A wait too long to add to the clock (`--lock-timeout 10000y`) has
+        // no deadline: it waits for as long as the lock is held.
+        let deadline = Instant::now().checked_add(wait);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
                     let now = Instant::now();
-                    if now >= deadline {
+                    let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+                    if left.is_zero() {
                         let waited = if wait.is_zero() {
                             String::new()
                         } else {
@@ -185,7 +188,7 @@ impl Lock {
                             describe_holder(&path)
                         );
                     }
-                    std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+                    std::thread::sleep(left.min(Duration::from_millis(100)));
                 }
                 Err(TryLockError::Error(e)) => {
                     return Err(e).with_context(|| {

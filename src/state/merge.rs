@@ -19,7 +19,7 @@ pub struct Merged {
 
 /// How much a record says an account exists: an account beats an unknown
 /// outcome, which beats a failure.
-fn weight(record: &Record) -> u8 {
+pub(super) fn weight(record: &Record) -> u8 {
     match record.status {
         Status::Created | Status::Adopted => 2,
         Status::Pending | Status::Gone => 1,
@@ -38,6 +38,35 @@ pub fn merge(into: &mut State, other: &State, base: Option<&State>) -> anyhow::R
             into.lineage,
             other.lineage
         );
+    }
+    if let Some(base) = base {
+        // What base holds and a copy lacks is taken for removed by that copy:
+        // a base that is not where both started would remove live records.
+        let lineages = [&into.lineage, &other.lineage];
+        if !base.lineage.is_empty()
+            && lineages
+                .iter()
+                .any(|l| !l.is_empty() && **l != base.lineage)
+        {
+            bail!(
+                "the base is not a copy of these states (lineage {}); give the state both copies started from",
+                base.lineage
+            );
+        }
+        // Every write raises the serial: a copy never has fewer writes than
+        // the state it started from.
+        // (A state not yet written, with no lineage, started from nothing.)
+        let newest = if into.lineage.is_empty() {
+            other.serial
+        } else {
+            other.serial.min(into.serial)
+        };
+        if base.serial > newest {
+            bail!(
+                "the base (serial {}) is newer than a copy (serial {newest}), so it is not the state both copies started from; give that one",
+                base.serial
+            );
+        }
     }
     if into.lineage.is_empty() {
         into.lineage = other.lineage.clone();

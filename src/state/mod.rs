@@ -183,6 +183,36 @@ impl State {
         self.records().filter(|(_, _, r)| r.live()).count()
     }
 
+    /// Keys every record by its email's one normal form (`desired::identity`),
+    /// as roster.yaml's users are: a state written before emails had one form,
+    /// or edited by hand, would otherwise plan its accounts as new. Where two
+    /// keys meet, the record that says more is kept (as `state merge` does).
+    /// Returns how many keys changed.
+    pub fn normalise_keys(&mut self) -> usize {
+        let mut changed = 0;
+        for records in self.vendors.values_mut() {
+            if records.keys().all(|e| crate::desired::identity(e) == *e) {
+                continue;
+            }
+            let mut out: BTreeMap<String, Record> = BTreeMap::new();
+            for (email, record) in std::mem::take(records) {
+                let key = crate::desired::identity(&email);
+                changed += usize::from(key != email);
+                let keep = match out.get(&key) {
+                    Some(held) => {
+                        (merge::weight(&record), &record.at) > (merge::weight(held), &held.at)
+                    }
+                    None => true,
+                };
+                if keep {
+                    out.insert(key, record);
+                }
+            }
+            *records = out;
+        }
+        changed
+    }
+
     /// Every record, sorted by vendor then email.
     pub fn records(&self) -> impl Iterator<Item = (&str, &str, &Record)> {
         self.vendors

@@ -96,6 +96,13 @@ impl Store {
             );
         }
         self.set_folded(Some(end));
+        let renamed = state.normalise_keys();
+        if renamed > 0 {
+            tracing::warn!(
+                "{}: {renamed} record(s) keyed by an email in another form are read under its one normal form",
+                self.path.display()
+            );
+        }
         Ok(state)
     }
 

@@ -207,6 +207,7 @@ impl Driver for ActivePlatform {
         }
         let users: Vec<Value> = response.json().map_err(CallError::Unknown)?;
         Ok(Page {
+            total: None,
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next: Next::UnlessShort(Cursor::Page(number + 1)),

@@ -257,8 +257,10 @@ impl Grant {
         let token = Token {
             access: Secret::new(answer.access_token),
             refresh: answer.refresh_token.map(Secret::new),
+            // A day at most: a longer promise is renewed early, and one long
+            // enough cannot be added to the clock.
             expires: tokio::time::Instant::now()
-                + std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+                + std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600).min(86_400)),
         };
         // Handed out at run time, redacted like the configured secrets.
         http.redactor().add(&token.access);

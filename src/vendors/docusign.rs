@@ -402,7 +402,9 @@ impl JwtGrant {
             .get("expires_in")
             .and_then(|e| e.as_u64().or_else(|| e.as_str()?.trim().parse().ok()))
             .unwrap_or(TOKEN_LIFETIME);
-        let lifetime = Duration::from_secs(lifetime);
+        // A day at most: a longer promise is renewed early, and one long enough
+        // cannot be added to the clock.
+        let lifetime = Duration::from_secs(lifetime.min(86_400));
         // Renewed a little early, so that no request leaves with a token about to expire.
         let margin = (lifetime / 4).min(Duration::from_secs(60));
         tracing::info!(
@@ -602,6 +604,7 @@ impl Driver for DocuSign {
         if matches!(query, Query::Key(_)) && response.status == reqwest::StatusCode::NOT_FOUND {
             // No user with that email in the account.
             return Ok(Page {
+                total: None,
                 listed: 0,
                 items: vec![],
                 next: Next::Last,
@@ -622,14 +625,22 @@ impl Driver for DocuSign {
             .is_some_and(|u| !u.is_empty())
         {
             // The next page starts after this one's last item.
-            let end = list::count(answer.get("endPosition"))
-                .map(|e| e + 1)
-                .unwrap_or(start + users.len() as u64);
+            let end = match list::count(answer.get("endPosition")) {
+                Some(e) => e.checked_add(1),
+                None => start.checked_add(users.len() as u64),
+            }
+            .ok_or_else(|| {
+                CallError::Unknown(
+                    "the vendor's page ends past the largest position there is; stopped paging"
+                        .into(),
+                )
+            })?;
             Next::At(Cursor::Offset(end))
         } else {
             Next::Last
         };
         Ok(Page {
+            total: list::count(answer.get("totalSetSize")),
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next,

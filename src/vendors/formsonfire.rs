@@ -277,12 +277,13 @@ impl Driver for FormsOnFire {
             return Err(self.http.failure(&response));
         }
         let v: Value = response.json().map_err(CallError::Unknown)?;
-        let users = v
-            .get("Users")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        // An answer without the list is not an empty page: taken for the end,
+        // it would make every account after it look deleted.
+        let users = v.get("Users").and_then(Value::as_array).ok_or_else(|| {
+            CallError::Unknown("the vendor's answer to a list holds no `Users` array".into())
+        })?;
         Ok(Page {
+            total: None,
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next: Next::UnlessShort(Cursor::Page(number + 1)),

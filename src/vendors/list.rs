@@ -54,6 +54,9 @@ pub struct Page {
     pub listed: usize,
     pub items: Vec<Observed>,
     pub next: Next,
+    /// How many accounts the vendor says its whole list holds, where it says
+    /// (SCIM `totalResults`, DocuSign `totalSetSize`).
+    pub total: Option<u64>,
 }
 
 /// What follows a page, by the vendor's own rule.
@@ -91,18 +94,50 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     let mut seen = BTreeSet::new();
     let mut largest = 0;
     let mut requests = 0;
+    // Whether the page before said more follow: then an empty page is a
+    // vendor that broke off, never the end, whatever it says of itself.
+    let mut promised = false;
+    // The fewest accounts the vendor said its list holds: a list that shrinks
+    // while it is read moves every later account up, and one of them falls
+    // between two pages unseen, to be taken for deleted.
+    let mut fewest: Option<u64> = None;
     loop {
         requests += 1;
-        let page = driver.page(query, &at).await?;
+        let mut page = driver.page(query, &at).await?;
+        // The vendor's status word is its own text, recorded and shown: it
+        // passes the redaction gate like every other.
+        for o in &mut page.items {
+            if let Some(status) = &mut o.status {
+                *status = driver.redactor().redact(status);
+            }
+        }
         let size = page.listed.max(page.items.len());
-        if size > 0 && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
+        if let (Some(was), Some(now)) = (fewest, page.total) {
+            if now < was {
+                return Err(CallError::Unknown(format!(
+                    "the vendor's list shrank from {was} to {now} accounts while it was read, so one may have been skipped; stopped paging (read again)"
+                )));
+            }
+        }
+        fewest = match (fewest, page.total) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A page of entries roster cannot read (no id) repeats nothing.
+        if !page.items.is_empty() && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
             return Err(CallError::Unknown(format!(
                 "the vendor answered the page at {at:?} with accounts it had already listed; stopped paging"
             )));
         }
         seen.extend(page.items.iter().map(|o| o.remote_id.clone()));
         items.extend(page.items);
+        let promises = matches!(page.next, Next::At(_));
         let next = match page.next {
+            Next::Last | Next::UnlessShort(_) if promised && size == 0 => {
+                return Err(CallError::Unknown(format!(
+                    "the vendor said more pages follow, then answered the page at {at:?} with none; stopped paging"
+                )))
+            }
             Next::Last => break,
             Next::UnlessShort(_) if size == 0 || size < largest => break,
             Next::At(_) if size == 0 => {
@@ -113,6 +148,7 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             Next::At(next) | Next::UnlessShort(next) => next,
         };
         largest = largest.max(size);
+        promised = promises;
         if next <= at && at != Cursor::Start {
             return Err(CallError::Unknown(format!(
                 "the vendor's next page {next:?} does not follow {at:?}; stopped paging"
@@ -160,6 +196,13 @@ impl Listing {
     /// email `email`): a live account before an inactive one, since one email
     /// may hold several memberships (DocuSign keeps closed ones).
     pub fn find(&self, key: &str, email: &str) -> Found<'_> {
+        self.find_recorded(key, email, None)
+    }
+
+    /// As `find`, and among live (or among inactive) accounts the one with the
+    /// id `recorded`: a second account under the same name never takes the
+    /// place of the one roster keeps track of.
+    pub fn find_recorded(&self, key: &str, email: &str, recorded: Option<&str>) -> Found<'_> {
         let hits = self
             .by_key
             .get(key)
@@ -167,7 +210,7 @@ impl Listing {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let mut hits: Vec<&Observed> = hits.iter().map(|&i| &self.items[i]).collect();
-        hits.sort_by_key(|o| !o.live);
+        hits.sort_by_key(|o| (!o.live, Some(o.remote_id.as_str()) != recorded));
         match hits.first() {
             None => Found::None,
             Some(o) if o.live => Found::Live(o),
@@ -293,6 +336,7 @@ mod tests {
                 .map(|i| observed(&format!("u{i}@x.io"), &format!("id{i}"), true))
                 .collect();
             Ok(Page {
+                total: None,
                 listed: items.len(),
                 next: (self.style)(start, end, self.total),
                 items,

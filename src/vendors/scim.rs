@@ -235,6 +235,15 @@ impl Driver for Scim {
             return Err(self.http.failure(&response));
         }
         let answer: Value = response.json().map_err(CallError::Unknown)?;
+        // RFC 7644 3.4.2: a ListResponse always states `totalResults`, and may
+        // leave `Resources` out only when it is empty. An answer with neither is
+        // no list: taken for an empty last page, it would make every account
+        // after it look deleted.
+        if answer.get("totalResults").is_none() && answer.get("Resources").is_none() {
+            return Err(CallError::Unknown(
+                "the server's answer to a list holds neither `Resources` nor `totalResults`".into(),
+            ));
+        }
         let users = answer
             .get("Resources")
             .and_then(Value::as_array)
@@ -247,6 +256,7 @@ impl Driver for Scim {
             None => Next::UnlessShort(Cursor::Offset(after)),
         };
         Ok(Page {
+            total: list::count(answer.get("totalResults")),
             listed: users.len(),
             items: users.iter().filter_map(observed).collect(),
             next,

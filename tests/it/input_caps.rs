@@ -85,7 +85,9 @@ fn a_large_file_nested_within_the_limit_loads_in_linear_time() {
         "{}",
         run.stdout
     );
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    // A guard against a blow-up (the quadratic scanner took minutes on far less),
+    // not a speed claim: the debug build on a loaded machine takes a few seconds.
+    assert!(took < Duration::from_secs(60), "{took:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 mod support;
 
 mod apply;
+mod attack;
 mod backend_contract;
 mod bad_input;
 mod commands;
