@@ -318,7 +318,7 @@ pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow
                 requests += 1;
                 unread.push((
                     vendor.clone(),
-                    format!("listing failed, nothing concluded: {why}"),
+                    format!("{LISTING_FAILED}, nothing concluded: {why}"),
                 ))
             }
         }
@@ -354,9 +354,26 @@ pub fn refresh_in_memory(
         read.requests,
         crate::refresh::summary(&read.changes)
     ));
+    // A plan made while a vendor could not be read would say "nothing to do"
+    // for accounts nobody looked at: a pipeline must not take that for green.
+    let failed: Vec<&str> = read
+        .unread
+        .iter()
+        .filter(|(_, why)| why.starts_with(LISTING_FAILED))
+        .map(|(vendor, _)| vendor.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "--refresh could not read {}; nothing was planned or sent. Run `roster refresh` to see why, or plan without --refresh",
+            failed.join(", ")
+        );
+    }
     crate::refresh::apply_to(state, &read.changes);
     Ok(read.changes)
 }
+
+/// How `read_vendors` says a vendor's list could not be read to the end.
+pub const LISTING_FAILED: &str = "listing failed";
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn color() -> bool {

@@ -3,6 +3,7 @@
 
 use super::{
     filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
+    LISTING_FAILED,
 };
 use crate::refresh;
 use crate::state::Scope;
@@ -33,10 +34,19 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     for line in read.lines() {
         say!("{line}");
     }
+    let failed = read
+        .unread
+        .iter()
+        .any(|(_, why)| why.starts_with(LISTING_FAILED));
     let journal_left = store.has_journal()?;
     if read.changes.is_empty() && !journal_left {
+        let matches = if failed {
+            "the vendors that could be read match the state"
+        } else {
+            "the state matches what the vendors hold"
+        };
         say!(
-            "Refresh: the state matches what the vendors hold; nothing written ({} list request(s)).",
+            "Refresh: {matches}; nothing written ({} list request(s)).",
             read.requests
         );
     } else {
@@ -50,9 +60,5 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
             state.serial
         );
     }
-    let failed = read
-        .unread
-        .iter()
-        .any(|(_, why)| why.starts_with("listing failed"));
     Ok(if failed { EXIT_PARTIAL } else { EXIT_OK })
 }

@@ -465,9 +465,13 @@ impl Answer {
             }
         }
         let raw = texts.join(": ");
-        if texts.iter().any(|t| super::says_exists(t)) {
+        if texts
+            .iter()
+            .any(|t| names_the_user(t) && super::says_exists(t))
+        {
             // Act-On has no lookup to confirm it: the vendor's words are the
-            // evidence, kept with the record.
+            // evidence, kept with the record; so they must speak of the user
+            // (or their email) existing, not of anything else that exists.
             return Outcome::Exists {
                 remote_id: None,
                 said: raw,
@@ -483,6 +487,26 @@ impl Answer {
         };
         Outcome::Rejected { reason }
     }
+}
+
+/// Whether an error text is about the user or its email, or is a bare code
+/// such as `ALREADY_EXISTS` (Act-On's words are the only evidence that a user
+/// exists, so "a list with that name already exists" must not count).
+fn names_the_user(text: &str) -> bool {
+    let t = text.to_lowercase();
+    let about_user = ["user", "email", "e-mail", "login", "account", "@"]
+        .iter()
+        .any(|w| t.contains(w));
+    let bare_code = t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            matches!(
+                w,
+                "already" | "exist" | "exists" | "duplicate" | "error" | "err" | "e"
+            ) || w.chars().all(|c| c.is_ascii_digit())
+        });
+    about_user || bare_code
 }
 
 /// Act-On knows a user by its email and gives no other id: the email is the id
@@ -571,6 +595,22 @@ mod tests {
 
     fn answer(v: Value) -> Outcome {
         serde_json::from_value::<Answer>(v).unwrap().outcome()
+    }
+
+    #[test]
+    fn exists_only_when_the_words_are_about_the_user() {
+        let exists = |m: &str| {
+            matches!(
+                answer(json!({"email": "a@x", "status": "error", "message": m})),
+                Outcome::Exists { .. }
+            )
+        };
+        assert!(exists("ALREADY_EXISTS"));
+        assert!(exists("User already exists"));
+        assert!(exists("a@x is already in use"));
+        assert!(!exists("A list with that name already exists"));
+        assert!(!exists("Duplicate list name"));
+        assert!(!exists("Sales team exists"));
     }
 
     #[test]

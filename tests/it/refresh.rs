@@ -1131,3 +1131,52 @@ fn a_saved_refreshed_plan_is_applied_or_refused_when_the_vendor_changed() {
         assert!(!server.mock.users(kind.name).contains_key("b@example.com"));
     }
 }
+
+/// A refreshed plan made while a vendor could not be read would say "nothing
+/// to do" for accounts nobody looked at; a pipeline would take that for green.
+#[test]
+fn a_refreshed_plan_fails_when_a_vendor_cannot_be_read() {
+    let server = Server::start(Config::default());
+    let c = server.mock.config.clone();
+    let t = test(&[&AP], &c)
+        .env(&var(&SCIM), "Wr0ng-T0ken")
+        .env(&var(&AP), &c.activeplatform_token);
+    t.write(
+        "roster.yaml",
+        &roster(
+            &[&AP, &SCIM],
+            &c,
+            &server.url,
+            "",
+            &user_on("a@example.com", &[&AP, &SCIM]),
+        ),
+    );
+    for args in [
+        &["plan", "--refresh", "--detailed-exitcode"][..],
+        &["apply", "--refresh", "--yes"][..],
+    ] {
+        let run = t.run(args);
+        run.code(1);
+        assert!(
+            run.stderr.contains("--refresh could not read scim"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(server.mock.data().creations.is_empty(), "nothing was sent");
+    // `roster refresh` records what it could read and says the rest failed.
+    let run = t.run(&["refresh"]);
+    run.code(3);
+    assert!(
+        run.stdout.contains("not read    scim: listing failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Wr0ng") && !run.stderr.contains("Wr0ng"));
+    assert!(
+        run.stdout
+            .contains("the vendors that could be read match the state"),
+        "{}",
+        run.stdout
+    );
+}
