@@ -23,6 +23,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::Client;
 
+/// The CTE that writes a batch of `rows` into `roster_records` (insert or
+/// replace), shared by a journal append and a save; `ok` is the fence check.
+macro_rules! upsert_records {
+    () => {
+        "                     up AS (
+                        INSERT INTO roster_records (workspace, vendor, email, status, remote_id,
+                            fingerprint, spec, error, at, inactive, vendor_status, warnings)
+                        SELECT $1, r.* FROM rows r, ok WHERE ok.ok
+                        ON CONFLICT (workspace, vendor, email) DO UPDATE SET
+                            status = EXCLUDED.status, remote_id = EXCLUDED.remote_id,
+                            fingerprint = EXCLUDED.fingerprint, spec = EXCLUDED.spec,
+                            error = EXCLUDED.error, at = EXCLUDED.at,
+                            inactive = EXCLUDED.inactive, vendor_status = EXCLUDED.vendor_status,
+                            warnings = EXCLUDED.warnings
+                        RETURNING 1),
+"
+    };
+}
+
 /// One connection, used by one statement or transaction at a time (the lease
 /// renewal shares it).
 type Shared = Arc<tokio::sync::Mutex<Client>>;
@@ -567,7 +586,8 @@ impl Inner {
                 .lock()
                 .await
                 .query_one(
-                    "WITH fence AS (
+                    concat!(
+                        "WITH fence AS (
                         UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
                         WHERE workspace = $1 AND token = $2 AND expires > now()
                         RETURNING 1),
@@ -578,18 +598,9 @@ impl Inner {
                             $14::text[], $15::text[])
                         AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
                              inactive, vendor_status, warnings)),
-                     up AS (
-                        INSERT INTO roster_records (workspace, vendor, email, status, remote_id,
-                            fingerprint, spec, error, at, inactive, vendor_status, warnings)
-                        SELECT $1, r.* FROM rows r, ok WHERE ok.ok
-                        ON CONFLICT (workspace, vendor, email) DO UPDATE SET
-                            status = EXCLUDED.status, remote_id = EXCLUDED.remote_id,
-                            fingerprint = EXCLUDED.fingerprint, spec = EXCLUDED.spec,
-                            error = EXCLUDED.error, at = EXCLUDED.at,
-                            inactive = EXCLUDED.inactive, vendor_status = EXCLUDED.vendor_status,
-                            warnings = EXCLUDED.warnings
-                        RETURNING 1),
-                     hist AS (
+",
+                        upsert_records!(),
+                        "                     hist AS (
                         INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
                             fingerprint, error, at, run_id, host, command, input, git_commit)
                         SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
@@ -600,7 +611,8 @@ impl Inner {
                         UPDATE roster_workspaces SET dirty = true
                         WHERE workspace = $1 AND (SELECT ok FROM ok)
                         RETURNING 1)
-                     SELECT ok FROM ok",
+                     SELECT ok FROM ok"
+                    ),
                     &[
                         &self.workspace,
                         &held.token,
@@ -714,7 +726,8 @@ impl Inner {
                 .lock()
                 .await
                 .query_opt(
-                    "WITH fence AS (
+                    concat!(
+                        "WITH fence AS (
                         UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
                         WHERE workspace = $1 AND token = $2 AND expires > now()
                         RETURNING 1),
@@ -732,18 +745,9 @@ impl Inner {
                         WHERE ok.ok AND d.workspace = $1 AND d.vendor = g.vendor
                           AND d.email = g.email
                         RETURNING 1),
-                     up AS (
-                        INSERT INTO roster_records (workspace, vendor, email, status, remote_id,
-                            fingerprint, spec, error, at, inactive, vendor_status, warnings)
-                        SELECT $1, r.* FROM rows r, ok WHERE ok.ok
-                        ON CONFLICT (workspace, vendor, email) DO UPDATE SET
-                            status = EXCLUDED.status, remote_id = EXCLUDED.remote_id,
-                            fingerprint = EXCLUDED.fingerprint, spec = EXCLUDED.spec,
-                            error = EXCLUDED.error, at = EXCLUDED.at,
-                            inactive = EXCLUDED.inactive, vendor_status = EXCLUDED.vendor_status,
-                            warnings = EXCLUDED.warnings
-                        RETURNING 1),
-                     hist AS (
+",
+                        upsert_records!(),
+                        "                     hist AS (
                         INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
                             fingerprint, error, at, run_id, host, command, input, git_commit)
                         SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
@@ -763,7 +767,8 @@ impl Inner {
                         unfinished_existing = $25, unfinished_input = $26,
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
-                     RETURNING serial, lineage",
+                     RETURNING serial, lineage"
+                    ),
                     &[
                         &self.workspace,
                         &held.token,
