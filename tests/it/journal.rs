@@ -7,25 +7,8 @@ use std::time::{Duration, Instant};
 
 const JOURNAL: &str = "state/roster.state.json.journal";
 
-fn yaml(url: &str, n: usize) -> String {
-    let mut y = format!(
-        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 2\n    concurrency: 1\n    rate_limit: 1000/s\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: 1\n    rate_limit: 1000/s\nusers:\n"
-    );
-    for i in 0..n {
-        y.push_str(&format!(
-            "  - email: user{i:02}@example.com\n    first_name: U\n    last_name: N\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n      app: {{}}\n"
-        ));
-    }
-    y
-}
-
 fn test(server: &Server, n: usize) -> Test {
-    let c = &server.mock.config;
-    let t = Test::new()
-        .env("ACTON_TOKEN", &c.acton_token)
-        .env("SCIM_TOKEN", &c.scim_token);
-    t.write("roster.yaml", &yaml(&server.url, n));
-    t
+    crate::support::acton_and_scim(server, n, 1)
 }
 
 fn journal_len(t: &Test) -> usize {

@@ -176,3 +176,32 @@ pub fn acton_user(email: &str, extra: &str) -> String {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A roster.yaml of `n` users (user00@example.com, ...) on the mock's Act-On
+/// (batches of 2) and SCIM (vendor `app`), each vendor with `concurrency`
+/// requests in flight and no rate limit to speak of.
+pub fn acton_and_scim_yaml(url: &str, n: usize, concurrency: usize) -> String {
+    let mut y = format!(
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: 2\n    concurrency: {concurrency}\n    rate_limit: 1000/s\n  app:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: {concurrency}\n    rate_limit: 1000/s\nusers:\n"
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - email: user{i:02}@example.com\n    first_name: U\n    last_name: N\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n      app: {{}}\n"
+        ));
+    }
+    y
+}
+
+/// A temp dir with [`acton_and_scim_yaml`] as roster.yaml and both credentials
+/// in the environment.
+pub fn acton_and_scim(server: &Server, n: usize, concurrency: usize) -> Test {
+    let c = &server.mock.config;
+    let t = Test::new()
+        .env("ACTON_TOKEN", &c.acton_token)
+        .env("SCIM_TOKEN", &c.scim_token);
+    t.write(
+        "roster.yaml",
+        &acton_and_scim_yaml(&server.url, n, concurrency),
+    );
+    t
+}
