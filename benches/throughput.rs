@@ -14,15 +14,25 @@
 //!        allow: the pages the longest list needs, ceil(N / page) x latency
 //!        (vendors are read at once; one vendor's pages follow one another).
 //!
-//! Options: `plan`, `apply` or `refresh` (default all), `--plan-users 1000,10000,100000`,
+//! state: starts a throwaway PostgreSQL cluster (tests/support/pg.rs) and, for
+//!        N users on Act-On at the mock (no latency, a rate limit far above what
+//!        is used, so the vendor is not the bottleneck), times the real binary
+//!        with the file state and with `--state postgres://...` in the same run:
+//!        `apply --yes` from an empty state (a fresh mock and a fresh state or
+//!        database per run), then `plan --format json` against the full state.
+//!
+//! Options: `plan`, `apply`, `refresh` or `state` (default all), `--plan-users 1000,10000,100000`,
 //! `--apply-users 1000,10000`, `--latency-ms 20`, `--batch 500`,
 //! `--concurrency 4`, `--rate 5` (requests/s), `--runs 5`, `--baseline-users N`
 //! (time the loop on the first N users and scale; default: all of them),
-//! `--refresh-users 10000`, `--refresh-latency-ms 200`.
+//! `--refresh-users 10000`, `--refresh-latency-ms 200`, `--state-users 10000,100000`.
 //! Times are medians over the runs; ratios are taken in the same run.
 
 #[path = "../tests/support/mock.rs"]
 mod mock;
+#[allow(dead_code)]
+#[path = "../tests/support/pg.rs"]
+mod pg;
 
 use roster::desired::{self, process_env};
 use roster::plan::{self, render, Filter};
@@ -35,6 +45,8 @@ struct Options {
     plan: bool,
     apply: bool,
     refresh: bool,
+    state: bool,
+    state_users: Vec<usize>,
     refresh_users: Vec<usize>,
     refresh_latency: Duration,
     plan_users: Vec<usize>,
@@ -68,11 +80,14 @@ fn options() -> Options {
     let only_plan = args.iter().any(|a| a == "plan");
     let only_apply = args.iter().any(|a| a == "apply");
     let only_refresh = args.iter().any(|a| a == "refresh");
-    let all = !only_plan && !only_apply && !only_refresh;
+    let only_state = args.iter().any(|a| a == "state");
+    let all = !only_plan && !only_apply && !only_refresh && !only_state;
     Options {
         plan: only_plan || all,
         apply: only_apply || all,
         refresh: only_refresh || all,
+        state: only_state || all,
+        state_users: list("--state-users", "10000,100000"),
         refresh_users: list("--refresh-users", "10000"),
         refresh_latency: Duration::from_millis(
             value("--refresh-latency-ms")
@@ -479,6 +494,106 @@ fn bench_refresh(o: &Options) {
     println!();
 }
 
+/// Act-On on the mock, batch and concurrency as for apply, a rate limit far above
+/// what N users need: the vendor answers at once, so the state is what is timed.
+fn state_yaml(url: &str, n: usize, o: &Options) -> String {
+    let mut y = format!(
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: {}\n    concurrency: {}\n    rate_limit: 10000/s\nusers:\n",
+        o.batch, o.concurrency
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - email: user{i:07}@example.com\n    first_name: F\n    last_name: L\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n"
+        ));
+    }
+    y
+}
+
+fn bench_state(o: &Options) {
+    println!(
+        "## state: file against PostgreSQL, Act-On on the mock (no latency, batch {}, concurrency {}, rate 10000/s), medians of {} runs\n",
+        o.batch, o.concurrency, o.runs
+    );
+    println!("| users | state | apply, empty state | plan, full state | peak RSS (apply / plan) | apply PG/file | plan PG/file |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    let server_pg = pg::Pg::start();
+    for &n in &o.state_users {
+        // (apply, plan, apply RSS, plan RSS) per run, for the file then PostgreSQL.
+        let mut results: [Vec<(Duration, Duration, i64, i64)>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..o.runs {
+            for (b, out) in results.iter_mut().enumerate() {
+                let server = mock::Server::start(mock::Config::default());
+                let dir = tempfile::tempdir().expect("temp dir");
+                std::fs::write(
+                    dir.path().join("roster.yaml"),
+                    state_yaml(&server.url, n, o),
+                )
+                .expect("write yaml");
+                let mut env = vec![("ACTON_TOKEN", server.mock.config.acton_token.clone())];
+                if b == 1 {
+                    env.push(("ROSTER_STATE", server_pg.url().to_string()));
+                }
+                let (apply, apply_rss, code) =
+                    run_roster(dir.path(), &["apply", "--yes", "-q"], &env);
+                assert_eq!(code, 0, "apply failed");
+                assert_eq!(server.mock.users("acton").len(), n, "every user created");
+                let (plan, plan_rss, code) =
+                    run_roster(dir.path(), &["plan", "--format", "json", "-q"], &env);
+                assert_eq!(code, 0, "plan failed");
+                // Each backend really held the state: N records, in its own place.
+                let file_state = dir.path().join("state/roster.state.json").exists();
+                if b == 1 {
+                    assert!(!file_state, "no state file with PostgreSQL");
+                    let count = server_pg
+                        .sql("SELECT count(*) FROM roster_records WHERE status = 'created'");
+                    assert_eq!(
+                        count[0][0].as_deref(),
+                        Some(n.to_string().as_str()),
+                        "every record in the database"
+                    );
+                    // An empty state for the next run; the schema stays, as it
+                    // would on a server in use.
+                    server_pg.sql(
+                        "TRUNCATE roster_records, roster_history, roster_leases, roster_workspaces, roster_budgets",
+                    );
+                } else {
+                    assert!(file_state, "a state file");
+                }
+                out.push((apply, plan, apply_rss, plan_rss));
+            }
+        }
+        let med = |r: &[(Duration, Duration, i64, i64)]| {
+            (
+                median(r.iter().map(|x| x.0).collect()),
+                median(r.iter().map(|x| x.1).collect()),
+                r.iter().map(|x| x.2).max().unwrap_or(0),
+                r.iter().map(|x| x.3).max().unwrap_or(0),
+            )
+        };
+        let file = med(&results[0]);
+        let pg = med(&results[1]);
+        for (name, m) in [("file", file), ("PostgreSQL", pg)] {
+            let ratio = |a: Duration, b: Duration| {
+                if name == "file" {
+                    "1.00x".to_string()
+                } else {
+                    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
+                }
+            };
+            println!(
+                "| {n} | {name} | {} | {} | {:.0} / {:.0} MB | {} | {} |",
+                secs(m.0),
+                secs(m.1),
+                m.2 as f64 / 1024.0,
+                m.3 as f64 / 1024.0,
+                ratio(m.0, file.0),
+                ratio(m.1, file.1),
+            );
+        }
+    }
+    println!();
+}
+
 fn main() {
     let o = options();
     println!(
@@ -493,5 +608,8 @@ fn main() {
     }
     if o.apply {
         bench_apply(&o);
+    }
+    if o.state {
+        bench_state(&o);
     }
 }
