@@ -100,11 +100,14 @@ impl StateFile {
     pub fn store(&self) -> anyhow::Result<Box<dyn Backend>> {
         if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
             if crate::state::postgres::is_url(url) {
-                return Ok(Box::new(crate::state::postgres::PgBackend::connect(
+                let backend = crate::state::postgres::PgBackend::connect(
                     url,
                     &self.workspace,
                     self.lock_timeout,
-                )?));
+                )?;
+                // Runners sharing this database share each vendor account's rate.
+                crate::vendors::http::share_budget(backend.budget());
+                return Ok(Box::new(backend));
             }
         }
         if let Some(path) = &self.state {

@@ -305,8 +305,6 @@ impl PgBackend {
     /// and base URL), spent at `rate_per_second` across every runner sharing
     /// this database; returns how long to wait before sending them. One
     /// statement, so runners on different hosts never overspend it together.
-    ///
-    /// Not yet called by the vendors' HTTP client, whose limiter is per process.
     pub fn reserve(
         &self,
         account: &str,
@@ -338,9 +336,23 @@ impl PgBackend {
         Ok(Duration::from_secs_f64(wait.max(0.0)))
     }
 
+    /// The vendor accounts' rate budgets in this database, for the vendors'
+    /// HTTP clients (see [`crate::vendors::http::share_budget`]).
+    pub fn budget(&self) -> std::sync::Arc<dyn crate::vendors::http::SharedBudget> {
+        std::sync::Arc::new(PgBackend {
+            inner: Arc::clone(&self.inner),
+        })
+    }
+
     /// This process's run id, as the history and the leases record it.
     pub fn run_id(&self) -> &str {
         &self.inner.who.run_id
+    }
+}
+
+impl crate::vendors::http::SharedBudget for PgBackend {
+    fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration> {
+        PgBackend::reserve(self, account, 1, rate_per_second)
     }
 }
 

@@ -169,7 +169,8 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         (Auth::Grant(Box::new(grant)), secrets)
     };
     let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, secrets)?
+    let account = super::http::account_key(config.kind.name(), &base, &secrets);
+    let http = Http::new(&vendor.name, account, &limits, secrets)?
         .with_throttle(|r| matches!(r.status.as_u16(), 429 | 503));
     Ok(Box::new(Acton {
         url: format!("{base}/api/1/user"),

@@ -171,7 +171,8 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         (Auth::Jwt(Box::new(grant)), vec![key])
     };
     let limits = Limits::new(config, DEFAULTS);
-    let http = Http::new(&vendor.name, &limits, secrets)?
+    let account = super::http::account_key(config.kind.name(), &base, &secrets);
+    let http = Http::new(&vendor.name, account, &limits, secrets)?
         .with_throttle(throttled)
         .with_quota(quota);
     Ok(Box::new(DocuSign {

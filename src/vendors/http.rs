@@ -10,6 +10,8 @@ use crate::secret::{Redactor, Secret};
 use crate::vendors::Limits;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -132,12 +134,54 @@ impl RateLimiter {
     }
 }
 
+/// A request budget that runners in other processes and on other hosts spend
+/// too: a vendor counts its rate limit per account, not per client.
+pub trait SharedBudget: Send + Sync {
+    /// Reserves one request of `account`'s budget, spent at `rate_per_second`
+    /// by everyone sharing it; returns how long to wait before sending it.
+    /// Blocking: [`Http`] calls it off the async runtime.
+    fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration>;
+}
+
+static SHARED_BUDGET: OnceLock<Arc<dyn SharedBudget>> = OnceLock::new();
+
+/// Makes every vendor client of this process spend `budget` before each
+/// request, besides its own limiter (the state in PostgreSQL installs itself
+/// here). The first installed stays for the life of the process.
+pub fn share_budget(budget: Arc<dyn SharedBudget>) {
+    let _ = SHARED_BUDGET.set(budget);
+}
+
+/// How long a reservation in the shared budget may take before this client
+/// paces itself alone.
+const BUDGET_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The name of a vendor account's shared budget: its kind, its base URL and a
+/// short digest of its credentials (the same credentials are the same account;
+/// a host alone may serve every customer). Never the credentials themselves.
+pub fn account_key(kind: &str, base: &str, secrets: &[Secret]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for secret in secrets {
+        digest.update(secret.expose().as_bytes());
+        digest.update([0]);
+    }
+    let digest = digest.finalize();
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind} {base} {short}")
+}
+
 /// The shared client of one configured vendor.
 pub struct Http {
     client: reqwest::Client,
     vendor: String,
     redactor: Redactor,
     limiter: RateLimiter,
+    /// The vendor account's key in the shared budget, and its rate.
+    account: String,
+    rate_per_second: f64,
+    /// The shared budget failed once: this client paces itself alone.
+    alone: AtomicBool,
     retry: RetryPolicy,
     throttled: fn(&Response) -> bool,
     quota: fn(&Response) -> Option<Duration>,
@@ -149,7 +193,13 @@ pub fn is_429(response: &Response) -> bool {
 }
 
 impl Http {
-    pub fn new(vendor: &str, limits: &Limits, secrets: Vec<Secret>) -> anyhow::Result<Http> {
+    /// The client of `vendor`, whose account is `account` (see [`account_key`]).
+    pub fn new(
+        vendor: &str,
+        account: String,
+        limits: &Limits,
+        secrets: Vec<Secret>,
+    ) -> anyhow::Result<Http> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
             .timeout(limits.timeout)
@@ -162,6 +212,9 @@ impl Http {
             redactor: Redactor::new(&secrets),
             // No bursts: a vendor's "N a second" may be a sliding window.
             limiter: RateLimiter::new(limits.rate_per_second, 1),
+            account,
+            rate_per_second: limits.rate_per_second,
+            alone: AtomicBool::new(false),
             retry: RetryPolicy::default(),
             throttled: is_429,
             quota: spent_quota,
@@ -196,6 +249,40 @@ impl Http {
         self.redactor.redact(text)
     }
 
+    /// Waits for this request's slot in the account's shared budget, if one is
+    /// installed. Should the budget fail, says so once and paces this client
+    /// by its own limiter alone from then on: never stalls nor fails the run.
+    async fn shared_slot(&self) {
+        let Some(budget) = SHARED_BUDGET.get() else {
+            return;
+        };
+        let rate = self.rate_per_second;
+        if !(rate > 0.0 && rate.is_finite()) || self.alone.load(Ordering::Relaxed) {
+            return;
+        }
+        let (budget, account) = (Arc::clone(budget), self.account.clone());
+        let reserve = tokio::task::spawn_blocking(move || budget.reserve(&account, rate));
+        let error = match tokio::time::timeout(BUDGET_TIMEOUT, reserve).await {
+            Ok(Ok(Ok(wait))) => {
+                tokio::time::sleep(wait).await;
+                return;
+            }
+            Ok(Ok(Err(e))) => format!("{e:#}"),
+            Ok(Err(e)) => format!("the reservation did not finish: {e}"),
+            Err(_) => format!(
+                "no answer in {}",
+                humantime::format_duration(BUDGET_TIMEOUT)
+            ),
+        };
+        if !self.alone.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "{}: the rate budget shared with other runners failed ({}); this run paces its own requests only",
+                self.vendor,
+                self.redact(&error)
+            );
+        }
+    }
+
     /// Sends `request` under the rate limit and the retry policy.
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
@@ -206,6 +293,7 @@ impl Http {
                 return Err(CallError::NotSent("request body cannot be replayed".into()));
             };
             self.limiter.acquire().await;
+            self.shared_slot().await;
             let started = Instant::now();
             let result = self.client.execute(this_try).await;
             let more = attempt + 1 < self.retry.attempts;
@@ -430,6 +518,27 @@ pub fn snippet(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_key_names_the_account_never_its_credentials() {
+        let token = [Secret::new("tok-123456")];
+        let key = account_key("acton", "https://api.example.com", &token);
+        assert!(key.starts_with("acton https://api.example.com "), "{key}");
+        assert!(!key.contains("tok-123456"), "{key}");
+        assert_eq!(
+            key,
+            account_key(
+                "acton",
+                "https://api.example.com",
+                &[Secret::new("tok-123456")]
+            )
+        );
+        // Another customer on the same host is another account.
+        assert_ne!(
+            key,
+            account_key("acton", "https://api.example.com", &[Secret::new("tok-9")])
+        );
+    }
 
     #[test]
     fn describes_every_error_shape() {

@@ -456,7 +456,8 @@ impl Connection {
         let base = base_url(config, env)?;
         let secret = Secret::new(config.resolve(secret_key, env)?);
         let limits = Limits::new(config, defaults);
-        let http = Http::new(&vendor.name, &limits, vec![secret.clone()])?;
+        let account = http::account_key(config.kind.name(), &base, std::slice::from_ref(&secret));
+        let http = Http::new(&vendor.name, account, &limits, vec![secret.clone()])?;
         Ok(Connection {
             base,
             secret,

@@ -933,3 +933,108 @@ fn tls_is_verified_against_pgsslrootcert_or_the_web_pki() {
     run.code(1);
     assert!(run.stderr.contains("PGSSLROOTCERT="), "{}", run.stderr);
 }
+
+/// Two applies at once, in different workspaces (so no lease orders them),
+/// each creating 20 users of the same SCIM account (`rate_limit: 5/s`,
+/// concurrency 4), with `state` naming each one's state; returns the shortest
+/// time the mock saw 11 consecutive requests of both together take.
+fn two_runners_against_one_account(state: impl Fn(&Test, usize) -> String) -> Duration {
+    let server = Server::start(Config::default());
+    let runners: Vec<(Test, String)> = (0..2)
+        .map(|r| {
+            let t = test(&server);
+            let mut y = format!(
+                "version: 1\nvendors:\n  app:\n    kind: scim\n    base_url: {}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    concurrency: 4\n    rate_limit: 5/s\nusers:\n",
+                server.url
+            );
+            for i in 0..20 {
+                y.push_str(&format!(
+                    "  - email: r{r}u{i:02}@example.com\n    first_name: U\n    last_name: N\n    accounts:\n      app: {{}}\n"
+                ));
+            }
+            t.write("roster.yaml", &y);
+            let s = state(&t, r);
+            (t, s)
+        })
+        .collect();
+    let children: Vec<_> = runners
+        .iter()
+        .enumerate()
+        .map(|(r, (t, s))| {
+            let workspace = format!("runner{r}");
+            t.spawn(&["apply", "--yes", "--state", s, "--workspace", &workspace])
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait for roster");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(server.mock.users("scim").len(), 40);
+    let mut at: Vec<_> = server
+        .mock
+        .requests("/scim")
+        .iter()
+        .map(|r| r.at.expect("request time"))
+        .collect();
+    at.sort();
+    assert!(at.len() >= 40, "{} requests", at.len());
+    at.windows(11)
+        .map(|w| w[10] - w[0])
+        .min()
+        .expect("requests")
+}
+
+#[test]
+fn runners_sharing_a_database_share_each_vendor_accounts_rate_limit() {
+    let pg = Pg::start();
+    // 11 requests at 5/s take 2 s; at 10/s, 1 s.
+    let shared = two_runners_against_one_account(|_, _| pg.url().to_string());
+    assert!(
+        shared >= Duration::from_millis(1500),
+        "11 requests in {shared:?}: over 5/s together"
+    );
+    let budgets = pg.sql("SELECT account FROM roster_budgets");
+    assert_eq!(budgets.len(), 1, "{budgets:?}");
+    let account = budgets[0][0].as_deref().unwrap_or("");
+    assert!(account.starts_with("scim http://127.0.0.1:"), "{account}");
+    let server_token = Config::default().scim_token;
+    assert!(!account.contains(&server_token), "{account}");
+
+    // Each runner with a state file of its own paces itself alone.
+    let alone = two_runners_against_one_account(|t, _| {
+        t.path("roster.state.json").to_string_lossy().into_owned()
+    });
+    assert!(
+        alone < Duration::from_millis(1500),
+        "11 requests in {alone:?}: the runners were not both at 5/s"
+    );
+}
+
+#[test]
+fn an_unreachable_rate_budget_leaves_the_run_pacing_itself() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 3));
+    // The budgets' table is gone (as if the database refused it): the apply
+    // warns once per vendor and completes under its own limiter.
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    pg.sql("DROP TABLE roster_budgets");
+    let run = t.run(&["apply", "--yes", "--state", pg.url()]);
+    run.code(0);
+    assert!(
+        run.stdout.contains("Apply: 6 created, 0 adopted, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    let warned = run
+        .stderr
+        .matches("the rate budget shared with other runners failed")
+        .count();
+    assert_eq!(warned, 2, "{}", run.stderr);
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+}
