@@ -275,12 +275,45 @@ pub struct Read {
     /// The records to rewrite.
     pub changes: Vec<crate::refresh::Change>,
     /// Vendors that could not be read, and why.
-    pub unread: Vec<(String, String)>,
+    pub unread: Vec<(String, Unread)>,
     /// List requests sent.
     pub requests: usize,
 }
 
+/// Why a vendor was not read.
+pub enum Unread {
+    /// It has no API to list its users (Act-On).
+    NoList,
+    /// Its list could not be read to the end: nothing is concluded from it.
+    Failed(String),
+    /// The state records it, the desired state no longer configures it.
+    NotConfigured,
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::NoList => f.write_str(
+                "this vendor has no API to list its users; its records are kept as they are",
+            ),
+            Unread::Failed(why) => write!(f, "listing failed, nothing concluded: {why}"),
+            Unread::NotConfigured => {
+                f.write_str("not configured in the desired state, so it cannot be read")
+            }
+        }
+    }
+}
+
 impl Read {
+    /// The vendors whose list could not be read to the end.
+    pub fn failed(&self) -> Vec<&str> {
+        self.unread
+            .iter()
+            .filter(|(_, why)| matches!(why, Unread::Failed(_)))
+            .map(|(vendor, _)| vendor.as_str())
+            .collect()
+    }
+
     /// Lines for people: every vendor not read, then every change.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
@@ -313,25 +346,16 @@ pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow
     for (vendor, s) in &seen {
         match s {
             Seen::Listed { listing, .. } => requests += listing.requests,
-            Seen::Unlistable => unread.push((
-                vendor.clone(),
-                "this vendor has no API to list its users; its records are kept as they are".into(),
-            )),
+            Seen::Unlistable => unread.push((vendor.clone(), Unread::NoList)),
             Seen::Failed(why) => {
                 requests += 1;
-                unread.push((
-                    vendor.clone(),
-                    format!("{LISTING_FAILED}, nothing concluded: {why}"),
-                ))
+                unread.push((vendor.clone(), Unread::Failed(why.clone())))
             }
         }
     }
     for vendor in state.vendors.keys() {
         if filter.vendor(vendor) && !desired.vendors.contains_key(vendor) {
-            unread.push((
-                vendor.clone(),
-                "not configured in the desired state, so it cannot be read".into(),
-            ));
+            unread.push((vendor.clone(), Unread::NotConfigured));
         }
     }
     Ok(Read {
@@ -359,12 +383,7 @@ pub fn refresh_in_memory(
     ));
     // A plan made while a vendor could not be read would say "nothing to do"
     // for accounts nobody looked at: a pipeline must not take that for green.
-    let failed: Vec<&str> = read
-        .unread
-        .iter()
-        .filter(|(_, why)| why.starts_with(LISTING_FAILED))
-        .map(|(vendor, _)| vendor.as_str())
-        .collect();
+    let failed = read.failed();
     if !failed.is_empty() {
         bail!(
             "--refresh could not read {}; nothing was planned or sent. Run `roster refresh` to see why, or plan without --refresh",
@@ -374,9 +393,6 @@ pub fn refresh_in_memory(
     crate::refresh::apply_to(state, &read.changes);
     Ok(read.changes)
 }
-
-/// How `read_vendors` says a vendor's list could not be read to the end.
-pub const LISTING_FAILED: &str = "listing failed";
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn color() -> bool {

@@ -3,7 +3,6 @@
 
 use super::{
     filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
-    LISTING_FAILED,
 };
 use crate::refresh;
 use crate::state::Scope;
@@ -34,10 +33,7 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     for line in read.lines() {
         say!("{line}");
     }
-    let failed = read
-        .unread
-        .iter()
-        .any(|(_, why)| why.starts_with(LISTING_FAILED));
+    let failed = !read.failed().is_empty();
     let journal_left = store.has_journal()?;
     if read.changes.is_empty() && !journal_left {
         let matches = if failed {
