@@ -149,9 +149,18 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
     let progress = Progress::new("apply", total, quiet);
     let advance = |n, failed| progress.advance(n, failed);
     let report = runtime()?.block_on(async {
-        // What the refresh learnt is journaled with the rest.
-        for c in refreshed {
-            recorder.write(&c.vendor, vec![(c.email.as_str(), c.record)]).await?;
+        // What the refresh learnt is journaled with the rest: one durable
+        // write per vendor, not one per account.
+        let mut by_vendor: std::collections::BTreeMap<&str, Vec<(&str, crate::state::Record)>> =
+            std::collections::BTreeMap::new();
+        for c in &refreshed {
+            by_vendor
+                .entry(c.vendor.as_str())
+                .or_default()
+                .push((c.email.as_str(), c.record.clone()));
+        }
+        for (vendor, records) in by_vendor {
+            recorder.write(vendor, records).await?;
         }
         anyhow::Ok(tokio::select! {
             report = apply::execute(work, &recorder, &advance) => Some(report),

@@ -410,8 +410,11 @@ fn rm(args: &RmArgs) -> anyhow::Result<u8> {
         let Some(records) = state.vendors.get_mut(vendor) else {
             bail!("the state records no account under vendor {vendor}");
         };
-        let emails: std::collections::BTreeSet<String> =
-            args.emails.iter().map(|e| e.to_lowercase()).collect();
+        let emails: std::collections::BTreeSet<String> = args
+            .emails
+            .iter()
+            .map(|e| crate::desired::identity(e))
+            .collect();
         let missing: Vec<&str> = emails
             .iter()
             .filter(|e| !records.contains_key(*e))

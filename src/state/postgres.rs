@@ -136,21 +136,21 @@ pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_string();
     };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
     let mut out = url[..scheme_end].to_string();
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => out.push_str(&format!("{user}:***")),
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&authority[at..]);
+    let mut rest = &url[scheme_end..];
+    // The credentials run to the first `@`, as the driver reads them, so a
+    // password holding `/` or `?` is still all masked.
+    if let Some(at) = rest.find('@') {
+        let userinfo = &rest[..at];
+        match userinfo.split_once(':') {
+            Some((user, _)) => out.push_str(&format!("{user}:***")),
+            None => out.push_str(userinfo),
         }
-        None => out.push_str(authority),
+        out.push('@');
+        rest = &rest[at + 1..];
     }
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    out.push_str(&rest[..authority_end]);
     // A password may also ride in the query (`?password=`).
     let tail = &rest[authority_end..];
     match tail.split_once('?') {
@@ -718,8 +718,10 @@ impl Inner {
         };
         let unfinished = state.unfinished_apply.as_ref();
         let existing = unfinished.map(|u| u.existing as i64);
-        let input = unfinished.map(|u| u.input.clone());
+        let unfinished_input = unfinished.map(|u| u.input.clone());
         let started = unfinished.map(|u| u.started.clone());
+        // The history names the input this run works from, as `append` does.
+        let input = self.who.input.lock().ok().and_then(|i| i.clone());
         let (gone_vendor, gone_email): (Vec<String>, Vec<String>) = removed.iter().cloned().unzip();
         let command = self
             .who
@@ -807,7 +809,7 @@ impl Inner {
                         &now,
                         &lineage,
                         &existing,
-                        &input,
+                        &unfinished_input,
                         &started,
                         &exact_serial,
                     ],
@@ -1299,6 +1301,7 @@ mod tests {
                 "postgres://db/x?user=a&password=***",
             ),
             ("postgres://u:p@h", "postgres://u:***@h"),
+            ("postgres://u:pa/ss?x@db/x", "postgres://u:***@db/x"),
         ] {
             assert_eq!(redact(url), shown);
         }
