@@ -81,9 +81,8 @@ impl Job<'_> {
                 o.remote_id
             ));
         }
-        let mut record = self.record(Status::Adopted, Some(o.remote_id.clone()), None, warnings);
-        record.inactive = !o.live;
-        record.vendor_status = o.status.clone();
+        let mut record = self.record(Status::Adopted, None, None, warnings);
+        crate::refresh::observe_into(&mut record, o);
         Some(record)
     }
 }

@@ -317,7 +317,7 @@ fn existing(r: &Record, o: &Observed, at: &str) -> Option<(What, Record)> {
 }
 
 /// Takes the vendor's id, status and liveness into a record.
-fn observe_into(record: &mut Record, o: &Observed) {
+pub(crate) fn observe_into(record: &mut Record, o: &Observed) {
     record.remote_id = Some(o.remote_id.clone());
     record.vendor_status = o.status.clone();
     record.inactive = !o.live;

@@ -91,6 +91,19 @@ impl Status {
         }
     }
 
+    /// The status `as_str` names.
+    pub fn parse(name: &str) -> Option<Status> {
+        [
+            Status::Created,
+            Status::Adopted,
+            Status::Pending,
+            Status::Failed,
+            Status::Gone,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
     /// Whether an account exists at the vendor.
     pub fn exists(self) -> bool {
         matches!(self, Status::Created | Status::Adopted)

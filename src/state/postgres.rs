@@ -544,7 +544,7 @@ impl Inner {
             let spec: String = row.get(5);
             let warnings: String = row.get(10);
             let record = Record {
-                status: parse_status(&status).with_context(|| {
+                status: Status::parse(&status).with_context(|| {
                     format!(
                         "{}: {vendor}/{email}: unknown status {status:?}",
                         self.shown
@@ -984,17 +984,6 @@ fn alive(pid: i64) -> bool {
         return true;
     }
     proc.join(pid.to_string()).exists()
-}
-
-fn parse_status(s: &str) -> Option<Status> {
-    Some(match s {
-        "created" => Status::Created,
-        "adopted" => Status::Adopted,
-        "pending" => Status::Pending,
-        "failed" => Status::Failed,
-        "gone" => Status::Gone,
-        _ => return None,
-    })
 }
 
 /// Records as parallel arrays, for `unnest`: a batch is one statement.

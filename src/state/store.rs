@@ -308,9 +308,9 @@ impl Store {
                 fingerprint: before.map(|r| r.fingerprint.clone()).unwrap_or_default(),
                 inactive: false,
                 remote_id: before.and_then(|r| r.remote_id.clone()),
-                // Compact: a spec read from the (pretty) state file spans lines.
+                // A pretty spec is written on one line by `Journal::encode`.
                 spec: before
-                    .map(|r| super::RawSpec::of(&r.spec.to_value()))
+                    .map(|r| r.spec.clone())
                     .unwrap_or_else(|| super::RawSpec::of(&serde_json::json!({}))),
                 status: Status::Pending,
                 vendor_status: None,

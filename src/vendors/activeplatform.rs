@@ -76,9 +76,18 @@ struct ApUser {
 
 /// One user of a list, as roster sees it.
 fn observed(u: &Value) -> Option<Observed> {
-    let email = u.get("email").and_then(Value::as_str)?;
-    let status = u.get("status").and_then(Value::as_str).map(str::to_string);
-    let mut block = serde_json::Map::new();
+    let mut o = Observed::by_email(
+        u,
+        &list::Fields {
+            email: "email",
+            id: "id",
+            status: "status",
+            first_name: "first_name",
+            last_name: "last_name",
+            block: &[],
+        },
+    )?;
+    // Answered as [{"name", "value"}] where the request had `key`.
     let attributes: serde_json::Map<String, Value> = u
         .get("custom_attributes")
         .and_then(Value::as_array)
@@ -90,18 +99,10 @@ fn observed(u: &Value) -> Option<Observed> {
         })
         .collect();
     if !attributes.is_empty() {
-        block.insert("custom_attributes".into(), Value::Object(attributes));
+        o.block
+            .insert("custom_attributes".into(), Value::Object(attributes));
     }
-    Some(Observed {
-        key: crate::desired::identity(email),
-        email: Some(crate::desired::identity(email)),
-        remote_id: list::text(u.get("id"))?,
-        live: !status.as_deref().is_some_and(list::inactive_word),
-        status,
-        first_name: list::text(u.get("first_name")),
-        last_name: list::text(u.get("last_name")),
-        block,
-    })
+    Some(o)
 }
 
 impl ActivePlatform {

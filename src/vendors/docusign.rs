@@ -379,9 +379,10 @@ impl JwtGrant {
         let response = http
             .send(Call::Read, request)
             .await
-            .map_err(|e| failed(assertion.redact_in(&e.to_string())))?;
+            .map_err(|e| failed(e.to_string()))?;
         if !response.status.is_success() {
-            let message = assertion.redact_in(&http.failure(&response).to_string());
+            // Redacted by `http`, which knows the assertion (added above).
+            let message = http.failure(&response).to_string();
             let hint = if message.contains("consent_required") {
                 "; the user `user_id` must grant the integration consent once (see README)"
             } else {
@@ -654,29 +655,22 @@ const PAGE: usize = 100;
 
 /// One membership of the account's user list, as roster sees it.
 fn observed(u: &Value) -> Option<Observed> {
-    let email = u.get("email").and_then(Value::as_str)?;
-    let status = list::text(u.get("userStatus"));
-    let mut block = Map::new();
-    for (theirs, ours) in [
-        ("userName", "user_name"),
-        ("permissionProfileId", "permission_profile_id"),
-        ("company", "company"),
-        ("jobTitle", "job_title"),
-    ] {
-        if let Some(v) = list::text(u.get(theirs)) {
-            block.insert(ours.into(), json!(v));
-        }
-    }
-    Some(Observed {
-        key: crate::desired::identity(email),
-        email: Some(crate::desired::identity(email)),
-        remote_id: list::text(u.get("userId"))?,
-        live: !status.as_deref().is_some_and(list::inactive_word),
-        status,
-        first_name: list::text(u.get("firstName")),
-        last_name: list::text(u.get("lastName")),
-        block,
-    })
+    Observed::by_email(
+        u,
+        &list::Fields {
+            email: "email",
+            id: "userId",
+            status: "userStatus",
+            first_name: "firstName",
+            last_name: "lastName",
+            block: &[
+                ("userName", "user_name"),
+                ("permissionProfileId", "permission_profile_id"),
+                ("company", "company"),
+                ("jobTitle", "job_title"),
+            ],
+        },
+    )
 }
 
 #[cfg(test)]

@@ -296,25 +296,18 @@ const PAGE_SIZE: usize = 250;
 
 /// One user of a list, as roster sees it.
 fn observed(u: &Value) -> Option<Observed> {
-    let email = u.get("Email").and_then(Value::as_str)?;
-    let status = list::text(u.get("Status"));
-    let mut block = serde_json::Map::new();
-    for (theirs, ours) in [
-        ("WebsiteRole", "website_role"),
-        ("ExternalId", "external_id"),
-    ] {
-        if let Some(v) = list::text(u.get(theirs)) {
-            block.insert(ours.into(), json!(v));
-        }
-    }
-    Some(Observed {
-        key: crate::desired::identity(email),
-        email: Some(crate::desired::identity(email)),
-        remote_id: list::text(u.get("Id"))?,
-        live: !status.as_deref().is_some_and(list::inactive_word),
-        status,
-        first_name: list::text(u.get("FirstName")),
-        last_name: list::text(u.get("LastName")),
-        block,
-    })
+    Observed::by_email(
+        u,
+        &list::Fields {
+            email: "Email",
+            id: "Id",
+            status: "Status",
+            first_name: "FirstName",
+            last_name: "LastName",
+            block: &[
+                ("WebsiteRole", "website_role"),
+                ("ExternalId", "external_id"),
+            ],
+        },
+    )
 }

@@ -35,6 +35,43 @@ pub struct Observed {
     pub block: Map<String, Value>,
 }
 
+/// Where, in its JSON, a vendor that keys accounts on their email lists one.
+pub struct Fields {
+    pub email: &'static str,
+    pub id: &'static str,
+    pub status: &'static str,
+    pub first_name: &'static str,
+    pub last_name: &'static str,
+    /// Text fields copied into the account block: (the vendor's name, roster.yaml's).
+    pub block: &'static [(&'static str, &'static str)],
+}
+
+impl Observed {
+    /// One account of a vendor keyed on email, read by the vendor's `fields`;
+    /// `None` without an email or an id. Live unless its status word says not.
+    pub fn by_email(u: &Value, fields: &Fields) -> Option<Observed> {
+        let email = crate::desired::identity(u.get(fields.email)?.as_str()?);
+        let status = text(u.get(fields.status));
+        let block = fields
+            .block
+            .iter()
+            .filter_map(|(theirs, ours)| {
+                Some((ours.to_string(), Value::String(text(u.get(*theirs))?)))
+            })
+            .collect();
+        Some(Observed {
+            key: email.clone(),
+            email: Some(email),
+            remote_id: text(u.get(fields.id))?,
+            live: !status.as_deref().is_some_and(inactive_word),
+            status,
+            first_name: text(u.get(fields.first_name)),
+            last_name: text(u.get(fields.last_name)),
+            block,
+        })
+    }
+}
+
 /// Where a page starts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cursor {
@@ -97,10 +134,10 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     // Whether the page before said more follow: then an empty page is a
     // vendor that broke off, never the end, whatever it says of itself.
     let mut promised = false;
-    // The fewest accounts the vendor said its list holds: a list that shrinks
-    // while it is read moves every later account up, and one of them falls
-    // between two pages unseen, to be taken for deleted.
-    let mut fewest: Option<u64> = None;
+    // The size the vendor first said its list has: a list that shrinks while
+    // it is read moves every later account up, and one of them falls between
+    // two pages unseen, to be taken for deleted.
+    let mut first_total: Option<u64> = None;
     loop {
         requests += 1;
         let mut page = driver.page(query, &at).await?;
@@ -112,17 +149,14 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             }
         }
         let size = page.listed.max(page.items.len());
-        if let (Some(was), Some(now)) = (fewest, page.total) {
+        if let (Some(was), Some(now)) = (first_total, page.total) {
             if now < was {
                 return Err(CallError::Unknown(format!(
                     "the vendor's list shrank from {was} to {now} accounts while it was read, so one may have been skipped; stopped paging (read again)"
                 )));
             }
         }
-        fewest = match (fewest, page.total) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        first_total = first_total.or(page.total);
         // A page of entries roster cannot read (no id) repeats nothing.
         if !page.items.is_empty() && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
             return Err(CallError::Unknown(format!(
