@@ -3,9 +3,7 @@
 
 use crate::support::{acton_user, acton_yaml, Config, Server, Test};
 
-fn users(emails: &[String]) -> String {
-    emails.iter().map(|e| acton_user(e, "")).collect()
-}
+use crate::support::acton_users as users;
 
 fn emails(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("user{i:03}@example.com")).collect()

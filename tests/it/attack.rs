@@ -148,26 +148,6 @@ fn hostile(n: usize) -> (Shared, Test) {
     (h, t)
 }
 
-/// Moves every record's time back `secs`, past the grace period.
-fn backdate(t: &Test, secs: u64) {
-    let mut state = t.state();
-    let at = humantime::format_rfc3339_seconds(SystemTime::now() - Duration::from_secs(secs))
-        .to_string();
-    for records in state["vendors"]
-        .as_object_mut()
-        .expect("vendors")
-        .values_mut()
-    {
-        for r in records.as_object_mut().expect("records").values_mut() {
-            r["at"] = json!(at);
-        }
-    }
-    t.write(
-        "state/roster.state.json",
-        &serde_json::to_string_pretty(&state).expect("state"),
-    );
-}
-
 /// The statuses the state records at the SCIM vendor, by status.
 fn statuses(t: &Test) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
@@ -191,7 +171,7 @@ fn adopted(n: usize) -> (Shared, Test) {
         BTreeMap::from([("adopted".to_string(), n)]),
         "an honest list adopts every user"
     );
-    backdate(&t, 3600);
+    t.backdate(3600);
     (h, t)
 }
 

@@ -4,9 +4,7 @@
 use crate::support::{acton_user, acton_yaml, Config, Server, Test};
 use serde_json::json;
 
-fn users(emails: &[&str]) -> String {
-    emails.iter().map(|e| acton_user(e, "")).collect()
-}
+use crate::support::acton_users as users;
 
 fn setup(server: &Server, emails: &[&str]) -> Test {
     let t = Test::new().env("ACTON_TOKEN", &server.mock.config.acton_token);

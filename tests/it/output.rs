@@ -2,11 +2,9 @@
 //! JSON object, no ANSI codes unless stderr is a terminal, and `apply --format
 //! json` prints its report as one JSON document.
 
-use crate::support::{acton_user, acton_yaml, Config, Server, Test};
+use crate::support::{acton_yaml, Config, Server, Test};
 
-fn users(emails: &[&str]) -> String {
-    emails.iter().map(|e| acton_user(e, "")).collect()
-}
+use crate::support::acton_users as users;
 
 /// Every stderr line parsed; panics on one that is not a JSON object.
 fn json_lines(stderr: &str) -> Vec<serde_json::Value> {

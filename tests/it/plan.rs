@@ -2,9 +2,7 @@
 
 use crate::support::{acton_user, acton_yaml, Config, Server, Test};
 
-fn users(emails: &[&str]) -> String {
-    emails.iter().map(|e| acton_user(e, "")).collect()
-}
+use crate::support::acton_users as users;
 
 #[test]
 fn json_plan_counts_every_action() {

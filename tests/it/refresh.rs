@@ -198,27 +198,6 @@ fn record(t: &Test, vendor: &str, email: &str) -> Value {
     t.state()["vendors"][vendor][email].clone()
 }
 
-/// Rewrites every record's `at` to `secs` ago: accounts created a while back,
-/// past any grace period.
-fn backdate(t: &Test, secs: u64) {
-    let mut state = t.state();
-    let at = humantime::format_rfc3339_seconds(SystemTime::now() - Duration::from_secs(secs))
-        .to_string();
-    for records in state["vendors"]
-        .as_object_mut()
-        .expect("vendors")
-        .values_mut()
-    {
-        for r in records.as_object_mut().expect("records").values_mut() {
-            r["at"] = json!(at);
-        }
-    }
-    t.write(
-        "state/roster.state.json",
-        &serde_json::to_string_pretty(&state).expect("state"),
-    );
-}
-
 /// Requests to `kind` that are not reads.
 fn writes(server: &Server, kind: &Kind) -> Vec<String> {
     server
@@ -260,7 +239,7 @@ fn an_account_deleted_at_the_vendor_is_planned_and_created_again() {
             .json();
         assert_eq!(young["summary"]["create"], 0, "{}: {young}", kind.name);
 
-        backdate(&t, 3600);
+        t.backdate(3600);
         let serial = t.state()["serial"].clone();
         let plain = t.run(&["plan", "--format", "json"]).code(0).json();
         assert_eq!(plain["summary"]["unchanged"], 2, "{}: {plain}", kind.name);
@@ -619,14 +598,14 @@ fn a_scim_server_that_cannot_filter_is_listed_for_lookups_and_refresh() {
         );
         assert_eq!(r["remote_id"], held_id(&server, &SCIM, e), "{e}");
     }
-    backdate(&t, 3600);
+    t.backdate(3600);
     // The first refresh records the vendor's status word of what apply created;
     // the second finds nothing new.
     t.run(&["refresh"]).code(0);
     let run = t.run(&["refresh"]);
     run.code(0);
     assert!(run.stdout.contains("nothing written"), "{}", run.stdout);
-    backdate(&t, 3600);
+    t.backdate(3600);
     server.mock.delete("scim", "c@example.com");
     let plan = t
         .run(&["plan", "--refresh", "--format", "json"])
@@ -1099,7 +1078,7 @@ fn a_saved_refreshed_plan_is_applied_or_refused_when_the_vendor_changed() {
             .collect();
         t.write("roster.yaml", &roster(&[kind], &c, &server.url, "", &users));
         t.run(&["apply", "--yes"]).code(0);
-        backdate(&t, 3600);
+        t.backdate(3600);
 
         server.mock.delete(kind.name, "a@example.com");
         t.run(&["plan", "--refresh", "--out", "p.json"]).code(0);
@@ -1109,7 +1088,7 @@ fn a_saved_refreshed_plan_is_applied_or_refused_when_the_vendor_changed() {
         assert_eq!(a["status"], "created", "{}: {a}", kind.name);
         assert_eq!(a["remote_id"], held_id(&server, kind, "a@example.com"));
 
-        backdate(&t, 3600);
+        t.backdate(3600);
         server.mock.delete(kind.name, "b@example.com");
         t.run(&["plan", "--refresh", "--out", "p2.json"]).code(0);
         server.mock.delete(kind.name, "c@example.com");

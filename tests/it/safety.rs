@@ -3,12 +3,10 @@
 //! grants and whether apply will refuse, and an interrupted first roll-out that
 //! resumes without --force.
 
-use crate::support::{acton_user, acton_yaml, Config, Server, Test};
+use crate::support::{acton_yaml, Config, Server, Test};
 use std::time::{Duration, Instant};
 
-fn users(emails: &[&str]) -> String {
-    emails.iter().map(|e| acton_user(e, "")).collect()
-}
+use crate::support::acton_users as users;
 
 fn offline(emails: &[&str]) -> Test {
     let t = Test::new();

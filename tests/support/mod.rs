@@ -51,55 +51,59 @@ impl Test {
         self
     }
 
-    /// Runs `roster ARGS` in the temp dir, with no terminal and no RUST_LOG.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = assert_cmd::Command::cargo_bin("roster").expect("roster binary");
-        cmd.current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env_remove("ROSTER_STATE")
-            .env_remove("ROSTER_WORKSPACE")
-            .env_remove("PGPASSWORD")
-            .env("NO_COLOR", "1")
-            .args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let output = cmd.output().expect("run roster");
-        Run::from(output)
-    }
-
-    /// Starts `roster ARGS` in the temp dir without waiting (to kill it, or race
-    /// it), with its output piped.
-    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("roster"));
-        cmd.current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env_remove("ROSTER_STATE")
-            .env_remove("ROSTER_WORKSPACE")
-            .env_remove("PGPASSWORD")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd.spawn().expect("spawn roster")
-    }
-
-    /// `program` set up as `run` sets up roster (the temp dir, the environment),
-    /// for running roster under another program (`unshare ...`).
-    pub fn command(&self, program: &str) -> std::process::Command {
+    /// `program` run in the temp dir with this test's environment and none of
+    /// the developer's (RUST_LOG, a state database), no colour and no stdin.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
         let mut cmd = std::process::Command::new(program);
         cmd.current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .env_remove("ROSTER_STATE")
+            .env_remove("ROSTER_WORKSPACE")
+            .env_remove("PGPASSWORD")
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Runs `roster ARGS` in the temp dir (see `command`) and waits for it.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = self.command(assert_cmd::cargo::cargo_bin("roster"));
+        let output = cmd.args(args).output().expect("run roster");
+        Run::from(output)
+    }
+
+    /// Starts `roster ARGS` in the temp dir without waiting (to kill it, or race
+    /// it), with its output piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(assert_cmd::cargo::cargo_bin("roster"));
+        cmd.args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().expect("spawn roster")
+    }
+
+    /// Moves every record's time (`at`) of the state file `secs` into the past,
+    /// as if the state had been written that long ago.
+    pub fn backdate(&self, secs: u64) {
+        let mut state = self.state();
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        let at = serde_json::json!(humantime::format_rfc3339_seconds(then).to_string());
+        for records in state["vendors"]
+            .as_object_mut()
+            .expect("vendors")
+            .values_mut()
+        {
+            for r in records.as_object_mut().expect("records").values_mut() {
+                r["at"] = at.clone();
+            }
+        }
+        self.write(
+            "state/roster.state.json",
+            &serde_json::to_string_pretty(&state).expect("state"),
+        );
     }
 
     /// Who the state's lock file says holds it: `None` when there is no lock
@@ -164,6 +168,11 @@ pub fn acton_yaml(url: &str, users: &str) -> String {
     format!(
         "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\nroles:\n  admin:\n    acton:\n      user_type: Marketing\n      marketing: {{ launch: true, admin: true }}\nusers:\n{users}"
     )
+}
+
+/// YAML list items, one Act-On user per email (see `acton_user`).
+pub fn acton_users<S: AsRef<str>>(emails: &[S]) -> String {
+    emails.iter().map(|e| acton_user(e.as_ref(), "")).collect()
 }
 
 /// A YAML list item for one Act-On user.
