@@ -434,7 +434,7 @@ mod tests {
             "no spec diff: the spec is the same"
         );
         // Neither counts as a live account for the safety threshold.
-        assert_eq!(s.records().filter(|(_, _, r)| r.live()).count(), 0);
+        assert_eq!(s.existing(), 0);
     }
 
     #[test]

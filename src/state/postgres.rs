@@ -292,14 +292,6 @@ impl PgBackend {
         })
     }
 
-    /// Leases last `ttl` without renewal instead (before any lease is taken).
-    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.ttl = ttl;
-        }
-        self
-    }
-
     /// Reserves `requests` requests of the budget of vendor account `account`
     /// (a name every runner using that account gives alike, such as its kind
     /// and base URL), spent at `rate_per_second` across every runner sharing

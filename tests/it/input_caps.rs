@@ -54,7 +54,9 @@ fn a_deeply_nested_file_is_refused_at_once() {
             "{shape}: {}",
             run.stderr
         );
-        assert!(took < Duration::from_secs(5), "{shape}: {took:?}");
+        // A guard against a blow-up (the quadratic scanner took minutes on far
+        // less), not a speed claim: refused before it is parsed.
+        assert!(took < Duration::from_secs(60), "{shape}: {took:?}");
         // plan reads the same way.
         t.run(&["plan"]).code(1);
     }
