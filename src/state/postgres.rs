@@ -116,6 +116,10 @@ const MIGRATIONS: &[&str] = &[
         account text PRIMARY KEY,
         tat timestamptz NOT NULL
     );",
+    // 3: the holder's PID namespace, so that a lease is judged by its pid
+    // only from the namespace that pid belongs to (a container sharing the
+    // host name sees other pids).
+    "ALTER TABLE roster_leases ADD COLUMN pidns text;",
 ];
 
 /// How long one call to the database may take before roster gives up on it (a
@@ -176,6 +180,8 @@ struct Writer {
     run_id: String,
     host: String,
     pid: i64,
+    /// This process's PID namespace (`pid:[inode]`), if the system tells.
+    pidns: Option<String>,
     git_commit: Option<String>,
     input: Mutex<Option<String>>,
     command: Mutex<String>,
@@ -279,6 +285,9 @@ impl PgBackend {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 host: super::hostname(),
                 pid: i64::from(std::process::id()),
+                pidns: std::fs::read_link("/proc/self/ns/pid")
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned()),
                 git_commit,
                 input: Mutex::new(None),
                 command: Mutex::new("roster".into()),
@@ -894,19 +903,23 @@ impl Inner {
                 .query(
                     "SELECT vendor, host, pid, run_id, command,
                             to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                            expires > now()
+                            expires > now(), pidns
                      FROM roster_leases
                      WHERE workspace = $1 AND ($2 OR vendor = ANY($3) OR vendor = '*')
                      ORDER BY vendor",
                     &[&self.workspace, &all, &vendors],
                 )
                 .await?;
-            // A holder on this host whose process is gone is as good as
-            // expired: its lease is not waited out.
+            // A holder whose process is gone is as good as expired: its lease
+            // is not waited out. Only a holder in this very PID namespace can
+            // be told gone by its pid; any other waits for its lease to expire.
             let held = |r: &&tokio_postgres::Row| {
                 let unexpired: bool = r.get(6);
-                let elsewhere = r.get::<_, String>(1) != self.who.host;
-                unexpired && (elsewhere || alive(r.get(2)))
+                let pidns: Option<String> = r.get(7);
+                let here = r.get::<_, String>(1) == self.who.host
+                    && pidns.is_some()
+                    && pidns == self.who.pidns;
+                unexpired && (!here || alive(r.get(2)))
             };
             if let Some(live) = rows.iter().find(held) {
                 let vendor: String = live.get(0);
@@ -947,8 +960,8 @@ impl Inner {
                 .await?
                 .get(0);
             tx.execute(
-                "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires)
-                 SELECT $1, v, $2, $3, $4, $5, $6, now() + make_interval(secs => $7)
+                "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
+                 SELECT $1, v, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $9
                  FROM unnest($8::text[]) AS v",
                 &[
                     &self.workspace,
@@ -959,6 +972,7 @@ impl Inner {
                     &command,
                     &self.ttl.as_secs_f64(),
                     &vendors,
+                    &self.who.pidns,
                 ],
             )
             .await?;

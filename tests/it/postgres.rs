@@ -722,16 +722,17 @@ fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
     PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
-        vec![vec![Some("2".into())]]
+        vec![vec![Some("3".into())]]
     );
-    // A database left at version 1 gains what version 2 adds.
-    pg.sql("DROP TABLE roster_budgets; UPDATE roster_schema SET version = 1");
+    // A database left at version 1 gains what versions 2 and 3 add.
+    pg.sql("DROP TABLE roster_budgets; ALTER TABLE roster_leases DROP COLUMN pidns; UPDATE roster_schema SET version = 1");
     PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
-        vec![vec![Some("2".into())]]
+        vec![vec![Some("3".into())]]
     );
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_budgets"), 0);
+    assert_eq!(count(&pg, "SELECT count(pidns) FROM roster_leases"), 0);
     // One migrated by a newer roster is refused, by name.
     pg.sql("UPDATE roster_schema SET version = 99");
     let t = Test::new();
@@ -740,7 +741,7 @@ fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
     run.code(1);
     assert!(
         run.stderr
-            .contains("the database schema is version 99, newer than this roster understands (2)"),
+            .contains("the database schema is version 99, newer than this roster understands (3)"),
         "{}",
         run.stderr
     );
@@ -1037,4 +1038,43 @@ fn an_unreachable_rate_budget_leaves_the_run_pacing_itself() {
         .count();
     assert_eq!(warned, 2, "{}", run.stderr);
     assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+}
+
+/// A lease held from another PID namespace of this host (a container sharing
+/// its name) names a pid this process cannot see: it is not taken for gone,
+/// and the second apply is refused while the lease lasts. From this very
+/// namespace, a vanished pid is taken over at once.
+#[test]
+fn a_lease_from_another_pid_namespace_is_not_taken_for_gone() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 2));
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let ours = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (pidns, refused) in [("pid:[1]", true), (ours.as_str(), false)] {
+        pg.sql("DELETE FROM roster_leases");
+        pg.sql(&format!(
+            "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
+             VALUES ('default', 'acton', 1, 'other-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{pidns}')"
+        ));
+        let run = t.run(&["apply", "--yes", "--state", pg.url(), "--vendor", "acton"]);
+        if refused {
+            run.code(1);
+            assert!(
+                run.stderr.contains("leased by roster apply (pid 999999999"),
+                "{}",
+                run.stderr
+            );
+            assert!(server.mock.data().creations.is_empty());
+        } else {
+            run.code(0);
+            assert_eq!(server.mock.users("acton").len(), 2);
+        }
+    }
 }
