@@ -263,10 +263,12 @@ fn bench_plan(o: &Options) {
     println!();
 }
 
-fn apply_yaml(url: &str, n: usize, o: &Options) -> String {
+/// N Act-On users, in batches of `o.batch`, `o.concurrency` at a time, at `rate`
+/// requests a second.
+fn apply_yaml(url: &str, n: usize, o: &Options, rate: f64) -> String {
     let mut y = format!(
-        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: {}\n    concurrency: {}\n    rate_limit: {}/s\nusers:\n",
-        o.batch, o.concurrency, o.rate
+        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: {}\n    concurrency: {}\n    rate_limit: {rate}/s\nusers:\n",
+        o.batch, o.concurrency
     );
     for i in 0..n {
         y.push_str(&format!(
@@ -322,7 +324,7 @@ fn bench_apply(o: &Options) {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(
             dir.path().join("roster.yaml"),
-            apply_yaml(&server.url, n, o),
+            apply_yaml(&server.url, n, o, o.rate),
         )
         .expect("write yaml");
         let token = server.mock.config.acton_token.clone();
@@ -417,7 +419,7 @@ fn bench_refresh(o: &Options) {
         o.refresh_latency.as_millis(),
         o.runs
     );
-    println!("| accounts per vendor | list requests (AP / DS / FoF / SCIM) | fewest pages possible | roster refresh | floor: longest list's pages x latency | ratio to floor | one GET per user would take |");
+    println!("| accounts per vendor | list requests (AP / DS / FoF / SCIM) | pages of data | roster refresh | floor: longest list's pages x latency | ratio to floor | one GET per user would take |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for &n in &o.refresh_users {
         let mut times = Vec::new();
@@ -475,6 +477,12 @@ fn bench_refresh(o: &Options) {
         let pages: Vec<usize> = LISTED.iter().map(|l| n.div_ceil(l.3)).collect();
         let floor = *pages.iter().max().unwrap_or(&0) as f64 * o.refresh_latency.as_secs_f64();
         let elapsed = median(times);
+        // Pages follow one another, each at least one latency: a time below
+        // the floor means the mock skipped its latency, not a fast roster.
+        assert!(
+            elapsed.as_secs_f64() >= floor,
+            "refresh took {elapsed:?}, below its floor of {floor:.1} s: the mock did not delay its lists"
+        );
         let per_user = (4 * n) as f64 * o.refresh_latency.as_secs_f64() / 4.0;
         let show = |v: &[usize]| {
             v.iter()
@@ -496,19 +504,6 @@ fn bench_refresh(o: &Options) {
 
 /// Act-On on the mock, batch and concurrency as for apply, a rate limit far above
 /// what N users need: the vendor answers at once, so the state is what is timed.
-fn state_yaml(url: &str, n: usize, o: &Options) -> String {
-    let mut y = format!(
-        "version: 1\nvendors:\n  acton:\n    kind: acton\n    base_url: {url}/acton\n    token: ${{ACTON_TOKEN}}\n    batch_size: {}\n    concurrency: {}\n    rate_limit: 10000/s\nusers:\n",
-        o.batch, o.concurrency
-    );
-    for i in 0..n {
-        y.push_str(&format!(
-            "  - email: user{i:07}@example.com\n    first_name: F\n    last_name: L\n    password: generate\n    accounts:\n      acton: {{ user_type: Marketing }}\n"
-        ));
-    }
-    y
-}
-
 fn bench_state(o: &Options) {
     println!(
         "## state: file against PostgreSQL, Act-On on the mock (no latency, batch {}, concurrency {}, rate 10000/s), medians of {} runs\n",
@@ -526,7 +521,7 @@ fn bench_state(o: &Options) {
                 let dir = tempfile::tempdir().expect("temp dir");
                 std::fs::write(
                     dir.path().join("roster.yaml"),
-                    state_yaml(&server.url, n, o),
+                    apply_yaml(&server.url, n, o, 10_000.0),
                 )
                 .expect("write yaml");
                 let mut env = vec![("ACTON_TOKEN", server.mock.config.acton_token.clone())];
