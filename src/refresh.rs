@@ -331,6 +331,85 @@ fn young(r: &Record, grace: Duration, now: SystemTime) -> bool {
         .is_some_and(|written| now.duration_since(written).map_or(true, |age| age < grace))
 }
 
+/// A vendor whose list would have marked too many of its recorded accounts
+/// `gone` in one read: taken for a bad read, its changes are held back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub vendor: String,
+    /// Recorded accounts (created or adopted) the list still shows.
+    pub listed: usize,
+    /// Accounts the state records as created or adopted at the vendor.
+    pub recorded: usize,
+    /// The threshold's numbers ("40 gone = 100% > 20% (...)").
+    pub why: String,
+}
+
+impl Refused {
+    /// A line for people: what was refused, and how to accept it.
+    pub fn describe(&self) -> String {
+        let v = &self.vendor;
+        format!(
+            "{v}: listed {} of {} recorded accounts: refused as a probable bad read; if they really were deleted, run again with --accept-gone {v} ({}; {v}'s records are kept as they are)",
+            crate::plan::group(self.listed),
+            crate::plan::group(self.recorded),
+            self.why
+        )
+    }
+}
+
+/// Holds back every change of a vendor whose list would mark more of its
+/// recorded accounts `gone` than `limit` allows, unless `accept` names it;
+/// returns those vendors. Pure: the other vendors' changes stand.
+pub fn hold_back(
+    state: &State,
+    seen: &BTreeMap<String, Seen>,
+    changes: &mut Vec<Change>,
+    limit: &crate::plan::GoneLimit,
+    accept: &BTreeSet<String>,
+) -> Vec<Refused> {
+    let mut refused = Vec::new();
+    for (vendor, seen) in seen {
+        let Seen::Listed { listing, keys, .. } = seen else {
+            continue;
+        };
+        if accept.contains(vendor) {
+            continue;
+        }
+        let gone = changes
+            .iter()
+            .filter(|c| &c.vendor == vendor && c.what == What::Gone)
+            .count();
+        let records: Vec<(&String, &Record)> = state
+            .vendors
+            .get(vendor)
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r.status.exists())
+            .collect();
+        let Some(why) = limit.judge(gone, records.len()) else {
+            continue;
+        };
+        let listed = records
+            .iter()
+            .filter(|(email, r)| {
+                let key = keys.get(*email).cloned().unwrap_or_else(|| identity(email));
+                listing
+                    .find_recorded(&key, &identity(email), r.remote_id.as_deref())
+                    .observed()
+                    .is_some()
+            })
+            .count();
+        changes.retain(|c| &c.vendor != vendor);
+        refused.push(Refused {
+            vendor: vendor.clone(),
+            listed,
+            recorded: records.len(),
+            why,
+        });
+    }
+    refused
+}
+
 /// Writes the changes into `state` (in memory).
 pub fn apply_to(state: &mut State, changes: &[Change]) {
     for c in changes {
@@ -564,6 +643,84 @@ users:
                 assert_eq!(r.inactive, inactive, "case {i}");
             }
         }
+    }
+
+    /// A state recording `recorded` accounts at `v` (a0@x.io, ...) and at
+    /// `w`, a vendor `v` listing the first `listed` of them and adopting one
+    /// more, and `w` listing none: which vendors are held back.
+    fn held_back(recorded: usize, listed: usize, accept: &[&str]) -> (Vec<Refused>, Vec<Change>) {
+        let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
+        let mut state = State::default();
+        let emails: Vec<String> = (0..recorded).map(|i| format!("a{i}@x.io")).collect();
+        for (i, e) in emails.iter().enumerate() {
+            state.set("v", e, record(Status::Created, &i.to_string(), 3600, false));
+            state.set("w", e, record(Status::Adopted, &i.to_string(), 3600, false));
+        }
+        // A record the list lacks but too young to be taken for gone.
+        state.set("v", "young@x.io", record(Status::Created, "y", 5, false));
+        let mut shown: Vec<Observed> = emails[..listed]
+            .iter()
+            .enumerate()
+            .map(|(i, e)| held(e, &i.to_string(), true))
+            .collect();
+        shown.push(held("b@x.io", "99", true));
+        let listing = |items: Vec<Observed>| Seen::Listed {
+            listing: Listing::new(items, 1),
+            keys: BTreeMap::new(),
+            grace: Duration::from_secs(30),
+        };
+        let seen = BTreeMap::from([
+            ("v".to_string(), listing(shown)),
+            ("w".to_string(), listing(vec![])),
+        ]);
+        let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
+        let limit = crate::plan::GoneLimit {
+            max_gone_percent: 20.0,
+            min_existing: 10,
+            source: "the default".into(),
+        };
+        let accept = accept.iter().map(|v| v.to_string()).collect();
+        let refused = hold_back(&state, &seen, &mut changes, &limit, &accept);
+        (refused, changes)
+    }
+
+    #[test]
+    fn a_list_that_lacks_too_many_recorded_accounts_is_held_back() {
+        // (recorded, listed, accepted, refused vendors, changes kept at v)
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(usize, usize, &[&str], &[&str], usize)> = vec![
+            // 40 recorded, none listed: both refused, nothing of theirs kept,
+            // not even v's adoption of b@.
+            (40, 0, &[], &["v", "w"], 0),
+            // 33 of 41 listed (7 gone, 17.1%): v within the limit.
+            (40, 33, &[], &["w"], 8),
+            // 31 of 41 listed (9 gone, 22%): over it.
+            (40, 31, &[], &["v", "w"], 0),
+            // Accepted by name: v's 40 gone and its adoption stand.
+            (40, 0, &["v"], &["w"], 41),
+            (40, 0, &["v", "w"], &[], 41),
+            // Below min_existing (9 at v, 8 at w) the share is not enforced.
+            (8, 0, &[], &[], 9),
+        ];
+        for (i, (recorded, listed, accept, refused, kept)) in cases.into_iter().enumerate() {
+            let (got, changes) = held_back(recorded, listed, accept);
+            let names: Vec<&str> = got.iter().map(|r| r.vendor.as_str()).collect();
+            assert_eq!(names, refused, "case {i}");
+            let at_v = changes.iter().filter(|c| c.vendor == "v").count();
+            assert_eq!(at_v, kept, "case {i}: {changes:?}");
+            let at_w = changes.iter().filter(|c| c.vendor == "w").count();
+            assert_eq!(at_w == 0, refused.contains(&"w"), "case {i}");
+        }
+        let (refused, _) = held_back(40, 0, &[]);
+        let v = &refused[0];
+        // The young record is recorded, not listed, and not taken for gone.
+        assert_eq!((v.listed, v.recorded), (0, 41));
+        assert_eq!(
+            v.describe(),
+            "v: listed 0 of 41 recorded accounts: refused as a probable bad read; if they really were deleted, run again with --accept-gone v (40 gone = 97.6% > 20% (max_gone_percent, the default); v's records are kept as they are)"
+        );
+        let (refused, _) = held_back(40, 31, &[]);
+        assert_eq!((refused[0].listed, refused[0].recorded), (31, 41));
     }
 
     #[test]

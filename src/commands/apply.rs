@@ -3,8 +3,8 @@
 
 use super::progress::Progress;
 use super::{
-    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, stderr, Input,
-    Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, stderr,
+    AcceptGone, Guard, Input, Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
 use crate::desired::process_env;
@@ -40,6 +40,7 @@ pub struct ApplyArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Go ahead even when the plan creates more than the safety threshold.
+    /// (It does not accept a refresh's mass `gone`: see --accept-gone.)
     #[arg(long)]
     pub force: bool,
     /// First read what each vendor holds (their lists) and record it: accounts
@@ -47,6 +48,8 @@ pub struct ApplyArgs {
     /// (not created, so not counted by the safety threshold).
     #[arg(long)]
     pub refresh: bool,
+    #[command(flatten)]
+    pub accept_gone: AcceptGone,
     /// How to print the outcome.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -94,8 +97,28 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         None => filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?,
     };
     let recorded = state.clone();
+    // A saved plan made accepting a mass `gone` was reviewed as such.
+    let accept = args
+        .accept_gone
+        .accept_gone
+        .iter()
+        .chain(saved.iter().flat_map(|s| &s.accept_gone))
+        .cloned()
+        .collect();
+    let guard = Guard::new(&desired, &args.input.file, accept)?;
     let refreshed = if args.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
-        refresh_in_memory(&desired, &mut state, &filter)?
+        let (changes, refused) = refresh_in_memory(&desired, &mut state, &filter, &guard)?;
+        if !refused.is_empty() {
+            // Creating again what a bad read lost would duplicate every one
+            // of them: nothing is sent, nothing recorded. --force is for the
+            // creation threshold, not for this.
+            let lines: Vec<String> = refused.iter().map(|r| r.describe()).collect();
+            bail!(
+                "refusing to apply: --refresh took a vendor's list for a probable bad read; nothing was sent or recorded:\n  - {}",
+                lines.join("\n  - ")
+            );
+        }
+        changes
     } else {
         Vec::new()
     };
@@ -104,9 +127,13 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         saved.check(&path.display().to_string(), &desired, &recorded, &plan)?;
     }
     let summary = plan.summary();
+    // Judged against what the state recorded before the refresh: a read that
+    // lost accounts must not lower the bar for creating them again.
+    let baseline = Baseline::of(&recorded, &desired.digest);
     let verdict = args
         .safety
-        .verdict(&args.input, &desired, &state, summary.create);
+        .threshold(&desired, &args.input.file)
+        .judge(summary.create, &baseline);
     if !quiet && !json {
         let view = View {
             verdict: Some(&verdict),
@@ -143,7 +170,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         return Ok(EXIT_ERROR);
     }
     let work = apply::prepare(&desired, &state, &plan, &process_env)?;
-    begin(store.as_ref(), &mut state, &desired.digest)?;
+    begin(store.as_ref(), &mut state, &desired.digest, baseline)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;
     let progress = Progress::new("apply", total, quiet);
@@ -230,10 +257,15 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
 }
 
 /// Records, before anything is sent, what the state held when this apply of
-/// `input` began, unless it resumes an unfinished one of the same input: a
-/// re-run after an interruption is then judged against the same beginning.
-fn begin(store: &dyn Backend, state: &mut State, input: &str) -> anyhow::Result<()> {
-    let baseline = Baseline::of(state, input);
+/// `input` began (`baseline`: before any refresh), unless it resumes an
+/// unfinished one of the same input: a re-run after an interruption is then
+/// judged against the same beginning.
+fn begin(
+    store: &dyn Backend,
+    state: &mut State,
+    input: &str,
+    baseline: Baseline,
+) -> anyhow::Result<()> {
     let unfinished = UnfinishedApply {
         existing: baseline.existing,
         input: input.to_string(),

@@ -35,7 +35,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
         }
     }
     let filter = filter(&args.vendors, &args.users, &desired, &state)?;
-    let mut read = read_vendors(&desired, &state, &filter)?;
+    let mut read = read_vendors(&desired, &state, &filter, None)?;
     if let Some((vendor, why)) = read.unread.first() {
         bail!("cannot import from {vendor}: {why}");
     }

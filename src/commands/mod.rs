@@ -15,7 +15,7 @@ pub mod stderr;
 pub mod validate;
 
 use crate::desired::{self, process_env, Desired};
-use crate::plan::{Baseline, Filter, Threshold, Verdict};
+use crate::plan::{Baseline, Filter, GoneLimit, Threshold, Verdict};
 use crate::state::{Backend, FileBackend, State};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -194,6 +194,63 @@ impl Safety {
     }
 }
 
+/// `--accept-gone`: what a refresh may record as gone beyond the share of
+/// `safety.max_gone_percent`.
+#[derive(Args, Debug, Default)]
+pub struct AcceptGone {
+    /// Record as `gone` the accounts this vendor's list lacks even when they
+    /// are more than `safety.max_gone_percent` (default 20) of those recorded
+    /// there; otherwise such a list is taken for a bad read and the vendor's
+    /// records are kept (repeatable). `--force` does not do this.
+    #[arg(long = "accept-gone", value_name = "VENDOR")]
+    pub accept_gone: Vec<String>,
+}
+
+impl AcceptGone {
+    /// The guard a refresh applies: the limit from roster.yaml's `safety:`,
+    /// and the vendors accepted by name (each a vendor the desired state
+    /// configures: only those are read).
+    pub fn guard(&self, desired: &Desired, file: &Path) -> anyhow::Result<Guard> {
+        let accept = self.accept_gone.iter().cloned().collect();
+        Guard::new(desired, file, accept)
+    }
+}
+
+/// The mass-gone guard of a refresh: see [`crate::refresh::hold_back`].
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub limit: GoneLimit,
+    pub accept: std::collections::BTreeSet<String>,
+}
+
+impl Guard {
+    pub fn new(
+        desired: &Desired,
+        file: &Path,
+        accept: std::collections::BTreeSet<String>,
+    ) -> anyhow::Result<Guard> {
+        for v in &accept {
+            if !desired.vendors.contains_key(v) {
+                bail!("--accept-gone {v}: no vendor of that name in the desired state");
+            }
+        }
+        let s = &desired.safety;
+        let source = if s.max_gone_percent.is_some() || s.min_existing.is_some() {
+            format!("from safety: in {}", file.display())
+        } else {
+            "the default".to_string()
+        };
+        Ok(Guard {
+            limit: GoneLimit {
+                max_gone_percent: s.max_gone_percent.unwrap_or(GoneLimit::DEFAULT_PERCENT),
+                min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
+                source,
+            },
+            accept,
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct Narrow {
     /// Only this vendor (repeatable).
@@ -276,6 +333,9 @@ pub struct Read {
     pub changes: Vec<crate::refresh::Change>,
     /// Vendors that could not be read, and why.
     pub unread: Vec<(String, Unread)>,
+    /// Vendors whose list lacked too many recorded accounts: none of their
+    /// changes are in `changes`.
+    pub refused: Vec<crate::refresh::Refused>,
     /// List requests sent.
     pub requests: usize,
 }
@@ -334,13 +394,23 @@ impl Read {
 }
 
 /// Lists every vendor `filter` keeps and merges what they hold into what
-/// `state` records (the changes are returned, not applied). Changes nothing at
-/// any vendor.
-pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow::Result<Read> {
+/// `state` records (the changes are returned, not applied). With a `guard`,
+/// a vendor whose list lacks too many recorded accounts keeps its records
+/// (`Read::refused`). Changes nothing at any vendor.
+pub fn read_vendors(
+    desired: &Desired,
+    state: &State,
+    filter: &Filter,
+    guard: Option<&Guard>,
+) -> anyhow::Result<Read> {
     use crate::refresh::{self, Seen};
     let readers = refresh::readers(desired, filter, &process_env)?;
     let seen = runtime()?.block_on(refresh::observe(readers));
-    let changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
+    let mut changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
+    let refused = match guard {
+        Some(g) => refresh::hold_back(state, &seen, &mut changes, &g.limit, &g.accept),
+        None => Vec::new(),
+    };
     let mut unread = Vec::new();
     let mut requests = 0;
     for (vendor, s) in &seen {
@@ -361,20 +431,27 @@ pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow
     Ok(Read {
         changes,
         unread,
+        refused,
         requests,
     })
 }
 
 /// `--refresh` of plan and apply: reads the vendors, says on stderr what it
-/// learnt, and merges it into `state` in memory; returns the changes.
+/// learnt, and merges it into `state` in memory, but for the vendors `guard`
+/// refuses (a probable bad read), which keep their records and are returned
+/// with the changes.
 pub fn refresh_in_memory(
     desired: &Desired,
     state: &mut State,
     filter: &Filter,
-) -> anyhow::Result<Vec<crate::refresh::Change>> {
-    let read = read_vendors(desired, state, filter)?;
+    guard: &Guard,
+) -> anyhow::Result<(Vec<crate::refresh::Change>, Vec<crate::refresh::Refused>)> {
+    let read = read_vendors(desired, state, filter, Some(guard))?;
     for line in read.lines() {
         stderr::notice(&line);
+    }
+    for r in &read.refused {
+        tracing::warn!("{}", r.describe());
     }
     stderr::notice(&format!(
         "Refreshed from the vendors ({} list request(s)): {}.",
@@ -391,7 +468,7 @@ pub fn refresh_in_memory(
         );
     }
     crate::refresh::apply_to(state, &read.changes);
-    Ok(read.changes)
+    Ok((read.changes, read.refused))
 }
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.

@@ -2,7 +2,8 @@
 //! -refresh-only`). Changes nothing at any vendor.
 
 use super::{
-    filter, load_desired, read_vendors, say, Input, Narrow, StateFile, EXIT_OK, EXIT_PARTIAL,
+    filter, load_desired, read_vendors, say, AcceptGone, Input, Narrow, StateFile, EXIT_ERROR,
+    EXIT_OK, EXIT_PARTIAL,
 };
 use crate::refresh;
 use crate::state::Scope;
@@ -16,6 +17,8 @@ pub struct RefreshArgs {
     pub state: StateFile,
     #[command(flatten)]
     pub narrow: Narrow,
+    #[command(flatten)]
+    pub accept_gone: AcceptGone,
 }
 
 pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
@@ -29,14 +32,20 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     let desired = load_desired(&args.input)?;
     let mut state = StateFile::load(store.as_ref(), "this refresh starts a new one")?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
-    let read = read_vendors(&desired, &state, &filter)?;
+    let guard = args.accept_gone.guard(&desired, &args.input.file)?;
+    let read = read_vendors(&desired, &state, &filter, Some(&guard))?;
     for line in read.lines() {
         say!("{line}");
+    }
+    for r in &read.refused {
+        say!("  refused     {}", r.describe());
     }
     let failed = !read.failed().is_empty();
     let journal_left = store.has_journal()?;
     if read.changes.is_empty() && !journal_left {
-        let matches = if failed {
+        let matches = if !read.refused.is_empty() {
+            "the other vendors match the state"
+        } else if failed {
             "the vendors that could be read match the state"
         } else {
             "the state matches what the vendors hold"
@@ -56,5 +65,16 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
             state.serial
         );
     }
-    Ok(if failed { EXIT_PARTIAL } else { EXIT_OK })
+    for r in &read.refused {
+        super::stderr::error(&r.describe());
+    }
+    // A probable bad read is worse than a failed one: it would have taken
+    // live accounts for deleted. The other vendors' results are saved above.
+    Ok(if !read.refused.is_empty() {
+        EXIT_ERROR
+    } else if failed {
+        EXIT_PARTIAL
+    } else {
+        EXIT_OK
+    })
 }

@@ -22,8 +22,9 @@ pub enum StateCommand {
     /// Fold a journal left by a killed apply into the state file, and merge in
     /// the records of another copy of the same state.
     Merge(MergeArgs),
-    /// Clear the lock record left by a run that ended without releasing it. A lock
-    /// a running process holds is never broken.
+    /// Clear the lock record left by a run that ended without releasing it (a
+    /// database: remove the leases of runs that are gone). A lock a running
+    /// process holds, or a lease its holder is still renewing, is never broken.
     Unlock(UnlockArgs),
     /// Make a damaged journal loadable again, losing nothing: complete records are
     /// kept, users on unreadable lines become pending (the next apply verifies

@@ -41,7 +41,8 @@ pub struct Document<B> {
     pub safety: Option<Safety>,
 }
 
-/// Apply refuses to create more than this unless forced.
+/// Apply refuses to create more than this unless forced; a refresh refuses to
+/// mark more than this gone at one vendor unless accepted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Safety {
@@ -52,9 +53,16 @@ pub struct Safety {
     #[serde(default, deserialize_with = "percent")]
     #[schemars(range(min = 0))]
     pub max_create_percent: Option<f64>,
-    /// The percentage applies only once the state holds this many accounts
-    /// (default 10), so a first apply is never refused for it.
+    /// The percentages apply only once the state holds this many accounts
+    /// (default 10; for `max_gone_percent`, at that vendor), so a first apply
+    /// is never refused for it.
     pub min_existing: Option<usize>,
+    /// Most of a vendor's recorded accounts one refresh may mark `gone`, as a
+    /// percentage (default 20): a list that suddenly lacks more is taken for a
+    /// bad read, and that vendor's records are kept until `--accept-gone`.
+    #[serde(default, deserialize_with = "percent")]
+    #[schemars(range(min = 0))]
+    pub max_gone_percent: Option<f64>,
 }
 
 /// A vendor account's connection settings, as written. Which keys a kind needs or

@@ -5,7 +5,7 @@ pub mod render;
 pub mod saved;
 mod threshold;
 
-pub use threshold::{check_percent, group, Baseline, Threshold, Verdict};
+pub use threshold::{check_percent, group, Baseline, GoneLimit, Threshold, Verdict};
 
 use crate::desired::Desired;
 use crate::state::{State, Status};

@@ -57,6 +57,10 @@ pub struct SavedPlan {
     /// Made by `plan --refresh`: apply reads the vendors again before checking it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh: bool,
+    /// The vendors whose mass `gone` the plan was made accepting
+    /// (`--accept-gone`): apply's refresh accepts it too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_gone: Vec<String>,
     /// The safety threshold's verdict when the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -116,6 +120,7 @@ impl SavedPlan {
             verdict: verdict.cloned(),
             warnings: desired.warnings.clone(),
             refresh: false,
+            accept_gone: Vec::new(),
             checksum: String::new(),
         };
         saved.checksum = saved.compute_checksum();
@@ -125,6 +130,13 @@ impl SavedPlan {
     /// Marks the plan as made from a refresh, so apply refreshes too.
     pub fn refreshed(mut self, refresh: bool) -> SavedPlan {
         self.refresh = refresh;
+        self.checksum = self.compute_checksum();
+        self
+    }
+
+    /// Records the vendors whose mass `gone` was accepted.
+    pub fn accepting_gone(mut self, vendors: &std::collections::BTreeSet<String>) -> SavedPlan {
+        self.accept_gone = vendors.iter().cloned().collect();
         self.checksum = self.compute_checksum();
         self
     }

@@ -128,6 +128,44 @@ impl Threshold {
     }
 }
 
+/// How much of one vendor's recorded accounts a single refresh may mark `gone`.
+/// A list that suddenly lacks most of them is far likelier a bad read (a
+/// vendor outage answering an empty list, a redirect, a wrong tenant) than a
+/// mass deletion, and taking it at its word would have the next apply create
+/// every one of them again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoneLimit {
+    pub max_gone_percent: f64,
+    /// Below this many recorded accounts at the vendor, the share is not
+    /// enforced (`safety.min_existing`, as for creations).
+    pub min_existing: usize,
+    /// Where the limit comes from ("the default", "from safety: in ...").
+    pub source: String,
+}
+
+impl GoneLimit {
+    pub const DEFAULT_PERCENT: f64 = 20.0;
+
+    /// Why marking `gone` of the `recorded` accounts of one vendor gone in one
+    /// read is refused ("40 gone = 100% > 20% (max_gone_percent, the
+    /// default)"), or `None` when it is within the limit.
+    pub fn judge(&self, gone: usize, recorded: usize) -> Option<String> {
+        if gone == 0 || recorded < self.min_existing {
+            return None;
+        }
+        let share = gone as f64 * 100.0 / recorded.max(1) as f64;
+        (share > self.max_gone_percent).then(|| {
+            format!(
+                "{} gone = {}% > {}% (max_gone_percent, {})",
+                group(gone),
+                percent(share),
+                percent(self.max_gone_percent),
+                self.source
+            )
+        })
+    }
+}
+
 /// Checks a percentage limit: a finite number, not negative (NaN would switch
 /// the check off: every comparison with it is false).
 pub fn check_percent(value: f64) -> Result<f64, String> {
@@ -243,6 +281,58 @@ mod tests {
         assert!(v.line.contains(
             "10 creates = 10% ≤ 30% of the 100 accounts recorded when the unfinished apply of this input began (T)"
         ), "{}", v.line);
+    }
+
+    #[test]
+    fn a_mass_gone_is_judged_by_its_share_of_the_vendors_records() {
+        let limit = GoneLimit {
+            max_gone_percent: 20.0,
+            min_existing: 10,
+            source: "the default".into(),
+        };
+        // (gone, recorded, refused)
+        let cases = [
+            (0, 0, false),
+            (0, 40, false),
+            (40, 40, true),
+            (8, 40, false),
+            (9, 40, true),
+            (1, 1, false),
+            (9, 9, false),
+            (10, 10, true),
+            (2, 10, false),
+            (3, 10, true),
+            (1_000, 100_000, false),
+            (20_001, 100_000, true),
+        ];
+        for (gone, recorded, refused) in cases {
+            assert_eq!(
+                limit.judge(gone, recorded).is_some(),
+                refused,
+                "{gone} of {recorded}"
+            );
+        }
+        assert_eq!(
+            limit.judge(40, 40).unwrap(),
+            "40 gone = 100% > 20% (max_gone_percent, the default)"
+        );
+        assert_eq!(
+            limit.judge(3, 10).unwrap(),
+            "3 gone = 30% > 20% (max_gone_percent, the default)"
+        );
+        // min_existing 0: every share counts; 0% refuses any gone at all.
+        let strict = GoneLimit {
+            max_gone_percent: 0.0,
+            min_existing: 0,
+            ..limit.clone()
+        };
+        assert!(strict.judge(1, 1_000).is_some());
+        assert!(strict.judge(0, 1_000).is_none());
+        let lax = GoneLimit {
+            max_gone_percent: 100.0,
+            ..limit
+        };
+        assert!(lax.judge(40, 40).is_none());
     }
 
     #[test]

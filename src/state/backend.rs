@@ -74,10 +74,11 @@ pub trait Backend: Send + Sync {
     /// Held until the guard is dropped.
     fn lock(&self, scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>>;
 
-    /// Releases a lock by hand; says who held it. The file store clears only
-    /// the record of a holder that is gone (the kernel's lock of a live one
-    /// is never broken); the database removes the workspace's leases, live
-    /// ones too, and fencing then refuses the old holder's writes.
+    /// Releases a lock by hand; says who held it. Neither store ever breaks
+    /// a live lock: the file store clears only the record of a holder that is
+    /// gone (the kernel's lock of a live one is never broken); the database
+    /// removes only leases that expired or whose process is known gone, and
+    /// refuses, naming the holder, one that is alive and renewing.
     fn unlock(&self) -> anyhow::Result<Option<String>>;
 
     /// The hash of the desired input this run works from, for a backend that

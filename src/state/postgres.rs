@@ -42,9 +42,18 @@ macro_rules! upsert_records {
     };
 }
 
-/// One connection, used by one statement or transaction at a time (the lease
-/// renewal shares it).
+/// One connection, used by one statement or transaction at a time. The lease
+/// has one of its own ([`LeaseLine`]): a statement that waits on a lock (a
+/// budget row another session holds) must not starve its renewal.
 type Shared = Arc<tokio::sync::Mutex<Client>>;
+
+/// The lease's own connection, and what its renewal tells the holder.
+#[derive(Clone)]
+struct LeaseLine {
+    client: Shared,
+    /// Why the last renewal failed; `None` once one succeeds.
+    failure: Arc<Mutex<Option<String>>>,
+}
 
 /// The schema's migrations, in order; the version is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -199,6 +208,10 @@ struct Held {
 struct Inner {
     runtime: tokio::runtime::Runtime,
     client: Shared,
+    /// How to connect again (the lease's own connection).
+    config: tokio_postgres::Config,
+    /// While a lease is held: its connection.
+    lease: Mutex<Option<LeaseLine>>,
     workspace: String,
     shown: String,
     ttl: Duration,
@@ -259,24 +272,17 @@ impl PgBackend {
             .enable_all()
             .build()
             .context("cannot start the database runtime")?;
-        let tls = tls()?;
         let client = runtime
-            .block_on(async {
-                let (client, connection) = config.connect(tls).await?;
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!("the database connection ended: {e}");
-                    }
-                });
-                Ok::<_, tokio_postgres::Error>(client)
-            })
-            .map_err(|e| anyhow::anyhow!("cannot connect to {shown}: {}", describe_error(&e)))?;
+            .block_on(open(&config, CALL_TIMEOUT))
+            .map_err(|e| anyhow::anyhow!("cannot connect to {shown}: {e:#}"))?;
         let git_commit = ["GITHUB_SHA", "CI_COMMIT_SHA"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
         let inner = Inner {
             runtime,
             client: Arc::new(tokio::sync::Mutex::new(client)),
+            config,
+            lease: Mutex::new(None),
             workspace: workspace.to_string(),
             shown,
             ttl: lease_ttl()?,
@@ -355,6 +361,33 @@ impl crate::vendors::http::SharedBudget for PgBackend {
     fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration> {
         PgBackend::reserve(self, account, 1, rate_per_second)
     }
+}
+
+/// A connection to `config`'s server whose every statement the server itself
+/// ends after `statement_timeout`: one that waits on a lock another session
+/// holds cannot keep the connection past it (a client-side timeout alone
+/// leaves the statement running, and the connection busy with it).
+async fn open(
+    config: &tokio_postgres::Config,
+    statement_timeout: Duration,
+) -> anyhow::Result<Client> {
+    let (client, connection) = config
+        .connect(tls()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("the database connection ended: {e}");
+        }
+    });
+    client
+        .batch_execute(&format!(
+            "SET statement_timeout = {}",
+            statement_timeout.as_millis()
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
+    Ok(client)
 }
 
 /// TLS as `sslmode=prefer` or `require` use it: the server's certificate is
@@ -653,7 +686,7 @@ impl Inner {
             Ok(row.get(0))
         })?;
         if !ok {
-            bail!(self.lost());
+            bail!(self.lost(&held));
         }
         if let Ok(mut known) = self.known.lock() {
             if let Some(known) = known.as_mut() {
@@ -665,10 +698,28 @@ impl Inner {
         Ok(())
     }
 
-    fn lost(&self) -> String {
+    /// The error that stops the writes of a run whose lease no longer holds,
+    /// saying what happened: taken over by another run (named), expired
+    /// without renewal (and why the renewal failed), or removed.
+    fn lost(&self, held: &Held) -> String {
+        let line = self.lease.lock().ok().and_then(|l| l.clone());
+        let failure = line
+            .as_ref()
+            .and_then(|l| l.failure.lock().ok().and_then(|f| f.clone()));
+        let client = line.map_or_else(|| self.client.clone(), |l| l.client);
+        let asked = self.runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                explain_loss(&client, &self.workspace, held, self.ttl, failure),
+            )
+            .await
+        });
+        let what = asked.unwrap_or_else(|_| {
+            "it no longer holds (the database did not say why in 10s)".to_string()
+        });
         format!(
-            "{}: this run's lease was lost (it expired and another run took it over); nothing more is written. \
-             What was recorded before stays; the next apply verifies what is pending",
+            "{}: this run's lease was lost: {what}. Nothing more is written; \
+             what was recorded before stays, and the next apply verifies what is pending",
             self.shown
         )
     }
@@ -820,7 +871,7 @@ impl Inner {
             Ok(row.map(|r| (r.get(0), r.get(1))))
         })?;
         let Some((serial, lineage)) = saved else {
-            bail!(self.lost());
+            bail!(self.lost(&held));
         };
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);
@@ -866,10 +917,11 @@ impl Inner {
                             String::new()
                         };
                         bail!(
-                            "{}: {holder}{waited}. Wait for it, pass --lock-timeout to wait longer, \
-                             or if it is not running any more, its lease expires by itself (or remove \
-                             it with `roster state unlock`)",
-                            self.shown
+                            "{}: {holder}{waited}. Wait for it, or pass --lock-timeout to wait longer; \
+                             if it is not running any more, its lease expires {} after its last renewal \
+                             and is then taken over",
+                            self.shown,
+                            humantime::format_duration(self.ttl)
                         );
                     }
                     if !waited {
@@ -914,12 +966,13 @@ impl Inner {
             // is not waited out. Only a holder in this very PID namespace can
             // be told gone by its pid; any other waits for its lease to expire.
             let held = |r: &&tokio_postgres::Row| {
-                let unexpired: bool = r.get(6);
-                let pidns: Option<String> = r.get(7);
-                let here = r.get::<_, String>(1) == self.who.host
-                    && pidns.is_some()
-                    && pidns == self.who.pidns;
-                unexpired && (!here || alive(r.get(2)))
+                live_holder(
+                    &self.who,
+                    r.get(6),
+                    r.get::<_, &str>(1),
+                    r.get(2),
+                    r.get::<_, Option<&str>>(7),
+                )
             };
             if let Some(live) = rows.iter().find(held) {
                 let vendor: String = live.get(0);
@@ -980,6 +1033,70 @@ impl Inner {
             Ok(Ok(token))
         })
     }
+}
+
+/// The lease rows a scope names: every vendor's (`all`), or these.
+fn lease_rows(scope: &Scope) -> (bool, Vec<String>) {
+    match scope {
+        Scope::All => (true, vec![ALL.to_string()]),
+        Scope::Vendors(v) => (false, v.iter().cloned().collect()),
+    }
+}
+
+/// What became of the lease `held`: taken over by whom, expired unrenewed, or
+/// removed; with why its last renewal failed, if it did.
+async fn explain_loss(
+    client: &Shared,
+    workspace: &str,
+    held: &Held,
+    ttl: Duration,
+    failure: Option<String>,
+) -> String {
+    let (all, vendors) = lease_rows(&held.scope);
+    let renewal = match failure {
+        Some(f) => format!("; its last renewal failed: {f}"),
+        None => String::new(),
+    };
+    let rows = client
+        .lock()
+        .await
+        .query(
+            "SELECT token = $2, command, pid, host, run_id FROM roster_leases
+             WHERE workspace = $1 AND (token = $2 OR $3 OR vendor = ANY($4) OR vendor = '*')
+             ORDER BY token = $2",
+            &[&workspace, &held.token, &all, &vendors],
+        )
+        .await;
+    match rows {
+        Err(e) => format!(
+            "it no longer holds (and asking why failed: {}){renewal}",
+            describe_error(&e)
+        ),
+        Ok(rows) => match rows.iter().find(|r| !r.get::<_, bool>(0)) {
+            Some(r) => format!(
+                "it expired and {} (pid {} on {}, run {}) took it over{renewal}",
+                r.get::<_, String>(1),
+                r.get::<_, i64>(2),
+                r.get::<_, String>(3),
+                r.get::<_, String>(4),
+            ),
+            None if !rows.is_empty() => format!(
+                "it expired, not renewed within {}; no other run has taken it{renewal}",
+                humantime::format_duration(ttl)
+            ),
+            None => format!(
+                "it was removed after it expired (by `roster state unlock`, or by a run that took it over and has finished){renewal}"
+            ),
+        },
+    }
+}
+
+/// Whether a lease row is held by a live run: unexpired, and not of a process
+/// known to be gone (only one of this host and PID namespace can be told gone
+/// by its pid; any other holds it until it expires).
+fn live_holder(who: &Writer, unexpired: bool, host: &str, pid: i64, pidns: Option<&str>) -> bool {
+    let here = host == who.host && pidns.is_some() && pidns == who.pidns.as_deref();
+    unexpired && (!here || alive(pid))
 }
 
 /// Whether process `pid` runs on this host. Without /proc, assume it does (its
@@ -1088,22 +1205,44 @@ impl Backend for PgBackend {
     }
 
     fn lock(&self, scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>> {
-        let held = self.inner.acquire(scope, command)?;
-        *self
-            .inner
+        let inner = &self.inner;
+        // The lease's own connection, whose statements the server ends after
+        // a renewal period: the renewal never queues behind another statement.
+        let every = inner.ttl / 3;
+        let client = inner
+            .runtime
+            .block_on(async {
+                tokio::time::timeout(CALL_TIMEOUT, open(&inner.config, every)).await
+            })
+            .map_err(|_| {
+                anyhow::anyhow!("no answer in {}", humantime::format_duration(CALL_TIMEOUT))
+            })
+            .and_then(|opened| opened)
+            .map_err(|e| {
+                anyhow::anyhow!("{}: cannot open the lease's connection: {e:#}", inner.shown)
+            })?;
+        let line = LeaseLine {
+            client: Arc::new(tokio::sync::Mutex::new(client)),
+            failure: Arc::default(),
+        };
+        let held = inner.acquire(scope, command)?;
+        *inner
             .held
             .lock()
             .map_err(|_| anyhow::anyhow!("lease state poisoned"))? = Some(held.clone());
-        let renewal = self.inner.runtime.spawn(renew(Renewal {
-            client: self.inner.client.clone(),
-            workspace: self.inner.workspace.clone(),
-            token: held.token,
-            ttl: self.inner.ttl,
-            shown: self.inner.shown.clone(),
-            lost: self.inner.lost(),
+        *inner
+            .lease
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lease state poisoned"))? = Some(line.clone());
+        let renewal = inner.runtime.spawn(renew(Renewal {
+            line,
+            workspace: inner.workspace.clone(),
+            held: held.clone(),
+            ttl: inner.ttl,
+            shown: inner.shown.clone(),
         }));
         Ok(Box::new(Lease {
-            inner: self.inner.clone(),
+            inner: inner.clone(),
             token: held.token,
             renewal,
         }))
@@ -1158,81 +1297,154 @@ impl Backend for PgBackend {
         ))
     }
 
+    /// Removes the leases whose holder is gone: expired ones, and those of a
+    /// process of this host and PID namespace that no longer runs. A lease
+    /// whose holder is alive and renewing it is never removed (as a file's
+    /// lock held by a running process is never broken): that is refused,
+    /// naming the holder, after the others are removed.
     fn unlock(&self) -> anyhow::Result<Option<String>> {
+        struct Row {
+            vendor: String,
+            who: String,
+            live: bool,
+            token: i64,
+        }
         let inner = &self.inner;
         let rows = inner.block_on("removing the leases", async {
-            inner
-                .client
-                .lock()
-                .await
+            let mut client = inner.client.lock().await;
+            let tx = client.transaction().await?;
+            // As taking a lease does: one lease change at a time.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
+                &[&inner.workspace],
+            )
+            .await?;
+            let rows: Vec<Row> = tx
                 .query(
-                    "DELETE FROM roster_leases WHERE workspace = $1
-                     RETURNING vendor, command, pid, host, run_id",
+                    "SELECT vendor, command, pid, host, run_id, expires > now(), pidns, token
+                     FROM roster_leases WHERE workspace = $1 ORDER BY vendor",
                     &[&inner.workspace],
                 )
-                .await
+                .await?
+                .iter()
+                .map(|r| Row {
+                    vendor: r.get(0),
+                    who: format!(
+                        "{} (pid {} on {}, run {})",
+                        r.get::<_, String>(1),
+                        r.get::<_, i64>(2),
+                        r.get::<_, String>(3),
+                        r.get::<_, String>(4)
+                    ),
+                    live: live_holder(
+                        &inner.who,
+                        r.get(5),
+                        r.get::<_, &str>(3),
+                        r.get(2),
+                        r.get::<_, Option<&str>>(6),
+                    ),
+                    token: r.get(7),
+                })
+                .collect();
+            let (vendors, tokens): (Vec<&str>, Vec<i64>) = rows
+                .iter()
+                .filter(|r| !r.live)
+                .map(|r| (r.vendor.as_str(), r.token))
+                .unzip();
+            tx.execute(
+                "DELETE FROM roster_leases l
+                 USING unnest($2::text[], $3::bigint[]) AS g(vendor, token)
+                 WHERE l.workspace = $1 AND l.vendor = g.vendor AND l.token = g.token",
+                &[&inner.workspace, &vendors, &tokens],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(rows)
         })?;
-        let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in &rows {
-            let who = format!(
-                "{} (pid {} on {}, run {})",
-                r.get::<_, String>(1),
-                r.get::<_, i64>(2),
-                r.get::<_, String>(3),
-                r.get::<_, String>(4)
-            );
-            holders.entry(who).or_default().push(r.get(0));
-        }
-        if holders.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
+        let describe = |live: bool| {
+            let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for r in rows.iter().filter(|r| r.live == live) {
+                holders.entry(&r.who).or_default().push(&r.vendor);
+            }
             holders
                 .into_iter()
                 .map(|(who, vendors)| format!("{who} on {}", vendors.join(", ")))
                 .collect::<Vec<_>>()
-                .join("; "),
-        ))
+                .join("; ")
+        };
+        let (removed, live) = (describe(false), describe(true));
+        if !live.is_empty() {
+            let also = if removed.is_empty() {
+                String::new()
+            } else {
+                format!(" (removed the lease of a holder that is gone: {removed})")
+            };
+            bail!(
+                "{}: the lease is held by {live}, which is running and renewing it: roster never breaks a live lock. \
+                 Wait for it, or stop that process: its lease ends with it, or expires {} after its last renewal{also}",
+                inner.shown,
+                humantime::format_duration(inner.ttl)
+            );
+        }
+        Ok((!removed.is_empty()).then_some(removed))
     }
 }
 
 /// What the renewal task needs; not the backend itself, whose runtime must not
 /// be dropped on one of its own threads.
 struct Renewal {
-    client: Shared,
+    line: LeaseLine,
     workspace: String,
-    token: i64,
+    held: Held,
     ttl: Duration,
     shown: String,
-    lost: String,
 }
 
-/// Extends the lease every third of its time to live while its holder runs.
+/// Extends the lease every third of its time to live while its holder runs,
+/// on the lease's own connection; a renewal that fails is said (and kept for
+/// the error of a write it then fences), and one that finds the lease gone
+/// says what became of it.
 async fn renew(r: Renewal) {
     let every = r.ttl / 3;
     loop {
         tokio::time::sleep(every).await;
-        let renewed = r
-            .client
-            .lock()
-            .await
-            .execute(
-                "UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
-                 WHERE workspace = $1 AND token = $2 AND expires > now()",
-                &[&r.workspace, &r.token, &r.ttl.as_secs_f64()],
-            )
-            .await;
-        match renewed {
-            Ok(0) => {
-                tracing::warn!("{}", r.lost);
+        let renewed = tokio::time::timeout(every, async {
+            r.line
+                .client
+                .lock()
+                .await
+                .execute(
+                    "UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
+                     WHERE workspace = $1 AND token = $2 AND expires > now()",
+                    &[&r.workspace, &r.held.token, &r.ttl.as_secs_f64()],
+                )
+                .await
+        })
+        .await;
+        let failure = match renewed {
+            Ok(Ok(0)) => {
+                let failure = r.line.failure.lock().ok().and_then(|f| f.clone());
+                let what =
+                    explain_loss(&r.line.client, &r.workspace, &r.held, r.ttl, failure).await;
+                tracing::warn!("{}: this run's lease was lost: {what}", r.shown);
                 return;
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                "{}: cannot renew the lease: {}",
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(describe_error(&e)),
+            Err(_) => Some(format!(
+                "no answer from the database in {}",
+                humantime::format_duration(every)
+            )),
+        };
+        if let Some(f) = &failure {
+            tracing::warn!(
+                "{}: cannot renew the lease: {f}; it expires {} after its last renewal unless a later one gets through",
                 r.shown,
-                describe_error(&e)
-            ),
+                humantime::format_duration(r.ttl)
+            );
+        }
+        if let Ok(mut last) = r.line.failure.lock() {
+            *last = failure;
         }
     }
 }
@@ -1262,9 +1474,12 @@ impl Drop for Lease {
             *held = None;
         }
         let inner = &self.inner;
+        // Through the lease's own connection: the main one may still be busy
+        // with a statement the server has not ended yet.
+        let line = inner.lease.lock().ok().and_then(|mut l| l.take());
+        let client = line.map_or_else(|| inner.client.clone(), |l| l.client);
         let released = inner.block_on("releasing the lease", async {
-            inner
-                .client
+            client
                 .lock()
                 .await
                 .execute(

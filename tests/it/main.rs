@@ -16,6 +16,7 @@ mod journal;
 mod limits;
 mod loader_fuzz;
 mod lock;
+mod mass_gone;
 mod output;
 mod pipeline;
 mod plan;

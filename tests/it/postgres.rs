@@ -819,28 +819,79 @@ fn two_applies_on_the_same_vendor_take_turns() {
     assert_converged(&pg, &server, n, "two applies of one vendor");
 }
 
+/// `state unlock` follows the file store's rule: a lease whose holder is alive
+/// and renewing it is never removed (its holder would carry on, fenced off,
+/// and fail saying another run took it over); a lease whose holder is gone is.
 #[test]
-fn state_unlock_removes_the_leases_and_the_old_holder_can_no_longer_write() {
+fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     let pg = Pg::start();
     let holder = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
     let lease = holder
         .lock(&Scope::vendors(["acton", "app"]), "roster apply")
         .unwrap();
     let mut journal = holder.journal().unwrap();
+    // Beside it, the expired lease of a run on another host.
+    pg.sql(
+        "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires)
+         VALUES ('default', 'old', 1, 'gone-run', 'elsewhere', 4242, 'roster apply', now() - interval '1 second')",
+    );
     let t = Test::new();
+    let run = t.run(&["state", "unlock", "--state", pg.url()]);
+    run.code(1);
+    let me = format!("roster apply (pid {}", std::process::id());
+    assert!(
+        run.stderr.contains(&me)
+            && run.stderr.contains(
+                "on acton, app, which is running and renewing it: roster never breaks a live lock"
+            )
+            && run.stderr.contains("Wait for it, or stop that process"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "removed the lease of a holder that is gone: roster apply (pid 4242 on elsewhere, run gone-run) on old"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_leases WHERE vendor IN ('acton', 'app')"
+        ),
+        2
+    );
+    assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 2);
+    journal
+        .append(&[pending("x@example.com")])
+        .expect("the live holder still writes");
+    drop(lease);
+    assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
+
+    // Unexpired, but its process is gone from this very host and PID
+    // namespace: removed.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let ours = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    pg.sql(&format!(
+        "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
+         VALUES ('default', 'acton', 2, 'dead-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{ours}')"
+    ));
     let run = t.run(&["state", "unlock", "--state", pg.url()]);
     run.code(0);
     assert!(
-        run.stdout.contains(&format!(
-            "Removed the lock held by roster apply (pid {}",
-            std::process::id()
-        )) && run.stdout.contains("on acton, app"),
+        run.stdout
+            .contains("Removed the lock held by roster apply (pid 999999999")
+            && run.stdout.contains("run dead-run) on acton"),
         "{}",
         run.stdout
     );
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
-    assert!(journal.append(&[pending("x@example.com")]).is_err());
-    drop(lease);
     let again = t.run(&["state", "unlock", "--state", pg.url()]);
     again.code(0);
     assert!(
@@ -848,6 +899,115 @@ fn state_unlock_removes_the_leases_and_the_old_holder_can_no_longer_write() {
         "{}",
         again.stdout
     );
+}
+
+/// A real apply, running: `state unlock` refuses, and the apply finishes.
+#[test]
+fn state_unlock_leaves_a_running_apply_alone() {
+    let pg = Pg::start();
+    let (server, t, n) = slow(150);
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let child = t.spawn(&["apply", "--yes", "--state", pg.url()]);
+    let started = std::time::Instant::now();
+    while count(&pg, "SELECT count(*) FROM roster_leases") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no lease taken"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = t.run(&["state", "unlock", "--state", pg.url()]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("roster never breaks a live lock"),
+        "{}",
+        run.stderr
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("lease was lost"), "{stderr}");
+    assert_converged(&pg, &server, n, "unlock refused");
+}
+
+/// A budget statement that waits on a lock (another session holds the budget
+/// table) held the only connection, so the lease renewal starved, the lease
+/// expired, and both runs exited 3 saying it was taken over when nobody had.
+/// The lease renews on its own connection.
+#[test]
+fn a_blocked_budget_statement_does_not_starve_the_lease_renewal() {
+    let pg = Pg::start();
+    let (server, t, n) = slow(0);
+    let t = t.env("ROSTER_LEASE_TTL", "3s");
+    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let runs = std::thread::scope(|scope| {
+        // Another session holds the budget table for longer than a lease lives.
+        let blocker = scope.spawn(|| {
+            pg.sql(
+                "BEGIN; LOCK TABLE roster_budgets IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;",
+            )
+        });
+        let started = std::time::Instant::now();
+        while count(
+            &pg,
+            "SELECT count(*) FROM pg_locks WHERE relation = 'roster_budgets'::regclass AND granted",
+        ) == 0
+        {
+            assert!(started.elapsed() < Duration::from_secs(30), "no table lock");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let a = t.spawn(&["apply", "--yes", "--state", pg.url(), "--vendor", "acton"]);
+        let b = t.spawn(&["apply", "--yes", "--state", pg.url(), "--vendor", "app"]);
+        let runs = [finish(a), finish(b)];
+        blocker.join().unwrap();
+        runs
+    });
+    for (code, stdout, stderr) in &runs {
+        assert_eq!(*code, 0, "{stdout}\n{stderr}");
+        assert!(!stderr.contains("lease was lost"), "{stderr}");
+        assert!(!stderr.contains("cannot renew"), "{stderr}");
+    }
+    assert_converged(&pg, &server, n, "a blocked budget");
+}
+
+/// What a run whose lease was lost says: who took it over, or that it expired
+/// unrenewed and nobody took it.
+#[test]
+fn a_lost_lease_says_what_became_of_it() {
+    let pg = Pg::start();
+    let old = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let lease = old
+        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .unwrap();
+    let mut journal = old.journal().unwrap();
+    // Expired, nobody took it.
+    pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
+    let late = format!(
+        "{:#}",
+        journal.append(&[pending("a@example.com")]).unwrap_err()
+    );
+    assert!(
+        late.contains(
+            "lease was lost: it expired, not renewed within 1m; no other run has taken it"
+        ),
+        "{late}"
+    );
+    // Taken over by another run.
+    let other = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let _taken = other
+        .lock(&Scope::vendors(["acton"]), "roster refresh")
+        .unwrap();
+    let late = format!(
+        "{:#}",
+        journal.append(&[pending("b@example.com")]).unwrap_err()
+    );
+    assert!(
+        late.contains(&format!(
+            "lease was lost: it expired and roster refresh (pid {}",
+            std::process::id()
+        )) && late.contains(&format!("run {}) took it over", other.run_id())),
+        "{late}"
+    );
+    drop(lease);
 }
 
 #[test]
