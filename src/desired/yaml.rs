@@ -97,6 +97,18 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub verify_grace: Option<Duration>,
+    /// The largest answer roster reads from this vendor, per response, counted
+    /// as it arrives: `8MiB` (the default), `16MiB`, or bytes. A larger one is
+    /// an error, never read whole.
+    #[serde(default, deserialize_with = "byte_size")]
+    #[schemars(schema_with = "byte_size_schema")]
+    pub max_response: Option<u64>,
+    /// The longest wait this vendor may ask for (`Retry-After`, a spent rate
+    /// limit's reset): `5m` (the default). Asked for longer, roster stops this
+    /// vendor's work and says when a re-run can succeed.
+    #[serde(default, deserialize_with = "duration")]
+    #[schemars(with = "Option<String>")]
+    pub max_wait: Option<Duration>,
 }
 
 impl VendorConfig {
@@ -290,6 +302,30 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
             Ok(d) => Ok(Some(d)),
             Err(e) => Err(format!("invalid duration {text:?} (e.g. 30s, 2m): {e}")),
         }
+    })
+}
+
+/// The largest `max_response`: a single answer larger than this is a mistake.
+const MAX_BYTE_SIZE: u64 = 1 << 30;
+
+/// A size such as `16MiB`, `500KB` or a number of bytes; more than 0, at most 1GiB.
+fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let size = bytesize::ByteSize::deserialize(d)?.as_u64();
+    if size == 0 || size > MAX_BYTE_SIZE {
+        return Err(de::Error::custom(format!(
+            "invalid size {}: it must be more than 0 and at most 1GiB (e.g. 16MiB)",
+            bytesize::ByteSize(size)
+        )));
+    }
+    Ok(Some(size))
+}
+
+fn byte_size_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A size: `16MiB`, `500KB`, or a number of bytes.",
+        "type": ["string", "integer", "null"],
+        "pattern": r"^\s*[0-9.]+\s*[A-Za-z]*\s*$",
+        "minimum": 1,
     })
 }
 
