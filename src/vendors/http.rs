@@ -439,10 +439,12 @@ impl Http {
                     return Ok(response);
                 }
                 Err(e) if e.is_redirect() => {
-                    // Refused by the policy: another origin, or too many hops.
-                    return Err(CallError::Unknown(
-                        self.describe_error(&e, "request not followed"),
-                    ));
+                    // Refused by the policy (another origin, or too many hops),
+                    // which said why: never retried, never taken for an answer.
+                    let why = std::error::Error::source(&e)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "a redirect was not followed".into());
+                    return Err(CallError::Unknown(self.redact(&why)));
                 }
                 Err(e) => {
                     // A refused connection never carried the request; anything later
