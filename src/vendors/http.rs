@@ -352,18 +352,25 @@ impl Http {
                     let headers = resp.headers().clone();
                     tracing::debug!(vendor = %self.vendor, %method, %path, status = status.as_u16(),
                         ms = started.elapsed().as_millis() as u64, "answer");
-                    if is_redirect(status) {
-                        // Not followed (see `redirect_verdict`): never taken for the answer,
-                        // never sent again; a creation may have been acted on.
+                    if status.is_redirection() {
+                        // Not followed (see `redirect_verdict`), or no redirect at all (300,
+                        // 304): never taken for the answer, never sent again; a creation
+                        // may have been acted on.
                         let to = headers
                             .get(LOCATION)
                             .and_then(|l| l.to_str().ok())
                             .and_then(|l| resp.url().join(l).ok());
-                        let why = redirect_verdict(&method, status, resp.url(), to.as_ref(), 0)
-                            .err()
-                            .unwrap_or_else(|| {
-                                format!("HTTP {} redirect: not followed", status.as_u16())
-                            });
+                        let why = if is_redirect(status) {
+                            redirect_verdict(&method, status, resp.url(), to.as_ref(), 0).err()
+                        } else {
+                            None
+                        };
+                        let why = why.unwrap_or_else(|| {
+                            format!(
+                                "HTTP {}: a redirection roster does not follow, not an answer",
+                                status.as_u16()
+                            )
+                        });
                         return Err(CallError::Unknown(self.redact(&why)));
                     }
                     let body = match self.read_body(resp).await {

@@ -488,6 +488,30 @@ fn a_forms_on_fire_creation_redirected_to_another_host_never_reaches_it() {
 }
 
 #[test]
+fn a_creation_answered_with_any_3xx_is_never_taken_for_created() {
+    // A 300 with a body that looks like a creation, and a 307 with nowhere to go.
+    for answer in [
+        "HTTP/1.1 300 Multiple Choices\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"User\":{\"Id\":\"evil-1\"},\"Id\":\"evil\"}",
+        "HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ] {
+        let fof = Raw::start(move |_| Answer::Raw(answer.as_bytes().to_vec()));
+        let t = Test::new().env("FOF_KEY", "fof-key-secret");
+        t.write(
+            "roster.yaml",
+            &format!(
+                "version: 1\nvendors:\n  fof:\n    kind: formsonfire\n    base_url: {}/formsonfire/api/v2\n    company_id: 4242\n    integration_key: ${{FOF_KEY}}\nusers:\n  - {{ email: u0@example.com, first_name: U, last_name: N, accounts: {{ fof: {{}} }} }}\n",
+                fof.url
+            ),
+        );
+        let run = t.run(&["apply", "--yes"]);
+        assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let record = &records(&t, "fof")["u0@example.com"];
+        assert_eq!(record["status"], "pending", "{answer:?}: {record}");
+        assert_eq!(fof.seen().len(), 1);
+    }
+}
+
+#[test]
 fn an_acton_login_redirected_to_another_host_never_reaches_it() {
     // The password grant's login carries client_secret and password.
     let other = thief();
