@@ -326,8 +326,9 @@ impl Http {
     /// Sends `request` under the rate limit and the retry policy.
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
-        let path = request.url().path().to_string(); // never the query: it may hold a secret
-                                                     // Only a read may be redirected, and only within its origin.
+        // Never the query: it may hold a secret.
+        let path = request.url().path().to_string();
+        // Only a read may be redirected, and only within its origin.
         let client = if matches!(method, Method::GET | Method::HEAD) {
             &self.client
         } else {
@@ -403,7 +404,7 @@ impl Http {
                     if let Some(hold) = hold {
                         // The vendor says the quota is spent: hold everyone until it resets,
                         // or, if that is too long, stop. An answer is still an answer.
-                        match self.judge(hold) {
+                        match self.judge(hold, true) {
                             Ok(wait) => {
                                 self.limiter.hold_until(Instant::now() + wait).await;
                                 held = Some(wait);
@@ -414,7 +415,7 @@ impl Http {
                             Err(_) => {}
                         }
                     }
-                    if (throttled || transient) && more {
+                    if throttled || transient {
                         let asked = retry_after(&response.headers)
                             .map(|asked| Wait {
                                 asked,
@@ -431,11 +432,15 @@ impl Http {
                             });
                         tracing::info!(vendor = %self.vendor, status = status.as_u16(),
                             wait_ms = asked.or(hold).map(|w| w.asked.as_millis() as u64), "vendor asked to slow down; retrying");
-                        // The hold, judged above, or what this answer asks for.
-                        let wait = match asked.map(|w| self.judge(w)).transpose() {
+                        // The hold, judged above, or what this answer asks for: too
+                        // long, and this vendor stops, even after the last attempt.
+                        let wait = match asked.map(|w| self.judge(w, more)).transpose() {
                             Ok(wait) => wait.or(held),
                             Err(stop) => return Err(CallError::NotSent(stop)),
                         };
+                        if !more {
+                            return Ok(response);
+                        }
                         if let Some(wait) = wait {
                             self.limiter.hold_until(Instant::now() + wait).await;
                         }
@@ -509,12 +514,12 @@ impl Http {
     }
 
     /// A wait the vendor asked for, within `max_wait`, announced on stderr when
-    /// long; beyond `max_wait`, the reason this vendor's work stops, which every
-    /// later request of this client also fails with.
-    fn judge(&self, wait: Wait) -> Result<Duration, String> {
+    /// long and `waiting`; beyond `max_wait`, the reason this vendor's work
+    /// stops, which every later request of this client also fails with.
+    fn judge(&self, wait: Wait, waiting: bool) -> Result<Duration, String> {
         match judge_wait(&self.vendor, wait, self.max_wait, SystemTime::now()) {
             Ok(d) => {
-                if d > ANNOUNCED_WAIT {
+                if waiting && d > ANNOUNCED_WAIT {
                     tracing::warn!(
                         "{}: the vendor asked to wait {} ({}); waiting",
                         self.vendor,

@@ -740,6 +740,51 @@ fn a_wait_longer_than_max_wait_stops_at_once_and_says_when_to_run_again() {
 }
 
 #[test]
+fn a_docusign_hourly_quota_spent_stops_its_work_at_once_rather_than_wait_the_hour() {
+    // The creation succeeds and says the hourly quota is spent, its reset 50
+    // minutes off: the answer is kept, the next creation is not sent.
+    let vendor = Raw::start(|req| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let n = req.body.len(); // a different id for each user
+        let body = json!({"newUsers": [{"userId": format!("ds-{n}"), "email": "u0@example.com", "userStatus": "active"}]})
+            .to_string();
+        Answer::Raw(
+            format!(
+                "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-RateLimit-Limit: 3000\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                now + 3000,
+                body.len()
+            )
+            .into_bytes(),
+        )
+    });
+    let t = Test::new().env("DS_TOKEN", "ds-token");
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  ds:\n    kind: docusign\n    base_url: {}/docusign/restapi\n    account_id: acc\n    token: ${{DS_TOKEN}}\n    batch_size: 1\n    concurrency: 1\nusers:\n  - {{ email: u0@example.com, first_name: U, last_name: N, accounts: {{ ds: {{}} }} }}\n  - {{ email: u1@example.com, first_name: U, last_name: N, accounts: {{ ds: {{}} }} }}\n",
+            vendor.url
+        ),
+    );
+    let (code, out, took) = run_within(&t, &["apply", "--yes"], Duration::from_secs(30));
+    assert_eq!(code, Some(3), "{out}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_eq!(vendor.seen().len(), 1, "the second creation is not sent");
+    let records = records(&t, "ds");
+    assert_eq!(records["u0@example.com"]["status"], "created");
+    let second = &records["u1@example.com"];
+    assert_eq!(second["status"], "failed", "{second}");
+    let error = second["error"].as_str().unwrap_or_default();
+    assert!(
+        (error.starts_with("ds asked to wait 49m") || error.starts_with("ds asked to wait 50m "))
+            && error.contains("(rate-limit reset); more than max_wait 5m: stopped; re-run after "),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_long_wait_within_max_wait_is_announced_then_waited() {
     let asked = Arc::new(AtomicUsize::new(0));
     let vendor = {
