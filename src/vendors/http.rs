@@ -430,8 +430,6 @@ impl Http {
                                         source: "rate-limit reset",
                                     })
                             });
-                        tracing::info!(vendor = %self.vendor, status = status.as_u16(),
-                            wait_ms = asked.or(hold).map(|w| w.asked.as_millis() as u64), "vendor asked to slow down; retrying");
                         // The hold, judged above, or what this answer asks for: too
                         // long, and this vendor stops, even after the last attempt.
                         let wait = match asked.map(|w| self.judge(w, more)).transpose() {
@@ -441,6 +439,8 @@ impl Http {
                         if !more {
                             return Ok(response);
                         }
+                        tracing::info!(vendor = %self.vendor, status = status.as_u16(),
+                            wait_ms = asked.or(hold).map(|w| w.asked.as_millis() as u64), "vendor asked to slow down; retrying");
                         if let Some(wait) = wait {
                             self.limiter.hold_until(Instant::now() + wait).await;
                         }
@@ -530,11 +530,10 @@ impl Http {
                 Ok(d)
             }
             Err(stop) => {
+                // Said by each request it fails (a spent quota's last answer
+                // may end the run, and nothing then needs saying).
                 if let Ok(mut stopped) = self.stopped.lock() {
-                    if stopped.is_none() {
-                        tracing::warn!("{stop}");
-                        *stopped = Some(stop.clone());
-                    }
+                    stopped.get_or_insert_with(|| stop.clone());
                 }
                 Err(stop)
             }
