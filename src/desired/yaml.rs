@@ -105,6 +105,18 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub verify_grace: Option<Duration>,
+    /// The largest answer roster reads from this vendor, per response, counted
+    /// as it arrives: `8MiB` (the default), `16MiB`, or bytes. A larger one is
+    /// an error, never read whole.
+    #[serde(default, deserialize_with = "byte_size")]
+    #[schemars(schema_with = "byte_size_schema")]
+    pub max_response: Option<u64>,
+    /// The longest wait this vendor may ask for (`Retry-After`, a spent rate
+    /// limit's reset): `5m` (the default). Asked for longer, roster stops this
+    /// vendor's work and says when a re-run can succeed.
+    #[serde(default, deserialize_with = "duration")]
+    #[schemars(with = "Option<String>")]
+    pub max_wait: Option<Duration>,
 }
 
 impl VendorConfig {
@@ -298,6 +310,54 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
             Ok(d) => Ok(Some(d)),
             Err(e) => Err(format!("invalid duration {text:?} (e.g. 30s, 2m): {e}")),
         }
+    })
+}
+
+/// The largest `max_response`: a single answer larger than this is a mistake.
+const MAX_BYTE_SIZE: u64 = 1 << 30;
+
+/// A size such as `16MiB`, `500KB` or a number of bytes; more than 0, at most
+/// 1GiB. Read by `bytesize`; the error is raised at the value, so it carries
+/// its line and column.
+fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct Size;
+    fn check<E: de::Error>(size: u64, written: &dyn fmt::Display) -> Result<u64, E> {
+        if size == 0 || size > MAX_BYTE_SIZE {
+            return Err(E::custom(format!(
+                "invalid size {written}: it must be more than 0 and at most 1GiB (e.g. 16MiB)"
+            )));
+        }
+        Ok(size)
+    }
+    impl Visitor<'_> for Size {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a size such as 16MiB, or a number of bytes")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            check(v, &v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            check(u64::try_from(v).unwrap_or(0), &v)
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
+            let size = s.parse::<bytesize::ByteSize>().map_err(|e| {
+                E::custom(format!(
+                    "invalid size {s:?} (e.g. 16MiB, 500KB, or a number of bytes): {e}"
+                ))
+            })?;
+            check(size.as_u64(), &format_args!("{s:?}"))
+        }
+    }
+    d.deserialize_any(Size).map(Some)
+}
+
+fn byte_size_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A size: `16MiB`, `500KB`, or a number of bytes.",
+        "type": ["string", "integer", "null"],
+        "pattern": r"^\s*[0-9.]+\s*[A-Za-z]*\s*$",
+        "minimum": 1,
     })
 }
 
@@ -932,6 +992,28 @@ pub fn locate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_response_reads_sizes_and_bytes_and_refuses_the_absurd() {
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(default, deserialize_with = "byte_size")]
+            max_response: Option<u64>,
+        }
+        let size = |v: &str| {
+            serde_yaml::from_str::<S>(&format!("max_response: {v}"))
+                .map(|s| s.max_response)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(size("16MiB"), Ok(Some(16 << 20)));
+        assert_eq!(size("500 KB"), Ok(Some(500_000)));
+        assert_eq!(size("1048576"), Ok(Some(1 << 20)));
+        assert_eq!(size("1GiB"), Ok(Some(1 << 30)));
+        for bad in ["0", "-1", "0B", "2GiB", "lots", "[1]"] {
+            let err = size(bad).unwrap_err();
+            assert!(err.contains("size"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn the_place_is_said_once() {

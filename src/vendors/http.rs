@@ -1,6 +1,12 @@
 //! The HTTP client every driver sends through: timeouts, the one retry policy,
 //! the rate limit, and redaction of secrets from anything shown.
 //!
+//! What a vendor answers is hostile until read: a redirect is followed only for
+//! a read, only within the origin it was sent to (a creation's body, a login's
+//! credentials never reach another host); an answer is read up to
+//! `max_response` bytes, counted as it arrives; a wait the vendor asks for is
+//! waited only up to `max_wait`, beyond which this vendor's work stops.
+//!
 //! The retry rule is the heart of "never create twice": a request is sent again
 //! only when the vendor cannot have acted on it (the connection was refused, or it
 //! answered "slow down"), or when it is a read. A creation whose fate is unknown
@@ -8,8 +14,8 @@
 
 use crate::secret::{Redactor, Secret};
 use crate::vendors::Limits;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -173,7 +179,10 @@ pub fn account_key(kind: &str, base: &str, secrets: &[Secret]) -> String {
 
 /// The shared client of one configured vendor.
 pub struct Http {
+    /// For reads (GET, HEAD): follows a few redirects within the origin.
     client: reqwest::Client,
+    /// For everything else: follows none.
+    stay: reqwest::Client,
     vendor: String,
     redactor: Redactor,
     limiter: RateLimiter,
@@ -185,6 +194,13 @@ pub struct Http {
     retry: RetryPolicy,
     throttled: fn(&Response) -> bool,
     quota: fn(&Response) -> Option<Duration>,
+    /// The largest answer read, in bytes.
+    max_response: u64,
+    /// The longest wait the vendor may ask for.
+    max_wait: Duration,
+    /// Why this vendor's work stopped (it asked for a wait over `max_wait`):
+    /// every later request fails with it, unsent.
+    stopped: std::sync::Mutex<Option<String>>,
 }
 
 /// The default throttle rule: HTTP 429.
@@ -200,14 +216,35 @@ impl Http {
         limits: &Limits,
         secrets: Vec<Secret>,
     ) -> anyhow::Result<Http> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
-            .timeout(limits.timeout)
-            .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        // The timeout bounds the whole call, the answer's body included.
+        let builder = |redirect| {
+            reqwest::Client::builder()
+                .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
+                .timeout(limits.timeout)
+                .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
+                .redirect(redirect)
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))
+        };
+        let reads = reqwest::redirect::Policy::custom(|attempt| {
+            let previous = attempt.previous();
+            let Some(first) = previous.first() else {
+                return attempt.stop();
+            };
+            match redirect_verdict(
+                &Method::GET,
+                attempt.status(),
+                first,
+                Some(attempt.url()),
+                previous.len() - 1,
+            ) {
+                Ok(()) => attempt.follow(),
+                Err(why) => attempt.error(why),
+            }
+        });
         Ok(Http {
-            client,
+            client: builder(reads)?,
+            stay: builder(reqwest::redirect::Policy::none())?,
             vendor: vendor.to_string(),
             redactor: Redactor::new(&secrets),
             // No bursts: a vendor's "N a second" may be a sliding window.
@@ -218,6 +255,9 @@ impl Http {
             retry: RetryPolicy::default(),
             throttled: is_429,
             quota: spent_quota,
+            max_response: limits.max_response,
+            max_wait: limits.max_wait,
+            stopped: std::sync::Mutex::new(None),
         })
     }
 
@@ -286,16 +326,26 @@ impl Http {
     /// Sends `request` under the rate limit and the retry policy.
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
-        let path = request.url().path().to_string(); // never the query: it may hold a secret
+        // Never the query: it may hold a secret.
+        let path = request.url().path().to_string();
+        // Only a read may be redirected, and only within its origin.
+        let client = if matches!(method, Method::GET | Method::HEAD) {
+            &self.client
+        } else {
+            &self.stay
+        };
         let mut attempt = 0;
         loop {
             let Some(this_try) = request.try_clone() else {
                 return Err(CallError::NotSent("request body cannot be replayed".into()));
             };
+            self.check_stopped()?;
             self.limiter.acquire().await;
             self.shared_slot().await;
+            // Another request may have stopped this vendor while this one waited.
+            self.check_stopped()?;
             let started = Instant::now();
-            let result = self.client.execute(this_try).await;
+            let result = client.execute(this_try).await;
             let more = attempt + 1 < self.retry.attempts;
             match result {
                 Ok(resp) => {
@@ -303,9 +353,32 @@ impl Http {
                     let headers = resp.headers().clone();
                     tracing::debug!(vendor = %self.vendor, %method, %path, status = status.as_u16(),
                         ms = started.elapsed().as_millis() as u64, "answer");
-                    let body = match resp.bytes().await {
-                        Ok(b) => b.to_vec(),
-                        Err(e) => {
+                    if status.is_redirection() {
+                        // Not followed (see `redirect_verdict`), or no redirect at all (300,
+                        // 304): never taken for the answer, never sent again; a creation
+                        // may have been acted on.
+                        let to = headers
+                            .get(LOCATION)
+                            .and_then(|l| l.to_str().ok())
+                            .and_then(|l| resp.url().join(l).ok());
+                        let why = if is_redirect(status) {
+                            redirect_verdict(&method, status, resp.url(), to.as_ref(), 0).err()
+                        } else {
+                            None
+                        };
+                        let why = why.unwrap_or_else(|| {
+                            format!(
+                                "HTTP {}: a redirection roster does not follow, not an answer",
+                                status.as_u16()
+                            )
+                        });
+                        return Err(CallError::Unknown(self.redact(&why)));
+                    }
+                    let body = match self.read_body(resp).await {
+                        Ok(b) => b,
+                        // Too large: never retried, and a creation may have been made.
+                        Err(BodyError::TooLarge(msg)) => return Err(CallError::Unknown(msg)),
+                        Err(BodyError::Failed(e)) => {
                             let msg = self.describe_error(&e, "reading the answer failed");
                             if call == Call::Read && more {
                                 self.pause(attempt, None).await;
@@ -320,20 +393,54 @@ impl Http {
                         headers,
                         body,
                     };
-                    let hold = (self.quota)(&response);
-                    if let Some(hold) = hold {
-                        // The vendor says the quota is spent: hold everyone until it resets.
-                        self.limiter.hold_until(Instant::now() + hold).await;
-                    }
                     let throttled = (self.throttled)(&response);
                     let transient =
                         call == Call::Read && matches!(status.as_u16(), 500 | 502 | 503 | 504);
-                    if (throttled || transient) && more {
-                        let wait = retry_after(&response.headers)
-                            .or(hold)
-                            .or_else(|| reset_after(&response.headers));
+                    let hold = (self.quota)(&response).map(|asked| Wait {
+                        asked,
+                        source: "rate-limit reset",
+                    });
+                    let mut held = None;
+                    if let Some(hold) = hold {
+                        // The vendor says the quota is spent: hold everyone until it resets,
+                        // or, if that is too long, stop. An answer is still an answer.
+                        match self.judge(hold, true) {
+                            Ok(wait) => {
+                                self.limiter.hold_until(Instant::now() + wait).await;
+                                held = Some(wait);
+                            }
+                            Err(stop) if throttled || transient => {
+                                return Err(CallError::NotSent(stop))
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    if throttled || transient {
+                        let asked = retry_after(&response.headers)
+                            .map(|asked| Wait {
+                                asked,
+                                source: "Retry-After",
+                            })
+                            .or_else(|| {
+                                held.is_none()
+                                    .then(|| reset_after(&response.headers))
+                                    .flatten()
+                                    .map(|asked| Wait {
+                                        asked,
+                                        source: "rate-limit reset",
+                                    })
+                            });
+                        // The hold, judged above, or what this answer asks for: too
+                        // long, and this vendor stops, even after the last attempt.
+                        let wait = match asked.map(|w| self.judge(w, more)).transpose() {
+                            Ok(wait) => wait.or(held),
+                            Err(stop) => return Err(CallError::NotSent(stop)),
+                        };
+                        if !more {
+                            return Ok(response);
+                        }
                         tracing::info!(vendor = %self.vendor, status = status.as_u16(),
-                            wait_ms = wait.map(|w| w.as_millis() as u64), "vendor asked to slow down; retrying");
+                            wait_ms = asked.or(hold).map(|w| w.asked.as_millis() as u64), "vendor asked to slow down; retrying");
                         if let Some(wait) = wait {
                             self.limiter.hold_until(Instant::now() + wait).await;
                         }
@@ -342,6 +449,14 @@ impl Http {
                         continue;
                     }
                     return Ok(response);
+                }
+                Err(e) if e.is_redirect() => {
+                    // Refused by the policy (another origin, or too many hops),
+                    // which said why: never retried, never taken for an answer.
+                    let why = std::error::Error::source(&e)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "a redirect was not followed".into());
+                    return Err(CallError::Unknown(self.redact(&why)));
                 }
                 Err(e) => {
                     // A refused connection never carried the request; anything later
@@ -360,6 +475,67 @@ impl Http {
                         CallError::Unknown(msg)
                     });
                 }
+            }
+        }
+    }
+
+    /// The answer's body, read as it arrives and never past `max_response`:
+    /// refused up front if its `Content-Length` says more, and as soon as more
+    /// has arrived otherwise (a chunked body states no length).
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+        let cap = self.max_response;
+        if let Some(length) = resp.content_length().filter(|l| *l > cap) {
+            return Err(BodyError::TooLarge(too_large(
+                &self.vendor,
+                cap,
+                &format!("its Content-Length says {length} bytes"),
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(BodyError::Failed)? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(BodyError::TooLarge(too_large(
+                    &self.vendor,
+                    cap,
+                    &format!("more than {cap} bytes arrived"),
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// The error of a vendor that stopped (see `judge`), if it did.
+    fn check_stopped(&self) -> Result<(), CallError> {
+        match self.stopped.lock().ok().and_then(|s| s.clone()) {
+            Some(stop) => Err(CallError::NotSent(stop)),
+            None => Ok(()),
+        }
+    }
+
+    /// A wait the vendor asked for, within `max_wait`, announced on stderr when
+    /// long and `waiting`; beyond `max_wait`, the reason this vendor's work
+    /// stops, which every later request of this client also fails with.
+    fn judge(&self, wait: Wait, waiting: bool) -> Result<Duration, String> {
+        match judge_wait(&self.vendor, wait, self.max_wait, SystemTime::now()) {
+            Ok(d) => {
+                if waiting && d > ANNOUNCED_WAIT {
+                    tracing::warn!(
+                        "{}: the vendor asked to wait {} ({}); waiting",
+                        self.vendor,
+                        humantime::format_duration(whole_seconds(d)),
+                        wait.source
+                    );
+                }
+                Ok(d)
+            }
+            Err(stop) => {
+                // Said by each request it fails (a spent quota's last answer
+                // may end the run, and nothing then needs saying).
+                if let Ok(mut stopped) = self.stopped.lock() {
+                    stopped.get_or_insert_with(|| stop.clone());
+                }
+                Err(stop)
             }
         }
     }
@@ -406,22 +582,142 @@ impl Http {
     }
 }
 
+/// Why an answer's body was not read whole.
+enum BodyError {
+    /// Larger than `max_response`: the message says so.
+    TooLarge(String),
+    /// The connection failed or timed out while it arrived.
+    Failed(reqwest::Error),
+}
+
+/// The error of an answer larger than `cap`, naming the vendor, the cap and
+/// the setting that raises it.
+fn too_large(vendor: &str, cap: u64, seen: &str) -> String {
+    format!(
+        "{vendor}: the answer is larger than max_response {} ({seen}): not read; raise `max_response` for this vendor if such an answer is expected",
+        bytesize::ByteSize(cap)
+    )
+}
+
+/// The most redirects of one read that are followed (all within its origin).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Waits the vendor asks for longer than this are announced on stderr.
+const ANNOUNCED_WAIT: Duration = Duration::from_secs(5);
+
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// A URL's origin as shown: scheme, host and port; never its credentials,
+/// path or query.
+fn show_origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Whether a redirect of a `method` request sent to `from` (HTTP `status`, to
+/// `to`, after `hops` redirects already followed) is followed. Only a read's
+/// (GET, HEAD), only within `from`'s origin (scheme, host and port: a body or
+/// a credential never reaches another host), and only a few times; a
+/// creation's is never (the vendor may have acted on it). `Err` says why not,
+/// showing at most the target's origin.
+pub fn redirect_verdict(
+    method: &Method,
+    status: StatusCode,
+    from: &Url,
+    to: Option<&Url>,
+    hops: usize,
+) -> Result<(), String> {
+    let head = format!("HTTP {} redirect", status.as_u16());
+    let Some(to) = to else {
+        return Err(format!("{head} without a usable Location: not followed"));
+    };
+    if to.origin() != from.origin() {
+        return Err(format!(
+            "{head} to another origin ({}): refused; roster follows redirects only within {}",
+            show_origin(to),
+            show_origin(from)
+        ));
+    }
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        return Err(format!(
+            "{head} of a {method}: refused, not sent again (the vendor may have acted on it)"
+        ));
+    }
+    if hops >= MAX_REDIRECTS {
+        return Err(format!(
+            "{head}: more than {MAX_REDIRECTS} redirects in a row: refused"
+        ));
+    }
+    Ok(())
+}
+
+/// A wait a vendor asked for, and which of its headers asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    pub asked: Duration,
+    pub source: &'static str,
+}
+
+/// `wait` if it is at most `max_wait`; otherwise the message that stops the
+/// vendor's work, naming the wait asked and when (from `now`) a re-run can
+/// succeed.
+pub fn judge_wait(
+    vendor: &str,
+    wait: Wait,
+    max_wait: Duration,
+    now: SystemTime,
+) -> Result<Duration, String> {
+    if wait.asked <= max_wait {
+        return Ok(wait.asked);
+    }
+    Err(format!(
+        "{vendor} asked to wait {} ({}); more than max_wait {}: stopped; re-run after {}",
+        humantime::format_duration(whole_seconds(wait.asked)),
+        wait.source,
+        humantime::format_duration(whole_seconds(max_wait)),
+        rerun_after(now, wait.asked)
+    ))
+}
+
+/// `d` without its fraction of a second, for showing.
+fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+/// `now + wait`, rounded up to the minute, as "2026-12-07 20:15 UTC".
+fn rerun_after(now: SystemTime, wait: Duration) -> String {
+    // The last second a date can be written for (9999-12-31T23:59:59Z).
+    const LAST: Duration = Duration::from_secs(253_402_300_799);
+    let at = now
+        .checked_add(wait)
+        .and_then(|t| t.checked_add(Duration::from_secs(59)))
+        .filter(|t| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .is_ok_and(|d| d <= LAST)
+        });
+    let Some(at) = at else {
+        return "the year 9999".into();
+    };
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    match (text.get(..10), text.get(11..16)) {
+        (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
+        _ => text,
+    }
+}
+
 /// `Retry-After` as a duration: seconds, or an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs.min(3600)));
+        return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .min(Duration::from_secs(3600)),
-    )
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
 /// How long until the Unix time (in seconds) in header `name`, such as
-/// `X-RateLimit-Reset`; at most an hour.
+/// `X-RateLimit-Reset` (however long: `max_wait` judges it).
 pub fn reset_in(headers: &HeaderMap, name: &str) -> Option<Duration> {
     let reset = headers
         .get(name)?
@@ -434,7 +730,7 @@ pub fn reset_in(headers: &HeaderMap, name: &str) -> Option<Duration> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    Some(Duration::from_secs(reset.saturating_sub(now).min(3600)))
+    Some(Duration::from_secs(reset.saturating_sub(now)))
 }
 
 /// How long until a `X-RateLimit-Reset` or `X-BurstLimit-Reset`, the later one.
@@ -642,6 +938,124 @@ mod tests {
         assert!(exhausted(&h).unwrap() > Duration::from_secs(35));
         h.insert("x-ratelimit-reset", (now - 10).to_string().parse().unwrap());
         assert!(exhausted(&h).unwrap() <= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn redirects_are_followed_only_for_reads_within_their_origin() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let from = url("https://api.example.com/scim/v2/Users?startIndex=1");
+        let (get, post) = (Method::GET, Method::POST);
+        let found = StatusCode::FOUND;
+        let same = url("https://api.example.com/v2/Users?startIndex=1");
+        assert_eq!(redirect_verdict(&get, found, &from, Some(&same), 0), Ok(()));
+        assert_eq!(
+            redirect_verdict(&Method::HEAD, found, &from, Some(&same), 4),
+            Ok(())
+        );
+        let hops = redirect_verdict(&get, found, &from, Some(&same), MAX_REDIRECTS).unwrap_err();
+        assert!(hops.contains("more than 5 redirects"), "{hops}");
+
+        // Another scheme, host or port is another origin, whatever the method.
+        for other in [
+            "http://api.example.com/scim/v2/Users",
+            "https://api.example.com:8443/scim/v2/Users",
+            "https://evil.example.com/scim/v2/Users",
+            "https://user:pw@evil.example.com/steal?token=tok-1#frag",
+        ] {
+            for method in [&get, &post, &Method::PUT, &Method::PATCH] {
+                let why = redirect_verdict(
+                    method,
+                    StatusCode::TEMPORARY_REDIRECT,
+                    &from,
+                    Some(&url(other)),
+                    0,
+                )
+                .unwrap_err();
+                assert!(
+                    why.starts_with("HTTP 307 redirect to another origin (")
+                        && why.contains("within https://api.example.com"),
+                    "{method} {other}: {why}"
+                );
+                // The target's origin at most: no credentials, path or query.
+                for hidden in ["user", "pw", "steal", "token", "tok-1", "frag", "scim"] {
+                    assert!(!why.contains(hidden), "{other}: {why}");
+                }
+            }
+        }
+
+        // A creation is never redirected, not even within its origin.
+        for method in [&post, &Method::PUT, &Method::PATCH, &Method::DELETE] {
+            for status in [301, 302, 303, 307, 308] {
+                let status = StatusCode::from_u16(status).unwrap();
+                let why = redirect_verdict(method, status, &from, Some(&same), 0).unwrap_err();
+                assert_eq!(
+                    why,
+                    format!(
+                        "HTTP {} redirect of a {method}: refused, not sent again (the vendor may have acted on it)",
+                        status.as_u16()
+                    )
+                );
+            }
+        }
+        // Nowhere to go, or a scheme with no origin: not followed.
+        assert!(redirect_verdict(&get, found, &from, None, 0).is_err());
+        assert!(redirect_verdict(&get, found, &from, Some(&url("data:text/plain,x")), 0).is_err());
+    }
+
+    #[test]
+    fn a_wait_over_max_wait_stops_and_says_when_to_run_again() {
+        let max = Duration::from_secs(300);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_670_900); // 2026-12-07 19:15 UTC
+        let wait = |secs, source| Wait {
+            asked: Duration::from_secs(secs),
+            source,
+        };
+        assert_eq!(
+            judge_wait("docusign", wait(300, "Retry-After"), max, now),
+            Ok(Duration::from_secs(300))
+        );
+        assert_eq!(
+            judge_wait("docusign", wait(0, "Retry-After"), max, now),
+            Ok(Duration::ZERO)
+        );
+        assert_eq!(
+            judge_wait("docusign", wait(3600, "Retry-After"), max, now).unwrap_err(),
+            "docusign asked to wait 1h (Retry-After); more than max_wait 5m: stopped; re-run after 2026-12-07 20:15 UTC"
+        );
+        assert_eq!(
+            judge_wait("acton", wait(301, "rate-limit reset"), max, now).unwrap_err(),
+            "acton asked to wait 5m 1s (rate-limit reset); more than max_wait 5m: stopped; re-run after 2026-12-07 19:21 UTC"
+        );
+        // However long, never a panic: no date to add it to.
+        let forever = judge_wait("scim", wait(u64::MAX, "Retry-After"), max, now).unwrap_err();
+        assert!(forever.ends_with("re-run after the year 9999"), "{forever}");
+    }
+
+    #[test]
+    fn vendor_waits_are_read_whole_for_max_wait_to_judge() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "86400".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(86_400)));
+        h.insert(RETRY_AFTER, u64::MAX.to_string().parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(u64::MAX)));
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        h.insert(
+            "x-ratelimit-reset",
+            (now + 7200).to_string().parse().unwrap(),
+        );
+        assert!(reset_after(&h).unwrap() > Duration::from_secs(7100));
+    }
+
+    #[test]
+    fn an_answer_too_large_names_the_vendor_the_cap_and_the_setting() {
+        let msg = too_large("app", 8 << 20, "its Content-Length says 9000000 bytes");
+        assert_eq!(
+            msg,
+            "app: the answer is larger than max_response 8.0 MiB (its Content-Length says 9000000 bytes): not read; raise `max_response` for this vendor if such an answer is expected"
+        );
     }
 
     #[tokio::test(start_paused = true)]

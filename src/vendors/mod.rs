@@ -198,9 +198,18 @@ pub struct Limits {
     pub concurrency: usize,
     pub rate_per_second: f64,
     pub timeout: Duration,
+    /// The largest answer read, in bytes (`max_response`).
+    pub max_response: u64,
+    /// The longest wait the vendor may ask for (`max_wait`).
+    pub max_wait: Duration,
 }
 
 impl Limits {
+    /// The default of `max_response`: a page of accounts is far smaller.
+    pub const DEFAULT_MAX_RESPONSE: u64 = 8 << 20;
+    /// The default of `max_wait`.
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5 * 60);
+
     pub fn new(config: &VendorConfig, defaults: Defaults) -> Limits {
         Limits {
             batch_size: config.batch_size.unwrap_or(defaults.batch_size).max(1),
@@ -210,6 +219,8 @@ impl Limits {
                 .map(|r| r.per_second())
                 .unwrap_or(defaults.rate_per_second),
             timeout: config.timeout.unwrap_or(Duration::from_secs(30)),
+            max_response: config.max_response.unwrap_or(Self::DEFAULT_MAX_RESPONSE),
+            max_wait: config.max_wait.unwrap_or(Self::DEFAULT_MAX_WAIT),
         }
     }
 }
