@@ -180,6 +180,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         auth,
         batch: limits.batch_size.min(500),
         http,
+        caps: list::Caps::of(config),
     }))
 }
 
@@ -222,6 +223,7 @@ struct DocuSign {
     auth: Auth,
     batch: usize,
     http: Http,
+    caps: list::Caps,
 }
 
 /// How roster gets its access token.
@@ -580,6 +582,10 @@ impl Driver for DocuSign {
 
     fn page_size(&self) -> usize {
         PAGE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {

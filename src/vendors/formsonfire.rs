@@ -101,6 +101,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         company,
         key: c.secret,
         http: c.http,
+        caps: list::Caps::of(&vendor.config),
     }))
 }
 
@@ -109,6 +110,7 @@ struct FormsOnFire {
     company: u64,
     key: Secret,
     http: Http,
+    caps: list::Caps,
 }
 
 /// `{"ResponseStatus":{"ErrorCode","Message","Errors":[{"ErrorCode","FieldName","Message"}]}}`
@@ -237,6 +239,10 @@ impl Driver for FormsOnFire {
 
     fn page_size(&self) -> usize {
         PAGE_SIZE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {

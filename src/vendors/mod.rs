@@ -97,6 +97,18 @@ pub trait Driver: Send + Sync {
         100
     }
 
+    /// How far one listing may go (the vendor's `max_accounts`, `max_pages`).
+    fn caps(&self) -> list::Caps {
+        list::Caps::default()
+    }
+
+    /// Whether the vendor holds each identity key once at most (SCIM's userName
+    /// is unique): then one key under two ids is a list that contradicts itself.
+    /// Vendors keyed on email may keep closed memberships beside a live one.
+    fn unique_keys(&self) -> bool {
+        false
+    }
+
     /// The identity of `user` at this vendor, normalised: the email, unless the
     /// vendor keys accounts on something else (SCIM: userName).
     fn key_of(&self, user: &NewUser<'_>) -> String {

@@ -64,7 +64,10 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
     {
         return Err("`user_name` is empty".into());
     }
-    Ok(())
+    match &account.user_name {
+        Some(name) => crate::desired::check_identity("`user_name`", name),
+        None => Ok(()),
+    }
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
@@ -75,6 +78,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         token: c.secret,
         http: c.http,
         filters: tokio::sync::OnceCell::new(),
+        caps: list::Caps::of(&vendor.config),
     }))
 }
 
@@ -85,6 +89,7 @@ struct Scim {
     http: Http,
     /// Whether the server can filter, from its ServiceProviderConfig, read once.
     filters: tokio::sync::OnceCell<bool>,
+    caps: list::Caps,
 }
 
 /// Users asked for per page; a server may give fewer (its own cap).
@@ -199,6 +204,15 @@ impl Driver for Scim {
 
     fn page_size(&self) -> usize {
         PAGE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
+    }
+
+    /// userName is unique at a SCIM server (RFC 7643 4.1.1).
+    fn unique_keys(&self) -> bool {
+        true
     }
 
     fn key_of(&self, new: &NewUser<'_>) -> String {
