@@ -310,9 +310,15 @@ impl Scim {
     }
 }
 
-/// One user of a list, as roster sees it.
+/// One user of a list, as roster sees it: known by its userName, which is
+/// unique at the server; by its email only when it has no userName (RFC 7643
+/// requires one). An email that matches under another userName is another
+/// account.
 fn observed(u: &Value) -> Option<Observed> {
-    let name = u.get("userName").and_then(Value::as_str)?;
+    let name = u
+        .get("userName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty());
     let emails = u.get("emails").and_then(Value::as_array);
     let email = emails
         .and_then(|list| {
@@ -323,8 +329,12 @@ fn observed(u: &Value) -> Option<Observed> {
         .and_then(|e| e.get("value")?.as_str())
         .map(crate::desired::identity);
     let active = u.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let key = match name {
+        Some(name) => crate::desired::identity(name),
+        None => email.clone()?,
+    };
     let mut block = serde_json::Map::new();
-    if email.as_deref() != Some(crate::desired::identity(name).as_str()) {
+    if let Some(name) = name.filter(|_| email.as_deref() != Some(key.as_str())) {
         block.insert("user_name".into(), json!(name));
     }
     if let Some(e) = list::text(u.get("externalId")) {
@@ -334,7 +344,7 @@ fn observed(u: &Value) -> Option<Observed> {
         block.insert("active".into(), json!(false));
     }
     Some(Observed {
-        key: crate::desired::identity(name),
+        key,
         email,
         remote_id: list::text(u.get("id"))?,
         live: active,
@@ -343,4 +353,29 @@ fn observed(u: &Value) -> Option<Observed> {
         last_name: list::text(u.pointer("/name/familyName")),
         block,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_is_known_by_its_user_name_and_by_its_email_only_without_one() {
+        let mallory = json!({"id": "m", "userName": "mallory", "emails": [{"value": "alice@x.io", "primary": true}]});
+        let alice = json!({"id": "a", "emails": [{"value": "Alice@X.io"}]});
+        let blank = json!({"id": "b", "userName": " ", "emails": [{"value": "bob@x.io"}]});
+        let nameless = json!({"id": "n"});
+        let l = list::Listing::new(
+            [mallory, alice, blank, nameless]
+                .iter()
+                .filter_map(observed)
+                .collect(),
+            1,
+        );
+        assert_eq!(l.items.len(), 3);
+        assert_eq!(l.find("mallory").observed().unwrap().remote_id, "m");
+        // alice@x.io is the account without a userName, never mallory.
+        assert_eq!(l.find("alice@x.io").observed().unwrap().remote_id, "a");
+        assert_eq!(l.find("bob@x.io").observed().unwrap().remote_id, "b");
+    }
 }
