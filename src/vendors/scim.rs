@@ -263,7 +263,17 @@ impl Driver for Scim {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let after = start + users.len() as u64;
+        // A page that says it starts elsewhere than asked would hide (or
+        // repeat) accounts: refused, never read as a shorter list.
+        if let Some(said) = answer.get("startIndex").filter(|v| !v.is_null()) {
+            if list::count(Some(said)) != Some(start) {
+                return Err(CallError::Unknown(format!(
+                    "the server's page at startIndex {start} says it starts at {}; stopped paging",
+                    crate::desired::escaped(&said.to_string())
+                )));
+            }
+        }
+        let after = start.saturating_add(users.len() as u64);
         let next = match list::count(answer.get("totalResults")) {
             Some(total) if after > total => Next::Last,
             Some(_) => Next::At(Cursor::Offset(after)),
