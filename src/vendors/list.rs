@@ -175,7 +175,11 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     loop {
         requests += 1;
         let mut page = driver.page(query, &at).await?;
-        let which = format!("page {requests} (at {at:?})");
+        let which = match &at {
+            Cursor::Start => format!("page {requests} (the first)"),
+            Cursor::Page(n) => format!("page {requests} (page number {n})"),
+            Cursor::Offset(n) => format!("page {requests} (from position {n})"),
+        };
         // The vendor's status word is its own text, recorded and shown: it
         // passes the redaction gate like every other.
         for o in &mut page.items {
@@ -187,7 +191,7 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         if let Some(total) = page.total {
             if total > caps.accounts as u64 {
                 return Err(CallError::Unknown(format!(
-                    "the vendor says its list holds {total} accounts ({which}), more than `max_accounts` ({}); stopped paging (raise `max_accounts` if the vendor does hold that many)",
+                    "the vendor says at {which} that its list holds {total} accounts, more than `max_accounts` ({}); stopped paging (raise `max_accounts` if the vendor does hold that many)",
                     caps.accounts
                 )));
             }

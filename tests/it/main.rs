@@ -11,6 +11,7 @@ mod bad_input;
 mod commands;
 mod crash;
 mod gitops;
+mod hostile_lists;
 mod input_caps;
 mod journal;
 mod limits;
