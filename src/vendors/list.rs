@@ -544,17 +544,20 @@ mod tests {
         assert!(e.contains("empty but says more pages follow"), "{e}");
     }
 
-    /// A vendor that answers the n-th request with the n-th page of `pages`:
-    /// (accounts as (name, id), what follows, the total it says).
+    /// One scripted page: its accounts as (name, id), what follows, the total
+    /// it says.
+    type Scene = (Vec<(&'static str, &'static str)>, Next, Option<u64>);
+
+    /// A vendor that answers the n-th request with the n-th page of `pages`.
     struct Scripted {
-        pages: Vec<(Vec<(&'static str, &'static str)>, Next, Option<u64>)>,
+        pages: Vec<Scene>,
         caps: Caps,
         unique: bool,
         asked: std::sync::atomic::AtomicUsize,
         redactor: crate::secret::Redactor,
     }
 
-    fn scripted(pages: Vec<(Vec<(&'static str, &'static str)>, Next, Option<u64>)>) -> Scripted {
+    fn scripted(pages: Vec<Scene>) -> Scripted {
         Scripted {
             pages,
             caps: Caps::default(),
@@ -652,7 +655,7 @@ mod tests {
     fn listing_stops_at_max_accounts_and_max_pages_naming_the_setting() {
         let at = |n| Next::At(Cursor::Offset(n));
         // A total that keeps growing is read only up to the caps.
-        let growing = |n: usize| -> Vec<(Vec<(&'static str, &'static str)>, Next, Option<u64>)> {
+        let growing = |n: usize| -> Vec<Scene> {
             const NAMES: [(&str, &str); 8] = [
                 ("a@x.io", "1"),
                 ("b@x.io", "2"),
