@@ -19,6 +19,11 @@ struct Vendor {
     /// SCIM: the accounts its list (and its filtered lookup) holds; every
     /// creation is answered 409 uniqueness.
     scim: Vec<Value>,
+    /// ActivePlatform: the error each email's creation is answered with (422),
+    /// the accounts its list holds, and the list requests received.
+    ap: BTreeMap<String, String>,
+    ap_users: Vec<Value>,
+    ap_reads: usize,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -63,6 +68,33 @@ async fn scim_list(
     }))
 }
 
+async fn ap_create(State(v): State<Shared>, body: axum::body::Bytes) -> axum::response::Response {
+    let v = v.lock().unwrap();
+    let spec: Value = serde_json::from_slice(&body).expect("ActivePlatform body");
+    let email = spec["email"].as_str().expect("email");
+    let error = v.ap.get(email).cloned().unwrap_or_default();
+    (
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({ "error": error })),
+    )
+        .into_response()
+}
+
+async fn ap_list(
+    State(v): State<Shared>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> axum::Json<Value> {
+    let mut v = v.lock().unwrap();
+    v.ap_reads += 1;
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let users = if page == 1 {
+        v.ap_users.clone()
+    } else {
+        vec![]
+    };
+    axum::Json(Value::Array(users))
+}
+
 fn serve(v: Shared) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
@@ -75,6 +107,10 @@ fn serve(v: Shared) -> String {
         runtime.block_on(async move {
             let app = axum::Router::new()
                 .route("/acton/api/1/user", axum::routing::post(acton_create))
+                .route(
+                    "/ap/api/vendor/v1/users.json",
+                    axum::routing::post(ap_create).get(ap_list),
+                )
                 .route(
                     "/scim/Users",
                     axum::routing::post(scim_create).get(scim_list),
@@ -276,4 +312,65 @@ fn an_email_written_with_a_look_alike_character_is_refused_at_load() {
         out.contains("users[1]: email") && out.contains("U+FF41"),
         "{out}"
     );
+}
+
+/// ActivePlatform documents no duplicate code: its "exists" words are a hint
+/// that a lookup must confirm, and words that refuse send no lookup at all.
+#[test]
+fn activeplatform_exists_words_are_a_hint_confirmed_only_by_a_lookup() {
+    // (the vendor's error, the account its list holds, looked up, adopted)
+    let taken = "email has already been taken";
+    let phone = "The phone number given for this user is in use by another account";
+    let cases = [
+        ("Group 12 does not exist", None, false, false),
+        (phone, None, false, false),
+        (taken, None, true, false),
+        (taken, Some("someone@example.com"), true, false),
+        (taken, Some("u@example.com"), true, true),
+    ];
+    for (error, holds, looked_up, adopted) in cases {
+        let v: Shared = Default::default();
+        v.lock()
+            .unwrap()
+            .ap
+            .insert("u@example.com".into(), error.to_string());
+        if let Some(email) = holds {
+            v.lock().unwrap().ap_users.push(json!({
+                "id": 77, "email": email, "first_name": "U", "last_name": "N", "status": "active"
+            }));
+        }
+        let url = serve(v.clone());
+        let t = Test::new().env("TOKEN", "t0ken");
+        t.write(
+            "roster.yaml",
+            &format!(
+                "version: 1\nvendors:\n  ap:\n    kind: activeplatform\n    base_url: {url}/ap\n    api_token: ${{TOKEN}}\n    rate_limit: 1000/s\nusers:\n{}",
+                user_line("u@example.com", "ap")
+            ),
+        );
+        let run = t.run(&["apply", "--yes"]);
+        let r = &t.state()["vendors"]["ap"]["u@example.com"];
+        let reads = v.lock().unwrap().ap_reads;
+        assert_eq!(
+            reads > 0,
+            looked_up,
+            "{error:?} {holds:?}: {reads} reads: {r}"
+        );
+        if adopted {
+            run.code(0);
+            assert_eq!(
+                (&r["status"], &r["remote_id"]),
+                (&json!("adopted"), &json!("77")),
+                "{r}"
+            );
+        } else {
+            run.code(3);
+            assert_eq!(r["status"], "failed", "{error:?} {holds:?}: {r}");
+            assert!(r["remote_id"].is_null(), "{r}");
+            assert!(
+                r["error"].as_str().unwrap_or_default().contains(error),
+                "the vendor's words: {r}"
+            );
+        }
+    }
 }
