@@ -169,18 +169,19 @@ impl Scim {
                 None => Err(CallError::Unknown("the created user has no `id`".into())),
             };
         }
+        // RFC 7644 3.3: a conflict is a 409, or (some servers) a 400 whose
+        // scimType is `uniqueness`; nothing else says the user exists.
         let uniqueness = status == 409
-            || serde_json::from_slice::<Value>(&response.body)
-                .ok()
-                .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
-                .unwrap_or(false);
+            || (status == 400
+                && serde_json::from_slice::<Value>(&response.body)
+                    .ok()
+                    .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
+                    .unwrap_or(false));
         match self.http.failure(response) {
-            CallError::Refused { message, .. } if uniqueness && status < 500 => {
-                Ok(Outcome::Exists {
-                    remote_id: None,
-                    said: message,
-                })
-            }
+            CallError::Refused { message, .. } if uniqueness => Ok(Outcome::Exists {
+                remote_id: None,
+                said: message,
+            }),
             e @ CallError::Refused { .. } if status == 401 || status == 403 => Err(e),
             CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
             other => Err(other),
@@ -368,6 +369,75 @@ fn observed(u: &Value) -> Option<Observed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scim() -> Scim {
+        let vendor = Vendor {
+            name: "app".into(),
+            config: serde_yaml::from_str("{kind: scim, base_url: 'http://x', token: t}").unwrap(),
+            file: "roster.yaml".into(),
+        };
+        let c = super::super::Connection::new(&vendor, &|_| None, "token", DEFAULTS).unwrap();
+        Scim {
+            url: format!("{}/Users", c.base),
+            config_url: String::new(),
+            token: c.secret,
+            http: c.http,
+            filters: tokio::sync::OnceCell::new(),
+            caps: list::Caps::default(),
+        }
+    }
+
+    #[test]
+    fn only_the_documented_conflict_says_exists() {
+        let s = scim();
+        let answer = |status: u16, body: &str| {
+            s.outcome(&Response {
+                status: reqwest::StatusCode::from_u16(status).unwrap(),
+                headers: Default::default(),
+                body: body.as_bytes().to_vec(),
+            })
+        };
+        let exists = |o: &Result<Outcome, CallError>| {
+            matches!(
+                o,
+                Ok(Outcome::Exists {
+                    remote_id: None,
+                    ..
+                })
+            )
+        };
+        // (status, body, says exists)
+        let cases = [
+            (
+                409,
+                r#"{"status":"409","scimType":"uniqueness","detail":"taken"}"#,
+                true,
+            ),
+            (409, "", true),
+            (
+                400,
+                r#"{"status":"400","scimType":"uniqueness","detail":"taken"}"#,
+                true,
+            ),
+            // Words are not a code: a 400 that says "already exists" otherwise is a refusal.
+            (
+                400,
+                r#"{"status":"400","scimType":"invalidValue","detail":"userName already exists"}"#,
+                false,
+            ),
+            (
+                400,
+                r#"{"status":"400","detail":"User already exists"}"#,
+                false,
+            ),
+            (404, r#"{"status":"404","scimType":"uniqueness"}"#, false),
+            (500, r#"{"status":"500","scimType":"uniqueness"}"#, false),
+        ];
+        for (status, body, says) in cases {
+            let o = answer(status, body);
+            assert_eq!(exists(&o), says, "{status} {body}: {o:?}");
+        }
+    }
 
     #[test]
     fn an_account_is_known_by_its_user_name_and_by_its_email_only_without_one() {
