@@ -24,6 +24,8 @@ struct Vendor {
     ap: BTreeMap<String, String>,
     ap_users: Vec<Value>,
     ap_reads: usize,
+    /// SCIM: answer creations 502 (nobody knows whether it acted) instead.
+    scim_unknown: bool,
 }
 
 type Shared = Arc<Mutex<Vendor>>;
@@ -44,7 +46,10 @@ async fn acton_create(State(v): State<Shared>, body: axum::body::Bytes) -> axum:
     axum::Json(Value::Array(answers))
 }
 
-async fn scim_create() -> axum::response::Response {
+async fn scim_create(State(v): State<Shared>) -> axum::response::Response {
+    if v.lock().unwrap().scim_unknown {
+        return axum::http::StatusCode::BAD_GATEWAY.into_response();
+    }
     (
         axum::http::StatusCode::CONFLICT,
         axum::Json(json!({
@@ -186,20 +191,24 @@ fn acton_adopts_only_a_text_naming_the_users_own_email_as_existing() {
 /// A SCIM vendor answering every creation 409, holding `accounts`, and a
 /// roster.yaml wanting `email` there.
 fn scim_conflict(email: &str, accounts: Vec<Value>) -> Test {
+    scim_vendor(email, accounts).1
+}
+
+fn scim_vendor(email: &str, accounts: Vec<Value>) -> (Shared, Test) {
     let v: Shared = Arc::new(Mutex::new(Vendor {
         scim: accounts,
         ..Vendor::default()
     }));
-    let url = serve(v);
+    let url = serve(v.clone());
     let t = Test::new().env("TOKEN", "t0ken");
     t.write(
         "roster.yaml",
         &format!(
-            "version: 1\nvendors:\n  app:\n    kind: scim\n    base_url: {url}/scim\n    token: ${{TOKEN}}\n    rate_limit: 1000/s\nusers:\n{}",
+            "version: 1\nvendors:\n  app:\n    kind: scim\n    base_url: {url}/scim\n    token: ${{TOKEN}}\n    rate_limit: 1000/s\n    verify_grace: 1s\nusers:\n{}",
             user_line(email, "app")
         ),
     );
-    t
+    (v, t)
 }
 
 fn scim_account(id: &str, user_name: &str, email: &str) -> Value {
@@ -244,6 +253,23 @@ fn a_scim_conflict_is_not_adopted_from_an_account_whose_user_name_differs() {
     );
 }
 
+/// A look-alike line on stderr naming the vendor `app`, the escaped name and
+/// kate@example.com.
+fn reported(run: &crate::support::Run, what: &str) {
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("look-alike"))
+        .unwrap_or_else(|| panic!("{what}: no look-alike reported\n{}", run.stderr));
+    assert!(
+        line.contains("vendor `app`")
+            && line.contains("\"\\u{212a}ate@example.com\"")
+            && line.contains("kate@example.com")
+            && !line.contains('\u{212a}'),
+        "{what}: {line}"
+    );
+}
+
 #[test]
 fn a_kelvin_sign_look_alike_is_reported_and_never_adopted() {
     let kelvin = "\u{212a}ATE@example.com";
@@ -251,25 +277,11 @@ fn a_kelvin_sign_look_alike_is_reported_and_never_adopted() {
         "kate@example.com",
         vec![scim_account("k-1", kelvin, kelvin)],
     );
-    let report = |run: &crate::support::Run, what: &str| {
-        let line = run
-            .stderr
-            .lines()
-            .find(|l| l.contains("look-alike"))
-            .unwrap_or_else(|| panic!("{what}: no look-alike reported\n{}", run.stderr));
-        assert!(
-            line.contains("vendor `app`")
-                && line.contains("\"\\u{212a}ate@example.com\"")
-                && line.contains("kate@example.com")
-                && !line.contains('\u{212a}'),
-            "{what}: {line}"
-        );
-    };
 
     // A creation answered 409, then a lookup that finds only the look-alike.
     let run = t.run(&["apply", "--yes"]);
     run.code(3);
-    report(&run, "apply");
+    reported(&run, "apply");
     let r = &t.state()["vendors"]["app"]["kate@example.com"];
     assert_eq!(r["status"], "failed", "{r}");
     assert!(r["remote_id"].is_null(), "{r}");
@@ -283,11 +295,15 @@ fn a_kelvin_sign_look_alike_is_reported_and_never_adopted() {
 
     // A refresh (and so import and plan --refresh) reports it and matches nothing.
     let run = t.run(&["refresh"]);
-    report(&run, "refresh");
+    reported(&run, "refresh");
     let r = &t.state()["vendors"]["app"]["kate@example.com"];
     assert_ne!(r["status"], "adopted", "{r}");
     let run = t.run(&["plan", "--refresh"]);
-    report(&run, "plan --refresh");
+    reported(&run, "plan --refresh");
+    let run = t.run(&["import", "--vendor", "app"]);
+    reported(&run, "import");
+    let r = &t.state()["vendors"]["app"]["kate@example.com"];
+    assert_ne!(r["status"], "adopted", "{r}");
 }
 
 #[test]
@@ -373,4 +389,27 @@ fn activeplatform_exists_words_are_a_hint_confirmed_only_by_a_lookup() {
             );
         }
     }
+}
+
+#[test]
+fn verify_never_takes_a_look_alike_for_the_pending_creation() {
+    let kelvin = "\u{212a}ATE@example.com";
+    let (v, t) = scim_vendor(
+        "kate@example.com",
+        vec![scim_account("k-1", kelvin, kelvin)],
+    );
+    v.lock().unwrap().scim_unknown = true;
+    t.run(&["apply", "--yes"]).code(3);
+    assert_eq!(
+        t.state()["vendors"]["app"]["kate@example.com"]["status"],
+        "pending"
+    );
+    // The next apply looks the pending creation up: only the look-alike is
+    // there, which is reported and not taken for it (the creation sent again
+    // is still unanswered, so the report is verify's own).
+    let run = t.run(&["apply", "--yes"]);
+    reported(&run, "verify");
+    let r = &t.state()["vendors"]["app"]["kate@example.com"];
+    assert_ne!(r["status"], "adopted", "{r}");
+    assert!(r["remote_id"].is_null(), "{r}");
 }
