@@ -41,18 +41,17 @@ pub fn schema() -> String {
 /// is folded is a look-alike (see [`lookalike`]), never the same user.
 pub fn identity(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
+    let email = email.trim();
     let mut out = String::with_capacity(email.len());
-    let mut run = String::new();
-    for c in email.trim().chars() {
-        if folds_into_ascii(c) {
-            out.extend(run.nfc());
-            run.clear();
-            out.push(c);
-        } else {
-            run.extend(c.to_lowercase());
-        }
+    // Runs between such characters are lower-cased as strings, not character
+    // by character, so that context rules (a final sigma) apply as before.
+    let mut from = 0;
+    for (at, c) in email.char_indices().filter(|&(_, c)| folds_into_ascii(c)) {
+        out.extend(email[from..at].to_lowercase().nfc());
+        out.push(c);
+        from = at + c.len_utf8();
     }
-    out.extend(run.nfc());
+    out.extend(email[from..].to_lowercase().nfc());
     out
 }
 
@@ -308,6 +307,11 @@ users:
         assert_eq!(identity(precomposed), identity(decomposed));
         assert_eq!(identity("  A@B.io "), "a@b.io");
         assert_ne!(identity("a@b.io"), identity("a.@b.io"));
+        // Lower-cased as a string: a final capital sigma is a final sigma.
+        assert_eq!(
+            identity("\u{39f}\u{394}\u{3a5}\u{3a3}@x.gr"),
+            "\u{3bf}\u{3b4}\u{3c5}\u{3c2}@x.gr"
+        );
     }
 
     #[test]
