@@ -10,7 +10,6 @@
 
 use super::{CallError, Driver, NewUser};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// One account as the vendor holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,10 +158,10 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     let unique = driver.unique_keys();
     let mut items: Vec<Observed> = Vec::new();
     let mut at = Cursor::Start;
-    // Every id listed so far, with the index of its account in `items`; and,
-    // where the vendor's names are unique, every name with its id's account.
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    // Every id listed so far, and (where the vendor's names are unique) every
+    // name, each with the index of its account in `items`.
+    let mut ids = Seen::default();
+    let mut names = Seen::default();
     let mut largest = 0;
     let mut requests = 0;
     // Whether the page before said more follow: then an empty page is a
@@ -205,13 +204,18 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         }
         first_total = first_total.or(page.total);
         // A page of entries roster cannot read (no id) repeats nothing.
-        if !page.items.is_empty() && page.items.iter().all(|o| ids.contains_key(&o.remote_id)) {
+        if !page.items.is_empty()
+            && page
+                .items
+                .iter()
+                .all(|o| ids.get(&o.remote_id, &items, |o| &o.remote_id).is_some())
+        {
             return Err(CallError::Unknown(format!(
                 "the vendor answered {which} with accounts it had already listed; stopped paging"
             )));
         }
         for o in page.items {
-            if let Some(&i) = ids.get(&o.remote_id) {
+            if let Some(i) = ids.get(&o.remote_id, &items, |o| &o.remote_id) {
                 if items[i].key != o.key {
                     return Err(CallError::Unknown(format!(
                         "the vendor's list contradicts itself: {which} gives an id it gave before to \"{}\" to \"{}\"; stopped paging",
@@ -224,15 +228,15 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
                 continue;
             }
             if unique {
-                if let Some(&i) = names.get(&o.key) {
+                if let Some(i) = names.get(&o.key, &items, |o| &o.key) {
                     return Err(CallError::Unknown(format!(
                         "the vendor's list contradicts itself: {which} lists \"{}\", a unique name, under a second id (it was listed before under another); stopped paging",
                         crate::desired::escaped(&items[i].key)
                     )));
                 }
-                names.insert(o.key.clone(), items.len());
+                names.insert(&o.key, items.len());
             }
-            ids.insert(o.remote_id.clone(), items.len());
+            ids.insert(&o.remote_id, items.len());
             items.push(o);
         }
         if items.len() > caps.accounts {
@@ -275,13 +279,48 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     Ok(Listing::new(items, requests))
 }
 
+/// The ids (or names) a listing has seen, by a keyed hash only: a listing may
+/// hold a million accounts, and a second copy of every id would double what
+/// it keeps. A hit is checked against the account itself; two different ids
+/// with the same hash (keys are random per run, so a vendor cannot aim for
+/// one) only make the later one unchecked, never taken for the earlier.
+#[derive(Default)]
+struct Seen {
+    hasher: std::collections::hash_map::RandomState,
+    at: std::collections::HashMap<u64, usize>,
+}
+
+impl Seen {
+    fn hash(&self, text: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(text)
+    }
+
+    /// The index in `items` of the account whose `field` is `text`.
+    fn get(
+        &self,
+        text: &str,
+        items: &[Observed],
+        field: impl Fn(&Observed) -> &String,
+    ) -> Option<usize> {
+        let &i = self.at.get(&self.hash(text))?;
+        (field(&items[i]) == text).then_some(i)
+    }
+
+    fn insert(&mut self, text: &str, index: usize) {
+        let hash = self.hash(text);
+        self.at.entry(hash).or_insert(index);
+    }
+}
+
 /// A vendor's accounts, indexed by identity key.
 #[derive(Debug, Default)]
 pub struct Listing {
     pub items: Vec<Observed>,
     /// How many requests the listing took.
     pub requests: usize,
-    by_key: BTreeMap<String, Vec<usize>>,
+    /// Indices of `items`, sorted by key (no second copy of every key).
+    by_key: Vec<usize>,
     /// The accounts whose name holds a character that imitates ASCII: the
     /// only ones that can be look-alikes.
     odd: Vec<usize>,
@@ -289,14 +328,11 @@ pub struct Listing {
 
 impl Listing {
     pub fn new(items: Vec<Observed>, requests: usize) -> Listing {
-        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut odd = Vec::new();
-        for (i, o) in items.iter().enumerate() {
-            by_key.entry(o.key.clone()).or_default().push(i);
-            if o.key.chars().any(crate::desired::folds_into_ascii) {
-                odd.push(i);
-            }
-        }
+        let mut by_key: Vec<usize> = (0..items.len()).collect();
+        by_key.sort_by(|&a, &b| items[a].key.cmp(&items[b].key));
+        let odd = (0..items.len())
+            .filter(|&i| items[i].key.chars().any(crate::desired::folds_into_ascii))
+            .collect();
         Listing {
             items,
             requests,
@@ -318,8 +354,14 @@ impl Listing {
     /// id `recorded`: a second account under the same name never takes the
     /// place of the one roster keeps track of.
     pub fn find_recorded(&self, key: &str, recorded: Option<&str>) -> Found<'_> {
-        let hits = self.by_key.get(key).map(Vec::as_slice).unwrap_or_default();
-        let mut hits: Vec<&Observed> = hits.iter().map(|&i| &self.items[i]).collect();
+        let from = self
+            .by_key
+            .partition_point(|&i| self.items[i].key.as_str() < key);
+        let mut hits: Vec<&Observed> = self.by_key[from..]
+            .iter()
+            .map(|&i| &self.items[i])
+            .take_while(|o| o.key == key)
+            .collect();
         hits.sort_by_key(|o| (!o.live, Some(o.remote_id.as_str()) != recorded));
         match hits.first() {
             None => Found::None,
