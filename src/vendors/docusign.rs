@@ -506,6 +506,39 @@ impl NewUserAnswer {
     }
 }
 
+/// An answer that gives one `userId` to two different users contradicts
+/// itself: neither is taken from it (each is left to a lookup, as an outcome
+/// nobody knows), so one account is never recorded for two people.
+fn one_id_one_user(outcomes: Vec<(String, Outcome)>) -> Vec<(String, Outcome)> {
+    let id = |o: &Outcome| match o {
+        Outcome::Created { remote_id, .. } | Outcome::Exists { remote_id, .. } => remote_id.clone(),
+        _ => None,
+    };
+    let mut users_of: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (email, o) in &outcomes {
+        if let Some(id) = id(o) {
+            users_of.entry(id).or_default().insert(email);
+        }
+    }
+    let shared: std::collections::BTreeSet<String> = users_of
+        .into_iter()
+        .filter(|(_, users)| users.len() > 1)
+        .map(|(id, _)| id)
+        .collect();
+    outcomes
+        .into_iter()
+        .map(|(email, o)| match id(&o) {
+            Some(i) if shared.contains(&i) => (
+                email,
+                Outcome::Unknown {
+                    reason: "the vendor's answer gives this user's id to another user too; to verify by a lookup".into(),
+                },
+            ),
+            _ => (email, o),
+        })
+        .collect()
+}
+
 fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
     let p = &new.user.profile;
     let mut u = Map::new();
@@ -569,11 +602,13 @@ impl Driver for DocuSign {
             return Err(self.http.failure(&response));
         }
         let answer: Answer = response.json().map_err(CallError::Unknown)?;
-        Ok(answer
-            .new_users
-            .into_iter()
-            .filter_map(|u| Some((crate::desired::identity(u.email.as_deref()?), u.outcome())))
-            .collect())
+        Ok(one_id_one_user(
+            answer
+                .new_users
+                .into_iter()
+                .filter_map(|u| Some((crate::desired::identity(u.email.as_deref()?), u.outcome())))
+                .collect(),
+        ))
     }
 
     fn lists(&self) -> bool {
@@ -876,6 +911,30 @@ mod tests {
             assert!(e.contains(says), "{answer}: {e}");
             assert!(e.contains(&format!("start_position {start}")), "{e}");
         }
+    }
+
+    #[test]
+    fn one_id_given_to_two_users_is_taken_for_neither() {
+        let exists = |id: &str| Outcome::Exists {
+            remote_id: Some(id.into()),
+            said: "USER_ALREADY_EXISTS_IN_ACCOUNT".into(),
+        };
+        let created = |id: &str| Outcome::Created {
+            remote_id: Some(id.into()),
+            warnings: vec![],
+        };
+        let got = one_id_one_user(vec![
+            ("a@x.io".into(), exists("1")),
+            ("b@x.io".into(), created("1")),
+            ("c@x.io".into(), exists("3")),
+            // The same user twice with its id is no contradiction.
+            ("d@x.io".into(), created("4")),
+            ("d@x.io".into(), created("4")),
+        ]);
+        assert!(matches!(got[0].1, Outcome::Unknown { .. }), "{got:?}");
+        assert!(matches!(got[1].1, Outcome::Unknown { .. }), "{got:?}");
+        assert_eq!(got[2].1, exists("3"));
+        assert_eq!(got[3].1, created("4"));
     }
 
     #[test]
