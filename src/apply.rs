@@ -6,7 +6,6 @@
 //! state file is rewritten once at the end. Whatever kills roster in between, the
 //! next load knows every creation that may have happened.
 
-use crate::desired::identity;
 use crate::desired::{Account, Desired, Env, Password, User};
 use crate::plan::{Action, Change, Plan};
 use crate::secret::{Redactor, Secret};
@@ -363,24 +362,28 @@ pub async fn execute(
 /// listing when that takes fewer requests than a lookup per job (the state says
 /// how long the list is), lookups `concurrency` at a time otherwise.
 async fn look_up(
+    vendor: &str,
     driver: &dyn Driver,
     jobs: &[Job<'_>],
     recorded: usize,
     concurrency: usize,
 ) -> (Vec<Result<Option<Observed>, String>>, usize) {
-    let keys: Vec<(String, String)> = jobs
+    let keys: Vec<(String, &str)> = jobs
         .iter()
-        .map(|j| (driver.key_of(&j.new_user()), identity(j.email)))
+        .map(|j| (driver.key_of(&j.new_user()), j.email))
         .collect();
     let pages = recorded.div_ceil(driver.page_size().max(1)) + 1;
     if jobs.len() > pages {
         return match list::all(driver, Query::All).await {
-            Ok(listing) => (
-                keys.iter()
-                    .map(|(key, email)| Ok(listing.find(key, email).observed().cloned()))
-                    .collect(),
-                listing.requests,
-            ),
+            Ok(listing) => {
+                listing.report_lookalikes(vendor, keys.iter().map(|(k, e)| (*e, k.as_str())));
+                (
+                    keys.iter()
+                        .map(|(key, _)| Ok(listing.find(key).observed().cloned()))
+                        .collect(),
+                    listing.requests,
+                )
+            }
             Err(e) => (keys.iter().map(|_| Err(e.to_string())).collect(), 1),
         };
     }
@@ -388,7 +391,10 @@ async fn look_up(
         stream::iter(jobs.iter().zip(&keys))
             .map(|(job, (key, email))| async move {
                 match list::lookup(driver, &job.new_user()).await {
-                    Ok(l) => (Ok(l.find(key, email).observed().cloned()), l.requests),
+                    Ok(l) => {
+                        l.report_lookalikes(vendor, [(*email, key.as_str())]);
+                        (Ok(l.find(key).observed().cloned()), l.requests)
+                    }
                     Err(e) => (Err(e.to_string()), 1),
                 }
             })
@@ -405,6 +411,7 @@ async fn look_up(
 /// grace period, counted from when its creation was sent, has passed, and only
 /// then handed back to be created again.
 async fn verify<'a>(
+    vendor: &str,
     driver: &dyn Driver,
     mut jobs: Vec<Job<'a>>,
     recorded: usize,
@@ -415,7 +422,7 @@ async fn verify<'a>(
     let mut records = Vec::new();
     let mut absent = Vec::new();
     for round in 0..2 {
-        let (looked, requests) = look_up(driver, &jobs, recorded, concurrency).await;
+        let (looked, requests) = look_up(vendor, driver, &jobs, recorded, concurrency).await;
         report.requests += requests;
         let now = SystemTime::now();
         let mut again = Vec::new();
@@ -479,6 +486,7 @@ async fn run_vendor(
         jobs.into_iter().partition(|j| j.action == Action::Verify);
     if !pending.is_empty() && driver.lists() {
         let (records, absent) = verify(
+            &name,
             driver.as_ref(),
             pending,
             recorded,
@@ -610,7 +618,7 @@ async fn create_batch(
             Outcome::Exists {
                 remote_id: None,
                 said,
-            } => confirm_exists(driver, job, &said, &mut report).await,
+            } => confirm_exists(vendor, driver, job, &said, &mut report).await,
             Outcome::Rejected { reason } => job.record(
                 Status::Failed,
                 None,
@@ -656,11 +664,14 @@ async fn create_batch(
 }
 
 /// "Already exists" without the vendor's id: adopted only once a lookup finds
-/// the account, with its id. Where the vendor lists no such account, the answer
-/// was not what it seemed: the pair is failed with the vendor's words, never
-/// adopted. Where the lookup fails, nobody knows yet: pending. A vendor with no
-/// lookup and no ids (Act-On) has only its word, which is taken.
+/// the account under this user's identity, with its id. Where the vendor lists
+/// no such account (or only a look-alike of it), the answer was not what it
+/// seemed: the pair is failed with the vendor's words, never adopted. Where the
+/// lookup fails, nobody knows yet: pending. A vendor with no lookup and no ids
+/// (Act-On) has only its word, which its driver takes only when it names this
+/// user's own email (see `acton::says_user_exists`).
 async fn confirm_exists(
+    vendor: &str,
     driver: &dyn Driver,
     job: &Job<'_>,
     said: &str,
@@ -674,10 +685,16 @@ async fn confirm_exists(
     match list::lookup(driver, &user).await {
         Ok(listing) => {
             report.requests += listing.requests;
-            let found = listing.find(&key, &identity(job.email));
+            let lookalikes = listing.report_lookalikes(vendor, [(job.email, key.as_str())]);
+            let found = listing.find(&key);
             job.found(found.observed()).unwrap_or_else(|| {
+                let only = if lookalikes > 0 {
+                    " (only a look-alike of it)"
+                } else {
+                    ""
+                };
                 let why = format!(
-                    "the vendor answered {said:?}, but lists no account for this user: not adopted"
+                    "the vendor answered {said:?}, but lists no account for this user{only}: not adopted"
                 );
                 job.record(Status::Failed, None, Some(why), vec![])
             })

@@ -111,11 +111,17 @@ pub async fn observe(readers: Vec<Reader>) -> BTreeMap<String, Seen> {
         } else {
             tracing::info!(vendor = %r.vendor, "listing the vendor's accounts");
             match list::all(r.driver.as_ref(), Query::All).await {
-                Ok(listing) => Seen::Listed {
-                    listing,
-                    keys: r.keys,
-                    grace: r.grace,
-                },
+                Ok(listing) => {
+                    listing.report_lookalikes(
+                        &r.vendor,
+                        r.keys.iter().map(|(e, k)| (e.as_str(), k.as_str())),
+                    );
+                    Seen::Listed {
+                        listing,
+                        keys: r.keys,
+                        grace: r.grace,
+                    }
+                }
                 Err(e) => Seen::Failed(format!("{e}")),
             }
         };
@@ -217,11 +223,7 @@ pub fn merge(
         for email in wanted {
             let key = keys.get(email).cloned().unwrap_or_else(|| identity(email));
             let record = recorded.get(email);
-            let found = listing.find_recorded(
-                &key,
-                &identity(email),
-                record.and_then(|r| r.remote_id.as_deref()),
-            );
+            let found = listing.find_recorded(&key, record.and_then(|r| r.remote_id.as_deref()));
             let desired_record = || {
                 let user = desired.users.get(email)?;
                 let account = user.accounts.get(vendor)?;
@@ -394,7 +396,7 @@ pub fn hold_back(
             .filter(|(email, r)| {
                 let key = keys.get(*email).cloned().unwrap_or_else(|| identity(email));
                 listing
-                    .find_recorded(&key, &identity(email), r.remote_id.as_deref())
+                    .find_recorded(&key, r.remote_id.as_deref())
                     .observed()
                     .is_some()
             })

@@ -398,6 +398,14 @@ impl Loader<'_> {
         let mut users = BTreeMap::new();
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for entry in entries {
+            if let Err(e) = super::check_identity("email", &entry.user.email) {
+                self.problems.push(format!(
+                    "{}: users[{}]: {e}",
+                    self.name(entry.file),
+                    entry.index
+                ));
+                continue;
+            }
             let key = super::identity(&entry.user.email);
             if let Some((file, index)) = seen.get(&key) {
                 self.problems.push(format!(

@@ -117,6 +117,14 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub max_wait: Option<Duration>,
+    /// Most accounts one listing of this vendor may hold (default 1000000): a
+    /// longer list, or a vendor that says its list is longer, is an error
+    /// naming this setting, never read on.
+    #[schemars(range(min = 1))]
+    pub max_accounts: Option<usize>,
+    /// Most pages one listing of this vendor may take (default 100000).
+    #[schemars(range(min = 1))]
+    pub max_pages: Option<usize>,
 }
 
 impl VendorConfig {
@@ -215,6 +223,9 @@ impl Check for VendorConfig {
     fn check(&self) -> Result<(), String> {
         if self.batch_size == Some(0) || self.concurrency == Some(0) {
             return Err("`batch_size` and `concurrency` must be at least 1".into());
+        }
+        if self.max_accounts == Some(0) || self.max_pages == Some(0) {
+            return Err("`max_accounts` and `max_pages` must be at least 1".into());
         }
         self.kind.check_config(self)
     }

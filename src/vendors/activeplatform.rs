@@ -56,6 +56,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         url: format!("{}/api/vendor/v1/users.json", c.base),
         token: c.secret,
         http: c.http,
+        caps: list::Caps::of(&vendor.config),
     }))
 }
 
@@ -63,6 +64,7 @@ struct ActivePlatform {
     url: String,
     token: Secret,
     http: Http,
+    caps: list::Caps,
 }
 
 /// Users asked for per page.
@@ -179,6 +181,10 @@ impl Driver for ActivePlatform {
 
     fn page_size(&self) -> usize {
         PER_PAGE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {

@@ -466,13 +466,11 @@ impl Answer {
             }
         }
         let raw = texts.join(": ");
-        if texts
-            .iter()
-            .any(|t| names_the_user(t) && super::says_exists(t))
-        {
+        let email = self.email.as_deref().unwrap_or_default();
+        if says_user_exists(&raw, email) {
             // Act-On has no lookup to confirm it: the vendor's words are the
-            // evidence, kept with the record; so they must speak of the user
-            // (or their email) existing, not of anything else that exists.
+            // evidence, kept with the record; so they must name this user's
+            // own email and say of it nothing but that it already exists.
             return Outcome::Exists {
                 remote_id: None,
                 said: raw,
@@ -490,24 +488,57 @@ impl Answer {
     }
 }
 
-/// Whether an error text is about the user or its email, or is a bare code
-/// such as `ALREADY_EXISTS` (Act-On's words are the only evidence that a user
-/// exists, so "a list with that name already exists" must not count).
-fn names_the_user(text: &str) -> bool {
-    let t = text.to_lowercase();
-    let about_user = ["user", "email", "e-mail", "login", "account", "@"]
-        .iter()
-        .any(|w| t.contains(w));
-    let bare_code = t
+/// The only words an Act-On text may hold besides the user's email and codes
+/// (words with a digit) to count as "this user already exists". Anything
+/// else ("seat", "limit", "phone", "another", "not", "duplicate key", "use")
+/// speaks of something other than this user existing.
+const EXISTS_WORDS: &[&str] = &[
+    "a", "an", "the", "this", "that", "user", "contact", "login", "username", "email", "e", "mail",
+    "address", "account", "with", "for", "in", "of", "is", "has", "been", "already", "exist",
+    "exists", "error", "err", "code",
+];
+
+/// Whether Act-On's text (its codes and messages, joined) says that the user
+/// with `email` already exists: it names that email, no other address, says
+/// "already" and "exist(s)", and holds no word outside [`EXISTS_WORDS`] (codes
+/// such as `USER_ALREADY_EXISTS` split into words). Act-On documents no code
+/// for it and has no lookup, so its words are the only evidence and a misread
+/// records an account that may not exist: "Seat limit reached: 100 user
+/// accounts already exist", "The phone number given for this user is in use
+/// by another account", "duplicate key value violates unique constraint" are
+/// failures, not adoptions.
+pub fn says_user_exists(text: &str, email: &str) -> bool {
+    let own = crate::desired::identity(email);
+    if own.is_empty() {
+        return false;
+    }
+    let mut named = false;
+    let mut rest = String::new();
+    for token in text.split_whitespace() {
+        let bare = token
+            .trim_matches(|c: char| "'\"<>()[]{},;:!?`".contains(c))
+            .trim_end_matches('.');
+        if bare.contains('@') {
+            if crate::desired::identity(bare) != own {
+                return false; // another address: about someone else
+            }
+            named = true;
+        } else {
+            rest.push_str(token);
+            rest.push(' ');
+        }
+    }
+    let rest = rest.to_lowercase();
+    let words: Vec<&str> = rest
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .all(|w| {
-            matches!(
-                w,
-                "already" | "exist" | "exists" | "duplicate" | "error" | "err" | "e"
-            ) || w.chars().all(|c| c.is_ascii_digit())
-        });
-    about_user || bare_code
+        .collect();
+    named
+        && words.contains(&"already")
+        && words.iter().any(|w| matches!(*w, "exist" | "exists"))
+        && words
+            .iter()
+            .all(|w| EXISTS_WORDS.contains(w) || w.chars().any(|c| c.is_ascii_digit()))
 }
 
 /// Act-On knows a user by its email and gives no other id: the email is the id
@@ -599,19 +630,67 @@ mod tests {
     }
 
     #[test]
-    fn exists_only_when_the_words_are_about_the_user() {
-        let exists = |m: &str| {
-            matches!(
-                answer(json!({"email": "a@x", "status": "error", "message": m})),
-                Outcome::Exists { .. }
-            )
-        };
-        assert!(exists("ALREADY_EXISTS"));
-        assert!(exists("User already exists"));
-        assert!(exists("a@x is already in use"));
-        assert!(!exists("A list with that name already exists"));
-        assert!(!exists("Duplicate list name"));
-        assert!(!exists("Sales team exists"));
+    fn exists_only_when_the_text_names_the_users_own_email_and_says_nothing_else() {
+        // (text, adopted as a@x.io already existing)
+        let cases = [
+            ("User a@x.io already exists", true),
+            (
+                "USER_ALREADY_EXISTS: a user with email A@X.io already exists",
+                true,
+            ),
+            ("E1: User 'a@x.io' exists already.", true),
+            ("1001: a@x.io already exists in this account", true),
+            // Not naming this user's email.
+            ("ALREADY_EXISTS", false),
+            ("User already exists", false),
+            ("A user with this email already exists", false),
+            ("User b@x.io already exists", false),
+            ("User a@x.io already exists as b@x.io", false),
+            // Texts that only look like "already exists".
+            (
+                "Seat limit reached: 100 user accounts already exist in this subscription",
+                false,
+            ),
+            (
+                "Seat limit reached: a@x.io not added, 100 user accounts already exist",
+                false,
+            ),
+            (
+                "The phone number given for this user is in use by another account",
+                false,
+            ),
+            (
+                "The phone number given for a@x.io is in use by another account",
+                false,
+            ),
+            ("duplicate key value violates unique constraint", false),
+            (
+                "a@x.io: duplicate key value violates unique constraint \"users_email_key\"",
+                false,
+            ),
+            ("A list with that name already exists", false),
+            ("a@x.io: a list with that name already exists", false),
+            ("Sales team for a@x.io does not exist", false),
+            ("a@x.io is not a user that already exists", false),
+            ("a@x.io already exists in another account", false),
+            ("a@x.io is already in use", false),
+            // A look-alike of the email is another address.
+            ("User \u{212a}@x.io already exists", false),
+        ];
+        for (text, adopted) in cases {
+            let email = if text.contains('\u{212a}') {
+                "k@x.io"
+            } else {
+                "a@x.io"
+            };
+            assert_eq!(says_user_exists(text, email), adopted, "{text}");
+            let outcome = answer(json!({"email": email, "status": "error", "message": text}));
+            assert_eq!(
+                matches!(outcome, Outcome::Exists { .. }),
+                adopted,
+                "{text}: {outcome:?}"
+            );
+        }
     }
 
     #[test]
@@ -633,20 +712,19 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(
             answer(
-                json!({"email":"a@x","status":"error","errorCode":"USER_ALREADY_EXISTS","errorMessage":"dup"})
+                json!({"email":"a@x","status":"error","errorCode":"USER_ALREADY_EXISTS","errorMessage":"a@x already exists"})
             ),
             Outcome::Exists {
                 remote_id: None,
-                said: "USER_ALREADY_EXISTS: dup".into()
+                said: "USER_ALREADY_EXISTS: a@x already exists".into()
             }
         );
         assert_eq!(
             answer(
-                json!({"email":"a@x","status":"error","errorCode":"E1","errorMessage":"User exists already"})
+                json!({"email":"a@x","status":"error","errorCode":"USER_ALREADY_EXISTS","errorMessage":"dup"})
             ),
-            Outcome::Exists {
-                remote_id: None,
-                said: "E1: User exists already".into()
+            Outcome::Rejected {
+                reason: "USER_ALREADY_EXISTS: dup".into()
             }
         );
         assert_eq!(
@@ -699,9 +777,9 @@ mod tests {
             assert_eq!(rejected(v), want);
         }
         for fields in [
-            json!({"message": "User already exists"}),
-            json!({"error": "ALREADY_EXISTS"}),
-            json!({"errorCode": 1001, "errorMessage": "a user with this email already exists"}),
+            json!({"message": "User a@x already exists"}),
+            json!({"error": "ALREADY_EXISTS", "message": "a@x"}),
+            json!({"errorCode": 1001, "errorMessage": "a user with email a@x already exists"}),
         ] {
             let mut v = json!({"email": "a@x", "status": "error"});
             v.as_object_mut()

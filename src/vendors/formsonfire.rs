@@ -101,6 +101,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         company,
         key: c.secret,
         http: c.http,
+        caps: list::Caps::of(&vendor.config),
     }))
 }
 
@@ -109,6 +110,7 @@ struct FormsOnFire {
     company: u64,
     key: Secret,
     http: Http,
+    caps: list::Caps,
 }
 
 /// `{"ResponseStatus":{"ErrorCode","Message","Errors":[{"ErrorCode","FieldName","Message"}]}}`
@@ -239,6 +241,10 @@ impl Driver for FormsOnFire {
         PAGE_SIZE
     }
 
+    fn caps(&self) -> list::Caps {
+        self.caps
+    }
+
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
         let number = match at {
             Cursor::Page(n) => *n,
@@ -310,4 +316,62 @@ fn observed(u: &Value) -> Option<Observed> {
             ],
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forms On Fire documents no duplicate code: its words are only a hint
+    /// (a lookup must confirm it); a refusal sends no lookup.
+    #[test]
+    fn a_response_status_saying_the_user_exists_is_a_hint_and_nothing_else_is() {
+        let text = |code: &str, message: &str, errors: Value| {
+            let body = json!({"ResponseStatus": {"ErrorCode": code, "Message": message, "Errors": errors}});
+            problem(&Response {
+                status: reqwest::StatusCode::BAD_REQUEST,
+                headers: Default::default(),
+                body: body.to_string().into_bytes(),
+            })
+            .map(|(_, text)| text)
+            .unwrap()
+        };
+        // (code, message, field errors, a hint of "exists")
+        let cases = [
+            (
+                "DuplicateEmail",
+                "A user with this email address already exists.",
+                json!([]),
+                true,
+            ),
+            (
+                "ValidationException",
+                "Validation failed",
+                json!([{"ErrorCode": "Duplicate", "FieldName": "Email", "Message": "Email is already in use"}]),
+                true,
+            ),
+            (
+                "ValidationException",
+                "Group 0f6d8e4b does not exist",
+                json!([]),
+                false,
+            ),
+            (
+                "LicenceLimit",
+                "Seat limit reached: 100 user accounts already exist in this subscription",
+                json!([]),
+                false,
+            ),
+            (
+                "ValidationException",
+                "Validation failed",
+                json!([{"ErrorCode": "Invalid", "FieldName": "ExternalId", "Message": "already exists in another account"}]),
+                false,
+            ),
+        ];
+        for (code, message, errors, hint) in cases {
+            let t = text(code, message, errors);
+            assert_eq!(super::super::says_exists(&t), hint, "{t}");
+        }
+    }
 }

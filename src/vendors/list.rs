@@ -9,9 +9,7 @@
 //! would otherwise page forever).
 
 use super::{CallError, Driver, NewUser};
-use crate::desired::identity;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// One account as the vendor holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,15 +118,50 @@ pub enum Query<'a> {
     Key(&'a str),
 }
 
-/// The most pages one listing may take: 10 million accounts at 100 a page.
-const MAX_PAGES: usize = 100_000;
+/// How far one listing of a vendor may go: the vendor's `max_accounts` and
+/// `max_pages`, checked while paging, so a list that never ends (or a total
+/// that keeps growing) is an error, not a run that eats the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    pub accounts: usize,
+    pub pages: usize,
+}
+
+impl Caps {
+    pub const DEFAULT_ACCOUNTS: usize = 1_000_000;
+    pub const DEFAULT_PAGES: usize = 100_000;
+
+    /// The caps a vendor's settings give, or the defaults.
+    pub fn of(config: &crate::desired::VendorConfig) -> Caps {
+        Caps {
+            accounts: config.max_accounts.unwrap_or(Self::DEFAULT_ACCOUNTS).max(1),
+            pages: config.max_pages.unwrap_or(Self::DEFAULT_PAGES).max(1),
+        }
+    }
+}
+
+impl Default for Caps {
+    fn default() -> Caps {
+        Caps {
+            accounts: Self::DEFAULT_ACCOUNTS,
+            pages: Self::DEFAULT_PAGES,
+        }
+    }
+}
 
 /// Reads every page of `query` to the end. Either every page is read, or this
-/// fails: a partial list would make accounts look deleted.
+/// fails: a partial list would make accounts look deleted. A list that
+/// contradicts itself (one id for two accounts, one unique name under two ids)
+/// is an error naming the page, never read as a shorter or a longer list.
 pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallError> {
-    let mut items = Vec::new();
+    let caps = driver.caps();
+    let unique = driver.unique_keys();
+    let mut items: Vec<Observed> = Vec::new();
     let mut at = Cursor::Start;
-    let mut seen = BTreeSet::new();
+    // Every id listed so far, and (where the vendor's names are unique) every
+    // name, each with the index of its account in `items`.
+    let mut ids = Seen::default();
+    let mut names = Seen::default();
     let mut largest = 0;
     let mut requests = 0;
     // Whether the page before said more follow: then an empty page is a
@@ -141,6 +174,11 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     loop {
         requests += 1;
         let mut page = driver.page(query, &at).await?;
+        let which = match &at {
+            Cursor::Start => format!("page {requests} (the first)"),
+            Cursor::Page(n) => format!("page {requests} (page number {n})"),
+            Cursor::Offset(n) => format!("page {requests} (from position {n})"),
+        };
         // The vendor's status word is its own text, recorded and shown: it
         // passes the redaction gate like every other.
         for o in &mut page.items {
@@ -149,6 +187,14 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             }
         }
         let size = page.listed.max(page.items.len());
+        if let Some(total) = page.total {
+            if total > caps.accounts as u64 {
+                return Err(CallError::Unknown(format!(
+                    "the vendor says at {which} that its list holds {total} accounts, more than `max_accounts` ({}); stopped paging (raise `max_accounts` if the vendor does hold that many)",
+                    caps.accounts
+                )));
+            }
+        }
         if let (Some(was), Some(now)) = (first_total, page.total) {
             if now < was {
                 return Err(CallError::Unknown(format!(
@@ -158,26 +204,60 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         }
         first_total = first_total.or(page.total);
         // A page of entries roster cannot read (no id) repeats nothing.
-        if !page.items.is_empty() && page.items.iter().all(|o| seen.contains(&o.remote_id)) {
+        if !page.items.is_empty()
+            && page
+                .items
+                .iter()
+                .all(|o| ids.get(&o.remote_id, &items, |o| &o.remote_id).is_some())
+        {
             return Err(CallError::Unknown(format!(
-                "the vendor answered the page at {at:?} with accounts it had already listed; stopped paging"
+                "the vendor answered {which} with accounts it had already listed; stopped paging"
             )));
         }
-        seen.extend(page.items.iter().map(|o| o.remote_id.clone()));
-        items.extend(page.items);
+        for o in page.items {
+            if let Some(i) = ids.get(&o.remote_id, &items, |o| &o.remote_id) {
+                if items[i].key != o.key {
+                    return Err(CallError::Unknown(format!(
+                        "the vendor's list contradicts itself: {which} gives an id it gave before to \"{}\" to \"{}\"; stopped paging",
+                        crate::desired::escaped(&items[i].key),
+                        crate::desired::escaped(&o.key)
+                    )));
+                }
+                // The same account listed twice (the list moved while it was
+                // read): kept once, so it is never adopted twice.
+                continue;
+            }
+            if unique {
+                if let Some(i) = names.get(&o.key, &items, |o| &o.key) {
+                    return Err(CallError::Unknown(format!(
+                        "the vendor's list contradicts itself: {which} lists \"{}\", a unique name, under a second id (it was listed before under another); stopped paging",
+                        crate::desired::escaped(&items[i].key)
+                    )));
+                }
+                names.insert(&o.key, items.len());
+            }
+            ids.insert(&o.remote_id, items.len());
+            items.push(o);
+        }
+        if items.len() > caps.accounts {
+            return Err(CallError::Unknown(format!(
+                "the vendor's list goes on past `max_accounts` ({}) accounts at {which}; stopped paging (raise `max_accounts` if the vendor does hold that many)",
+                caps.accounts
+            )));
+        }
         let promises = matches!(page.next, Next::At(_));
         let next = match page.next {
             Next::Last | Next::UnlessShort(_) if promised && size == 0 => {
                 return Err(CallError::Unknown(format!(
-                    "the vendor said more pages follow, then answered the page at {at:?} with none; stopped paging"
+                    "the vendor said more pages follow, then answered {which} with none; stopped paging"
                 )))
             }
             Next::Last => break,
             Next::UnlessShort(_) if size == 0 || size < largest => break,
             Next::At(_) if size == 0 => {
                 return Err(CallError::Unknown(format!(
-                "the vendor's page at {at:?} is empty but says more pages follow; stopped paging"
-            )))
+                    "the vendor's {which} is empty but says more pages follow; stopped paging"
+                )))
             }
             Next::At(next) | Next::UnlessShort(next) => next,
         };
@@ -185,12 +265,13 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         promised = promises;
         if next <= at && at != Cursor::Start {
             return Err(CallError::Unknown(format!(
-                "the vendor's next page {next:?} does not follow {at:?}; stopped paging"
+                "the vendor's next page {next:?} does not follow {which}; stopped paging"
             )));
         }
-        if requests >= MAX_PAGES {
+        if requests >= caps.pages {
             return Err(CallError::Unknown(format!(
-                "the vendor's list goes on past {MAX_PAGES} pages; stopped paging"
+                "the vendor's list goes on past `max_pages` ({}) pages; stopped paging (raise `max_pages` if the vendor does hold that many)",
+                caps.pages
             )));
         }
         at = next;
@@ -198,58 +279,129 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     Ok(Listing::new(items, requests))
 }
 
-/// A vendor's accounts, indexed by identity key and by email.
+/// The ids (or names) a listing has seen, by a keyed hash only: a listing may
+/// hold a million accounts, and a second copy of every id would double what
+/// it keeps. A hit is checked against the account itself; two different ids
+/// with the same hash (keys are random per run, so a vendor cannot aim for
+/// one) only make the later one unchecked, never taken for the earlier.
+#[derive(Default)]
+struct Seen {
+    hasher: std::collections::hash_map::RandomState,
+    at: std::collections::HashMap<u64, usize>,
+}
+
+impl Seen {
+    fn hash(&self, text: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(text)
+    }
+
+    /// The index in `items` of the account whose `field` is `text`.
+    fn get(
+        &self,
+        text: &str,
+        items: &[Observed],
+        field: impl Fn(&Observed) -> &String,
+    ) -> Option<usize> {
+        let &i = self.at.get(&self.hash(text))?;
+        (field(&items[i]) == text).then_some(i)
+    }
+
+    fn insert(&mut self, text: &str, index: usize) {
+        let hash = self.hash(text);
+        self.at.entry(hash).or_insert(index);
+    }
+}
+
+/// A vendor's accounts, indexed by identity key.
 #[derive(Debug, Default)]
 pub struct Listing {
     pub items: Vec<Observed>,
     /// How many requests the listing took.
     pub requests: usize,
-    by_key: BTreeMap<String, Vec<usize>>,
-    by_email: BTreeMap<String, Vec<usize>>,
+    /// Indices of `items`, sorted by key (no second copy of every key).
+    by_key: Vec<usize>,
+    /// The accounts whose name holds a character that imitates ASCII: the
+    /// only ones that can be look-alikes.
+    odd: Vec<usize>,
 }
 
 impl Listing {
     pub fn new(items: Vec<Observed>, requests: usize) -> Listing {
-        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_email: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, o) in items.iter().enumerate() {
-            by_key.entry(o.key.clone()).or_default().push(i);
-            if let Some(e) = &o.email {
-                by_email.entry(e.clone()).or_default().push(i);
-            }
-        }
+        let mut by_key: Vec<usize> = (0..items.len()).collect();
+        by_key.sort_by(|&a, &b| items[a].key.cmp(&items[b].key));
+        let odd = (0..items.len())
+            .filter(|&i| items[i].key.chars().any(crate::desired::folds_into_ascii))
+            .collect();
         Listing {
             items,
             requests,
             by_key,
-            by_email,
+            odd,
         }
     }
 
-    /// What the vendor holds for identity `key` (or, failing that, for the
-    /// email `email`): a live account before an inactive one, since one email
-    /// may hold several memberships (DocuSign keeps closed ones).
-    pub fn find(&self, key: &str, email: &str) -> Found<'_> {
-        self.find_recorded(key, email, None)
+    /// What the vendor holds for identity `key`: a live account before an
+    /// inactive one, since one email may hold several memberships (DocuSign
+    /// keeps closed ones). Matched on the key only: where the vendor keys
+    /// accounts on a name of its own (SCIM userName), an account whose email
+    /// matches under another name is another account.
+    pub fn find(&self, key: &str) -> Found<'_> {
+        self.find_recorded(key, None)
     }
 
     /// As `find`, and among live (or among inactive) accounts the one with the
     /// id `recorded`: a second account under the same name never takes the
     /// place of the one roster keeps track of.
-    pub fn find_recorded(&self, key: &str, email: &str, recorded: Option<&str>) -> Found<'_> {
-        let hits = self
+    pub fn find_recorded(&self, key: &str, recorded: Option<&str>) -> Found<'_> {
+        let from = self
             .by_key
-            .get(key)
-            .or_else(|| self.by_email.get(email))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let mut hits: Vec<&Observed> = hits.iter().map(|&i| &self.items[i]).collect();
+            .partition_point(|&i| self.items[i].key.as_str() < key);
+        let mut hits: Vec<&Observed> = self.by_key[from..]
+            .iter()
+            .map(|&i| &self.items[i])
+            .take_while(|o| o.key == key)
+            .collect();
         hits.sort_by_key(|o| (!o.live, Some(o.remote_id.as_str()) != recorded));
         match hits.first() {
             None => Found::None,
             Some(o) if o.live => Found::Live(o),
             Some(o) => Found::Inactive(o),
         }
+    }
+
+    /// The accounts whose name equals `key` only once a non-ASCII character is
+    /// folded into ASCII: look-alikes, never matched.
+    pub fn lookalikes(&self, key: &str) -> Vec<&Observed> {
+        self.odd
+            .iter()
+            .map(|&i| &self.items[i])
+            .filter(|o| crate::desired::lookalike(&o.key, key))
+            .collect()
+    }
+
+    /// Warns, one line each, of the accounts that imitate a wanted user's
+    /// identity: `wanted` gives (email, identity key at this vendor). Returns
+    /// how many.
+    pub fn report_lookalikes<'a>(
+        &self,
+        vendor: &str,
+        wanted: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> usize {
+        if self.odd.is_empty() {
+            return 0;
+        }
+        let mut n = 0;
+        for (email, key) in wanted {
+            for o in self.lookalikes(key) {
+                n += 1;
+                tracing::warn!(
+                    "look-alike: vendor `{vendor}` holds an account named \"{}\", which imitates {email} with a non-ASCII character: not matched, not adopted",
+                    crate::desired::escaped(&o.key)
+                );
+            }
+        }
+        n
     }
 }
 
@@ -280,11 +432,10 @@ pub async fn lookup(driver: &dyn Driver, user: &NewUser<'_>) -> Result<Listing, 
     // A vendor that cannot filter answered with everything: keep only matches,
     // so the caller sees the same thing either way.
     let requests = listing.requests;
-    let email = identity(user.email);
     let items = listing
         .items
         .into_iter()
-        .filter(|o| o.key == key || o.email.as_deref() == Some(email.as_str()))
+        .filter(|o| o.key == key || crate::desired::lookalike(&o.key, &key))
         .collect();
     Ok(Listing::new(items, requests))
 }
@@ -435,6 +586,170 @@ mod tests {
         assert!(e.contains("empty but says more pages follow"), "{e}");
     }
 
+    /// One scripted page: its accounts as (name, id), what follows, the total
+    /// it says.
+    type Scene = (Vec<(&'static str, &'static str)>, Next, Option<u64>);
+
+    /// A vendor that answers the n-th request with the n-th page of `pages`.
+    struct Scripted {
+        pages: Vec<Scene>,
+        caps: Caps,
+        unique: bool,
+        asked: std::sync::atomic::AtomicUsize,
+        redactor: crate::secret::Redactor,
+    }
+
+    fn scripted(pages: Vec<Scene>) -> Scripted {
+        Scripted {
+            pages,
+            caps: Caps::default(),
+            unique: false,
+            asked: Default::default(),
+            redactor: Default::default(),
+        }
+    }
+
+    #[async_trait]
+    impl Driver for Scripted {
+        async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+            Err(CallError::NotSent("not here".into()))
+        }
+
+        fn redactor(&self) -> &crate::secret::Redactor {
+            &self.redactor
+        }
+
+        fn caps(&self) -> Caps {
+            self.caps
+        }
+
+        fn unique_keys(&self) -> bool {
+            self.unique
+        }
+
+        async fn page(&self, _: Query<'_>, _: &Cursor) -> Result<Page, CallError> {
+            let n = self
+                .asked
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (items, next, total) = &self.pages[n];
+            let items: Vec<Observed> = items.iter().map(|(k, id)| observed(k, id, true)).collect();
+            let next = match next {
+                Next::Last => Next::Last,
+                Next::At(c) => Next::At(c.clone()),
+                Next::UnlessShort(c) => Next::UnlessShort(c.clone()),
+            };
+            Ok(Page {
+                listed: items.len(),
+                items,
+                next,
+                total: *total,
+            })
+        }
+    }
+
+    fn run_scripted(f: &Scripted) -> Result<Listing, CallError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(all(f, Query::All))
+    }
+
+    #[test]
+    fn a_list_that_contradicts_itself_is_an_error_naming_the_page() {
+        let at = |n| Next::At(Cursor::Offset(n));
+        // One id for two different accounts, on two pages.
+        let f = scripted(vec![
+            (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(4)),
+            (vec![("c@x.io", "3"), ("d@x.io", "1")], Next::Last, Some(4)),
+        ]);
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("contradicts itself") && e.contains("page 2"),
+            "{e}"
+        );
+        assert!(e.contains("a@x.io") && e.contains("d@x.io"), "{e}");
+
+        // One unique name under two ids.
+        let mut f = scripted(vec![
+            (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(4)),
+            (vec![("c@x.io", "3"), ("a@x.io", "4")], Next::Last, Some(4)),
+        ]);
+        f.unique = true;
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(e.contains("unique name") && e.contains("page 2"), "{e}");
+        // Where names are not unique (closed memberships), both are kept.
+        f.unique = false;
+        f.asked = Default::default();
+        assert_eq!(run_scripted(&f).unwrap().items.len(), 4);
+
+        // The same account on two pages (the list moved): listed once, never
+        // adopted twice.
+        let f = scripted(vec![
+            (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(3)),
+            (vec![("b@x.io", "2"), ("c@x.io", "3")], Next::Last, Some(3)),
+        ]);
+        let l = run_scripted(&f).unwrap();
+        let ids: Vec<&str> = l.items.iter().map(|o| o.remote_id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn listing_stops_at_max_accounts_and_max_pages_naming_the_setting() {
+        let at = |n| Next::At(Cursor::Offset(n));
+        // A total that keeps growing is read only up to the caps.
+        let growing = |n: usize| -> Vec<Scene> {
+            const NAMES: [(&str, &str); 8] = [
+                ("a@x.io", "1"),
+                ("b@x.io", "2"),
+                ("c@x.io", "3"),
+                ("d@x.io", "4"),
+                ("e@x.io", "5"),
+                ("f@x.io", "6"),
+                ("g@x.io", "7"),
+                ("h@x.io", "8"),
+            ];
+            (0..n)
+                .map(|i| (vec![NAMES[i]], at(i as u64 + 2), Some(i as u64 + 2)))
+                .collect()
+        };
+        let mut f = scripted(growing(8));
+        f.caps.pages = 3;
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(e.contains("`max_pages` (3)"), "{e}");
+        assert_eq!(f.asked.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+        let mut f = scripted(growing(8));
+        f.caps.accounts = 4;
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(e.contains("`max_accounts` (4)"), "{e}");
+        assert!(f.asked.load(std::sync::atomic::Ordering::Relaxed) <= 4);
+
+        // A total above the cap is an error at once.
+        let mut f = scripted(vec![(vec![("a@x.io", "1")], at(2), Some(5_000_000))]);
+        f.caps.accounts = 1000;
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("5000000") && e.contains("`max_accounts` (1000)"),
+            "{e}"
+        );
+        assert_eq!(f.asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn matches_on_the_key_only_and_names_lookalikes() {
+        let mut mallory = observed("mallory", "m", true);
+        mallory.email = Some("alice@x.io".into());
+        let kelvin = observed(&crate::desired::identity("\u{212a}ate@x.io"), "k", true);
+        let l = Listing::new(vec![mallory, kelvin], 1);
+        assert_eq!(l.find("alice@x.io"), Found::None);
+        assert_eq!(l.find("kate@x.io"), Found::None);
+        let look = l.lookalikes("kate@x.io");
+        assert_eq!(look.len(), 1);
+        assert_eq!(look[0].remote_id, "k");
+        assert!(l.lookalikes("alice@x.io").is_empty());
+        assert_eq!(l.report_lookalikes("v", [("kate@x.io", "kate@x.io")]), 1);
+    }
+
     fn observed(key: &str, id: &str, live: bool) -> Observed {
         Observed {
             key: key.into(),
@@ -458,9 +773,9 @@ mod tests {
             ],
             1,
         );
-        assert!(matches!(l.find("a@x.io", "a@x.io"), Found::Live(o) if o.remote_id == "new"));
-        assert!(matches!(l.find("b@x.io", "b@x.io"), Found::Inactive(o) if o.remote_id == "b"));
-        assert_eq!(l.find("c@x.io", "c@x.io"), Found::None);
+        assert!(matches!(l.find("a@x.io"), Found::Live(o) if o.remote_id == "new"));
+        assert!(matches!(l.find("b@x.io"), Found::Inactive(o) if o.remote_id == "b"));
+        assert_eq!(l.find("c@x.io"), Found::None);
     }
 
     #[test]

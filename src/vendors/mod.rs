@@ -97,6 +97,18 @@ pub trait Driver: Send + Sync {
         100
     }
 
+    /// How far one listing may go (the vendor's `max_accounts`, `max_pages`).
+    fn caps(&self) -> list::Caps {
+        list::Caps::default()
+    }
+
+    /// Whether the vendor holds each identity key once at most (SCIM's userName
+    /// is unique): then one key under two ids is a list that contradicts itself.
+    /// Vendors keyed on email may keep closed memberships beside a live one.
+    fn unique_keys(&self) -> bool {
+        false
+    }
+
     /// The identity of `user` at this vendor, normalised: the email, unless the
     /// vendor keys accounts on something else (SCIM: userName).
     fn key_of(&self, user: &NewUser<'_>) -> String {
@@ -343,11 +355,14 @@ registry! {
     Scim => scim,
 }
 
-/// Whether a vendor's error text says, unambiguously, that the user is there
-/// already. Several vendors document no code for it, so their drivers read the
-/// words; a misread here records an account that does not exist, so anything
-/// that speaks of something missing or invalid ("Group 12 does not exist", "not
-/// found", "invalid permission profile") is never taken for it.
+/// Whether a vendor's error text hints that the user is there already. Vendors
+/// that document no code for it (ActivePlatform, Forms On Fire) are read by
+/// their words, and the words are only a hint: the account is adopted only when
+/// a lookup then finds it under this user's identity, with its id (see
+/// `apply::confirm_exists`). A text that speaks of something missing or invalid
+/// ("Group 12 does not exist", "not found", "invalid permission profile"), of
+/// another account, a limit or a constraint is a refusal, for which no lookup
+/// is sent.
 pub fn says_exists(text: &str) -> bool {
     let t: String = text
         .to_lowercase()
@@ -367,6 +382,15 @@ pub fn says_exists(text: &str) -> bool {
         " found ",
         " nonexistent ",
         " non existent ",
+        // Something else is there, or full: not this user.
+        " another ",
+        " other ",
+        " limit ",
+        " seat ",
+        " seats ",
+        " quota ",
+        " constraint ",
+        " phone ",
     ];
     let glued: String = t.split_whitespace().collect();
     if MISSING.iter().any(|m| t.contains(m))
@@ -384,7 +408,6 @@ pub fn says_exists(text: &str) -> bool {
         " already registered ",
         " already a member ",
         " is taken ",
-        " in use ",
         " duplicate ",
         " exists ",
         " exist already ",
@@ -564,6 +587,10 @@ mod tests {
             "password is missing",
             "Email is invalid",
             "existing session expired",
+            "Seat limit reached: 100 user accounts already exist in this subscription",
+            "The phone number given for this user is in use by another account",
+            "duplicate key value violates unique constraint",
+            "a@x.io already exists in another account",
             "",
         ] {
             assert!(!says_exists(no), "{no:?} should not say exists");

@@ -64,7 +64,10 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
     {
         return Err("`user_name` is empty".into());
     }
-    Ok(())
+    match &account.user_name {
+        Some(name) => crate::desired::check_identity("`user_name`", name),
+        None => Ok(()),
+    }
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
@@ -75,6 +78,7 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
         token: c.secret,
         http: c.http,
         filters: tokio::sync::OnceCell::new(),
+        caps: list::Caps::of(&vendor.config),
     }))
 }
 
@@ -85,6 +89,7 @@ struct Scim {
     http: Http,
     /// Whether the server can filter, from its ServiceProviderConfig, read once.
     filters: tokio::sync::OnceCell<bool>,
+    caps: list::Caps,
 }
 
 /// Users asked for per page; a server may give fewer (its own cap).
@@ -164,18 +169,19 @@ impl Scim {
                 None => Err(CallError::Unknown("the created user has no `id`".into())),
             };
         }
+        // RFC 7644 3.3: a conflict is a 409, or (some servers) a 400 whose
+        // scimType is `uniqueness`; nothing else says the user exists.
         let uniqueness = status == 409
-            || serde_json::from_slice::<Value>(&response.body)
-                .ok()
-                .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
-                .unwrap_or(false);
+            || (status == 400
+                && serde_json::from_slice::<Value>(&response.body)
+                    .ok()
+                    .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
+                    .unwrap_or(false));
         match self.http.failure(response) {
-            CallError::Refused { message, .. } if uniqueness && status < 500 => {
-                Ok(Outcome::Exists {
-                    remote_id: None,
-                    said: message,
-                })
-            }
+            CallError::Refused { message, .. } if uniqueness => Ok(Outcome::Exists {
+                remote_id: None,
+                said: message,
+            }),
             e @ CallError::Refused { .. } if status == 401 || status == 403 => Err(e),
             CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
             other => Err(other),
@@ -199,6 +205,15 @@ impl Driver for Scim {
 
     fn page_size(&self) -> usize {
         PAGE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
+    }
+
+    /// userName is unique at a SCIM server (RFC 7643 4.1.1).
+    fn unique_keys(&self) -> bool {
+        true
     }
 
     fn key_of(&self, new: &NewUser<'_>) -> String {
@@ -249,7 +264,17 @@ impl Driver for Scim {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let after = start + users.len() as u64;
+        // A page that says it starts elsewhere than asked would hide (or
+        // repeat) accounts: refused, never read as a shorter list.
+        if let Some(said) = answer.get("startIndex").filter(|v| !v.is_null()) {
+            if list::count(Some(said)) != Some(start) {
+                return Err(CallError::Unknown(format!(
+                    "the server's page at startIndex {start} says it starts at {}; stopped paging",
+                    crate::desired::escaped(&said.to_string())
+                )));
+            }
+        }
+        let after = start.saturating_add(users.len() as u64);
         let next = match list::count(answer.get("totalResults")) {
             Some(total) if after > total => Next::Last,
             Some(_) => Next::At(Cursor::Offset(after)),
@@ -296,9 +321,15 @@ impl Scim {
     }
 }
 
-/// One user of a list, as roster sees it.
+/// One user of a list, as roster sees it: known by its userName, which is
+/// unique at the server; by its email only when it has no userName (RFC 7643
+/// requires one). An email that matches under another userName is another
+/// account.
 fn observed(u: &Value) -> Option<Observed> {
-    let name = u.get("userName").and_then(Value::as_str)?;
+    let name = u
+        .get("userName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty());
     let emails = u.get("emails").and_then(Value::as_array);
     let email = emails
         .and_then(|list| {
@@ -309,8 +340,12 @@ fn observed(u: &Value) -> Option<Observed> {
         .and_then(|e| e.get("value")?.as_str())
         .map(crate::desired::identity);
     let active = u.get("active").and_then(Value::as_bool).unwrap_or(true);
+    let key = match name {
+        Some(name) => crate::desired::identity(name),
+        None => email.clone()?,
+    };
     let mut block = serde_json::Map::new();
-    if email.as_deref() != Some(crate::desired::identity(name).as_str()) {
+    if let Some(name) = name.filter(|_| email.as_deref() != Some(key.as_str())) {
         block.insert("user_name".into(), json!(name));
     }
     if let Some(e) = list::text(u.get("externalId")) {
@@ -320,7 +355,7 @@ fn observed(u: &Value) -> Option<Observed> {
         block.insert("active".into(), json!(false));
     }
     Some(Observed {
-        key: crate::desired::identity(name),
+        key,
         email,
         remote_id: list::text(u.get("id"))?,
         live: active,
@@ -329,4 +364,98 @@ fn observed(u: &Value) -> Option<Observed> {
         last_name: list::text(u.pointer("/name/familyName")),
         block,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scim() -> Scim {
+        let vendor = Vendor {
+            name: "app".into(),
+            config: serde_yaml::from_str("{kind: scim, base_url: 'http://x', token: t}").unwrap(),
+            file: "roster.yaml".into(),
+        };
+        let c = super::super::Connection::new(&vendor, &|_| None, "token", DEFAULTS).unwrap();
+        Scim {
+            url: format!("{}/Users", c.base),
+            config_url: String::new(),
+            token: c.secret,
+            http: c.http,
+            filters: tokio::sync::OnceCell::new(),
+            caps: list::Caps::default(),
+        }
+    }
+
+    #[test]
+    fn only_the_documented_conflict_says_exists() {
+        let s = scim();
+        let answer = |status: u16, body: &str| {
+            s.outcome(&Response {
+                status: reqwest::StatusCode::from_u16(status).unwrap(),
+                headers: Default::default(),
+                body: body.as_bytes().to_vec(),
+            })
+        };
+        let exists = |o: &Result<Outcome, CallError>| {
+            matches!(
+                o,
+                Ok(Outcome::Exists {
+                    remote_id: None,
+                    ..
+                })
+            )
+        };
+        // (status, body, says exists)
+        let cases = [
+            (
+                409,
+                r#"{"status":"409","scimType":"uniqueness","detail":"taken"}"#,
+                true,
+            ),
+            (409, "", true),
+            (
+                400,
+                r#"{"status":"400","scimType":"uniqueness","detail":"taken"}"#,
+                true,
+            ),
+            // Words are not a code: a 400 that says "already exists" otherwise is a refusal.
+            (
+                400,
+                r#"{"status":"400","scimType":"invalidValue","detail":"userName already exists"}"#,
+                false,
+            ),
+            (
+                400,
+                r#"{"status":"400","detail":"User already exists"}"#,
+                false,
+            ),
+            (404, r#"{"status":"404","scimType":"uniqueness"}"#, false),
+            (500, r#"{"status":"500","scimType":"uniqueness"}"#, false),
+        ];
+        for (status, body, says) in cases {
+            let o = answer(status, body);
+            assert_eq!(exists(&o), says, "{status} {body}: {o:?}");
+        }
+    }
+
+    #[test]
+    fn an_account_is_known_by_its_user_name_and_by_its_email_only_without_one() {
+        let mallory = json!({"id": "m", "userName": "mallory", "emails": [{"value": "alice@x.io", "primary": true}]});
+        let alice = json!({"id": "a", "emails": [{"value": "Alice@X.io"}]});
+        let blank = json!({"id": "b", "userName": " ", "emails": [{"value": "bob@x.io"}]});
+        let nameless = json!({"id": "n"});
+        let l = list::Listing::new(
+            [mallory, alice, blank, nameless]
+                .iter()
+                .filter_map(observed)
+                .collect(),
+            1,
+        );
+        assert_eq!(l.items.len(), 3);
+        assert_eq!(l.find("mallory").observed().unwrap().remote_id, "m");
+        // alice@x.io is the account without a userName, never mallory.
+        assert_eq!(l.find("alice@x.io").observed().unwrap().remote_id, "a");
+        assert_eq!(l.find("bob@x.io").observed().unwrap().remote_id, "b");
+    }
 }

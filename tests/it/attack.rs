@@ -604,8 +604,15 @@ fn a_second_account_under_the_same_name_never_takes_the_recorded_ones_place() {
         twin["id"] = json!("twin-0");
         h.users.insert(0, twin);
     }
+    // A SCIM userName is unique: a list that holds one twice contradicts
+    // itself, and is refused rather than matched.
     let run = t.run(&["refresh"]);
-    run.code(0);
+    run.code(3);
+    assert!(
+        run.stdout.contains("unique name") && run.stdout.contains("page 1"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(
         t.state()["vendors"]["scim"]["u0@example.com"]["remote_id"],
         "id-0",

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adoption;
 mod apply;
 mod attack;
 mod backend_contract;
@@ -12,6 +13,7 @@ mod commands;
 mod crash;
 mod gitops;
 mod hostile_http;
+mod hostile_lists;
 mod input_caps;
 mod journal;
 mod limits;

@@ -426,7 +426,7 @@ fn acton_errors_are_read_from_any_field_and_recorded_in_the_vendors_words() {
         ),
         (
             "dup@example.com",
-            json!({"status": "error", "message": "A user with this email already exists"}),
+            json!({"status": "error", "message": "A user with email dup@example.com already exists"}),
         ),
     ];
     {
