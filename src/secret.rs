@@ -91,9 +91,24 @@ impl Redactor {
         copy
     }
 
+    /// The gate every vendor text passes before it is shown, logged or kept:
     /// `text` with every form of every secret replaced by `***` (overlapping
-    /// matches of several secrets become one).
+    /// matches of several secrets become one), then [`sanitise`]d, so that
+    /// nothing a vendor wrote can move the cursor, clear a screen, start a
+    /// fake line or reorder what is shown.
     pub fn redact(&self, text: &str) -> String {
+        sanitise(&self.redact_data(text))
+    }
+
+    /// Whether `text` holds a form of a secret this redactor knows.
+    pub fn reveals(&self, text: &str) -> bool {
+        self.redact_data(text) != text
+    }
+
+    /// Only the redaction of [`Redactor::redact`], for vendor data that an
+    /// escaping writer (the YAML emitter) will write: its characters are kept
+    /// so that what is written reads back as the vendor's text.
+    pub fn redact_data(&self, text: &str) -> String {
         let needles = self.read();
         let bytes = text.as_bytes();
         let mut cut: Vec<(usize, usize)> = Vec::new();
@@ -123,6 +138,37 @@ impl Redactor {
         // Matches begin and end on character boundaries: each spells whole characters.
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// Whether `c` is a character a terminal or an editor acts on without showing
+/// it: the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069,
+/// and the marks), zero-width characters, the byte order mark, the line and
+/// paragraph separators, interlinear annotations and Unicode tags.
+pub fn is_hidden(c: char) -> bool {
+    matches!(u32::from(c),
+        0xAD | 0x61C | 0x180E | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0xE0000..=0xE007F)
+}
+
+/// Vendor text made safe to show on a terminal or write to a file: every
+/// control character (C0 with `\r`, `\n`, `\t`, backspace and ESC, so every
+/// CSI and OSC sequence; DEL; C1) and every [`is_hidden`] character is shown
+/// escaped, as `\u{1b}`; nothing else changes. An escape sequence is left
+/// as harmless text (`\u{1b}[2J`), never acted on.
+pub fn sanitise(text: &str) -> String {
+    let unsafe_char = |c: char| c.is_control() || is_hidden(c);
+    if !text.chars().any(unsafe_char) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The texts to take out, and for each byte value the ones a match may start with.
@@ -171,6 +217,50 @@ fn forms(secret: &str) -> Vec<Vec<char>> {
     if secret.chars().count() < MIN_SECRET {
         return Vec::new();
     }
+    let mut out = encoded_forms(secret);
+    for other in other_forms(secret) {
+        if other.chars().count() >= MIN_SECRET && other.len() >= MIN_BASE64 {
+            out.push(other.chars().collect());
+        }
+    }
+    out
+}
+
+/// A run of this many characters of a secret is redacted wherever it appears,
+/// so that a vendor echoing a truncated token (`tok-abcdef0123...`) shows
+/// none of it; a secret this long or shorter is redacted whole only.
+pub const TRUNCATED: usize = 12;
+
+/// The other ways a vendor may show a secret it echoes: upper- and
+/// lower-cased, its bytes in hex (either case), reversed, its characters
+/// separated by spaces, and every run of [`TRUNCATED`] of its characters.
+fn other_forms(secret: &str) -> Vec<String> {
+    let chars: Vec<char> = secret.chars().collect();
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut out = vec![
+        secret.to_uppercase(),
+        secret.to_lowercase(),
+        hex.to_uppercase(),
+        hex,
+        chars.iter().rev().collect(),
+        chars
+            .iter()
+            .map(char::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+    ];
+    if chars.len() > TRUNCATED {
+        out.extend(
+            chars
+                .windows(TRUNCATED)
+                .map(|w| w.iter().collect::<String>()),
+        );
+    }
+    out
+}
+
+/// The secret and its encoded forms (see [`forms`]).
+fn encoded_forms(secret: &str) -> Vec<Vec<char>> {
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json
         .get(1..json.len().saturating_sub(1))
@@ -504,6 +594,71 @@ mod tests {
             "Passw0rd!",
             "`with` leaves the original"
         );
+    }
+
+    #[test]
+    fn upper_and_lower_cased() {
+        let r = Redactor::new([&Secret::new("Tok-AbC123xyz")]);
+        assert_eq!(r.redact("a TOK-ABC123XYZ b"), "a *** b");
+        assert_eq!(r.redact("a tok-abc123xyz b"), "a *** b");
+    }
+
+    #[test]
+    fn hex_in_either_case() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        let hex: String = "tok-123456".bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(r.redact(&format!("id={hex};")), "id=***;");
+        assert_eq!(r.redact(&format!("id={};", hex.to_uppercase())), "id=***;");
+    }
+
+    #[test]
+    fn reversed() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        assert_eq!(r.redact("echo 654321-kot!"), "echo ***!");
+    }
+
+    #[test]
+    fn spaced() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        assert_eq!(r.redact("t o k - 1 2 3 4 5 6."), "***.");
+    }
+
+    #[test]
+    fn truncated_to_a_run_of_twelve_characters() {
+        let token = "glpat-0123456789abcdefghij";
+        let r = Redactor::new([&Secret::new(token)]);
+        // A prefix, a middle and a suffix of 12 characters or more.
+        assert_eq!(
+            r.redact("token glpat-0123456... refused"),
+            "token ***... refused"
+        );
+        assert_eq!(r.redact("[3456789abcdef]"), "[***]");
+        assert_eq!(r.redact("...89abcdefghij"), "...***");
+        // Eleven characters say too little to be taken out (and would mangle text).
+        assert_eq!(r.redact("glpat-01234"), "glpat-01234");
+        // A short secret is taken out whole only.
+        let r = Redactor::new([&Secret::new("pw-12345")]);
+        assert_eq!(r.redact("pw-1234"), "pw-1234");
+    }
+
+    #[test]
+    fn the_gate_shows_controls_and_escape_sequences_escaped() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        let text = "no\u{1b}[2J\r Apply: 5 created\u{1b}]8;;http://evil\u{7}x\u{1b}]8;;\u{7} \u{202e}tok-123456\u{9b}\u{7f}\u{8}";
+        let shown = r.redact(&text);
+        assert!(
+            !shown.chars().any(|c| c.is_control() || is_hidden(c)),
+            "{shown:?}"
+        );
+        assert_eq!(
+            shown,
+            "no\\u{1b}[2J\\u{d} Apply: 5 created\\u{1b}]8;;http://evil\\u{7}x\\u{1b}]8;;\\u{7} \\u{202e}***\\u{9b}\\u{7f}\\u{8}"
+        );
+        assert!(r.reveals("a tok-123456"));
+        assert!(!r.reveals("a tok-12345"));
+        // Data kept for an escaping writer keeps its characters.
+        assert_eq!(r.redact_data("a\u{2028}b tok-123456"), "a\u{2028}b ***");
+        assert_eq!(sanitise("plain é 🎉"), "plain é 🎉");
     }
 
     #[test]
