@@ -24,6 +24,7 @@ mod readme;
 mod redaction;
 mod refresh;
 mod safety;
+mod trust_output;
 mod scim_interop;
 mod validate;
 mod vendor_fidelity;
