@@ -156,8 +156,17 @@ pub fn is_hidden(c: char) -> bool {
 /// escaped, as `\u{1b}`; nothing else changes. An escape sequence is left
 /// as harmless text (`\u{1b}[2J`), never acted on.
 pub fn sanitise(text: &str) -> String {
-    let unsafe_char = |c: char| c.is_control() || is_hidden(c);
-    if !text.chars().any(unsafe_char) {
+    escape_where(text, |c| c.is_control() || is_hidden(c))
+}
+
+/// [`sanitise`], keeping line feeds: for roster's own messages of several
+/// lines, a last net for any vendor text that reached one another way.
+pub fn sanitise_lines(text: &str) -> String {
+    escape_where(text, |c| c != '\n' && (c.is_control() || is_hidden(c)))
+}
+
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> String {
+    if !text.chars().any(&unsafe_char) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -77,9 +77,9 @@ fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::
         });
         format!("{doc}\n")
     } else if level == "ERROR" {
-        format!("error: {message}\n")
+        format!("error: {}\n", crate::secret::sanitise_lines(message))
     } else {
-        format!("{message}\n")
+        format!("{}\n", crate::secret::sanitise_lines(message))
     };
     let _ = std::io::stderr().write_all(text.as_bytes());
 }

@@ -1,7 +1,11 @@
 //! Plans as text for a terminal, JSON for tools, and Markdown for a pull-request
-//! comment. Rendering decides nothing: it shows the plan it is given.
+//! comment. Rendering decides nothing: it shows the plan it is given. Text
+//! that may come from a vendor or a state file (emails, reasons, recorded
+//! specs, warnings) is sanitised: no control character reaches a terminal or a
+//! comment.
 
 use super::{Action, Change, Plan, Summary, Verdict};
+use crate::secret::sanitise;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -55,7 +59,7 @@ fn consequence(change: &Change) -> String {
         Action::Unchanged => "up to date",
     };
     match &change.reason {
-        Some(reason) => format!("{reason}; {what}"),
+        Some(reason) => format!("{}; {what}", sanitise(reason)),
         None => what.to_string(),
     }
 }
@@ -88,7 +92,7 @@ fn spec_diff(change: &Change, paint: Paint, indent: &str) -> String {
             paint.code("36", &hunk.header().to_string())
         );
         for line in hunk.iter_changes() {
-            let text = line.value().trim_end_matches('\n');
+            let text = sanitise(line.value().trim_end_matches('\n'));
             let rendered = match line.tag() {
                 ChangeTag::Delete => paint.code("31", &format!("-{text}")),
                 ChangeTag::Insert => paint.code("32", &format!("+{text}")),
@@ -141,7 +145,11 @@ pub fn text(view: &View, color: bool) -> String {
         );
         return out;
     }
-    let width = view.shown().map(|c| c.email.len()).max().unwrap_or(0);
+    let width = view
+        .shown()
+        .map(|c| sanitise(&c.email).len())
+        .max()
+        .unwrap_or(0);
     let mut vendor = None;
     for change in view.shown() {
         if vendor != Some(&change.vendor) {
@@ -156,7 +164,7 @@ pub fn text(view: &View, color: bool) -> String {
             out,
             "  {} {:<width$}  {}",
             paint.action(change.action, &head),
-            change.email,
+            sanitise(&change.email),
             paint.code("2", &format!("({})", consequence(change)))
         );
         if change.action == Action::Drift && change.recorded.is_some() {
@@ -287,7 +295,7 @@ pub fn markdown(view: &View) -> String {
         const MOST: usize = 20;
         for w in view.warnings.iter().take(MOST) {
             let w: String = w.chars().take(500).collect();
-            let _ = writeln!(out, "- {}", w.replace('\n', " "));
+            let _ = writeln!(out, "- {}", sanitise(&w));
         }
         if view.warnings.len() > MOST {
             let _ = writeln!(out, "- … {} more", view.warnings.len() - MOST);
@@ -306,14 +314,14 @@ pub fn markdown(view: &View) -> String {
             sign(change.action),
             change.action.as_str(),
             change.vendor,
-            change.email.replace('|', "\\|"),
+            sanitise(&change.email).replace('|', "\\|"),
         );
         if let Some(reason) = &change.reason {
-            let _ = write!(item, " ({})", reason.replace('\n', " "));
+            let _ = write!(item, " ({})", sanitise(reason));
         }
         if change.action.is_applied() {
             if let Some(grants) = grants(change) {
-                let _ = write!(item, ": {grants}");
+                let _ = write!(item, ": {}", sanitise(&grants));
             }
         }
         item.push('\n');

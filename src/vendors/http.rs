@@ -393,7 +393,10 @@ impl Http {
     /// 5xx may come after the vendor acted, so it is `Unknown`; a 4xx is a refusal.
     pub fn failure(&self, response: &Response) -> CallError {
         // Redacted before it is cut to a snippet, so no secret is cut in two.
-        let body = self.redact(&String::from_utf8_lossy(&response.body));
+        // Only redacted here: `describe` reads it as JSON, then sanitises.
+        let body = self
+            .redactor
+            .redact_data(&String::from_utf8_lossy(&response.body));
         let message = self.redact(&describe(response.status, body.as_bytes()));
         if response.status.is_server_error() {
             CallError::Unknown(message)
@@ -471,8 +474,13 @@ fn exhausted(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// An error answer as "HTTP 401 access_denied: bad token", whatever the vendor's
-/// error shape (OAuth, Act-On, DocuSign, ServiceStack, SCIM).
+/// error shape (OAuth, Act-On, DocuSign, ServiceStack, SCIM); the vendor's
+/// words sanitised (see [`crate::secret::sanitise`]).
 pub fn describe(status: StatusCode, body: &[u8]) -> String {
+    crate::secret::sanitise(&describe_raw(status, body))
+}
+
+fn describe_raw(status: StatusCode, body: &[u8]) -> String {
     let head = format!("HTTP {}", status.as_u16());
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = snippet(body);
@@ -504,15 +512,16 @@ pub fn describe(status: StatusCode, body: &[u8]) -> String {
     }
 }
 
-/// The start of a body, on one line, for error messages.
+/// The start of a body, on one line and sanitised, for error messages.
 pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 200 {
+    let one_line = if one_line.chars().count() > 200 {
         format!("{}...", one_line.chars().take(200).collect::<String>())
     } else {
         one_line
-    }
+    };
+    crate::secret::sanitise(&one_line)
 }
 
 #[cfg(test)]
@@ -574,6 +583,16 @@ mod tests {
                 "HTTP 502: <html> bad gateway</html>",
             ),
             (500, "", "HTTP 500"),
+            (
+                400,
+                "{\"detail\":\"no\\u001b[2J\\r Apply: 5 created\"}",
+                "HTTP 400: no\\u{1b}[2J\\u{d} Apply: 5 created",
+            ),
+            (
+                502,
+                "\u{1b}]8;;http://evil\u{7}x\u{1b}]8;;\u{7}\u{202e}",
+                "HTTP 502: \\u{1b}]8;;http://evil\\u{7}x\\u{1b}]8;;\\u{7}\\u{202e}",
+            ),
         ];
         for (status, body, want) in cases {
             assert_eq!(
