@@ -242,13 +242,13 @@ pub const TRUNCATED: usize = 12;
 
 /// The other ways a vendor may show a secret it echoes: upper- and
 /// lower-cased, its bytes in hex (either case), reversed, its characters
-/// separated by spaces, and every run of [`TRUNCATED`] of its characters.
+/// separated by spaces, and every run of [`TRUNCATED`] of its characters
+/// (as they are, upper- or lower-cased).
 fn other_forms(secret: &str) -> Vec<String> {
     let chars: Vec<char> = secret.chars().collect();
     let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let (upper, lower) = (secret.to_uppercase(), secret.to_lowercase());
     let mut out = vec![
-        secret.to_uppercase(),
-        secret.to_lowercase(),
         hex.to_uppercase(),
         hex,
         chars.iter().rev().collect(),
@@ -258,13 +258,18 @@ fn other_forms(secret: &str) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" "),
     ];
-    if chars.len() > TRUNCATED {
-        out.extend(
-            chars
-                .windows(TRUNCATED)
-                .map(|w| w.iter().collect::<String>()),
-        );
+    for text in [secret, &upper, &lower] {
+        let chars: Vec<char> = text.chars().collect();
+        if chars.len() > TRUNCATED {
+            out.extend(
+                chars
+                    .windows(TRUNCATED)
+                    .map(|w| w.iter().collect::<String>()),
+            );
+        }
     }
+    out.push(upper);
+    out.push(lower);
     out
 }
 

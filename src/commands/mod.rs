@@ -228,9 +228,11 @@ fn check_settings(desired: &Desired) -> anyhow::Result<()> {
             let Ok(value) = t.resolve(&process_env) else {
                 continue;
             };
+            // The variable and the setting are named, never the value: it may
+            // be a secret, and this message reaches CI logs and PR comments.
             if let Err(why) = crate::vendors::check_setting(key, &value) {
                 problems.push(format!(
-                    "{}: vendors.{name}.{key}: {} gives {value:?}: {why}",
+                    "{}: vendors.{name}.{key}: the value of {}: {why}",
                     vendor.file.display(),
                     t.raw()
                 ));

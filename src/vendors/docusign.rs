@@ -125,14 +125,8 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
 
 /// `oauth_base_url` parsed: an http(s) URL.
 fn oauth_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text)
-        .map_err(|e| format!("`oauth_base_url` {text:?} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "`oauth_base_url` {text:?} must be an http(s) URL with a host"
-        ));
-    }
-    Ok(url)
+    super::check_setting("oauth_base_url", text)?;
+    reqwest::Url::parse(text).map_err(|e| format!("`oauth_base_url` is not a URL: {e}"))
 }
 
 pub fn check_account(user: &User, account: &Account) -> Result<(), String> {

@@ -275,8 +275,14 @@ macro_rules! registry {
             }
 
             /// Builds the driver for one configured vendor, resolving its secrets.
+            /// Every value a `${VAR}` gave its settings joins the driver's
+            /// redactor: whatever the setting, a variable may hold a secret.
             pub fn connect(self, vendor: &crate::desired::Vendor, env: crate::desired::Env) -> anyhow::Result<Box<dyn Driver>> {
-                match self { $(Kind::$variant => $module::connect(vendor, env)),+ }
+                let driver = match self { $(Kind::$variant => $module::connect(vendor, env)?),+ };
+                for value in interpolated(&vendor.config, env) {
+                    driver.redactor().add(&value);
+                }
+                Ok(driver)
             }
         }
 
@@ -382,22 +388,25 @@ pub fn says_exists(text: &str) -> bool {
     PRESENT.iter().any(|p| t.contains(p))
 }
 
-/// Checks a setting that is not a secret, whatever the kind: `base_url` is an
-/// http(s) URL, `company_id` a number, `account_id` an id (it goes into the
-/// URL's path). Others pass. Its message may show the value: never call it on a
-/// secret.
+/// Checks a setting that is not a secret, whatever the kind: `base_url` (and
+/// `oauth_base_url`) is an http(s) URL with no credentials in it, `company_id`
+/// a number, `account_id` an id (it goes into the URL's path). Others pass.
+/// Its message names the setting and never shows the value: the value may
+/// come from `${VAR}`, which may hold anything (a CI secret, a token).
 pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
     match key {
-        "base_url" => match reqwest::Url::parse(value) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
-            Ok(url) => Err(format!(
-                "`base_url` must be an http(s) URL, not {:?}",
-                url.scheme()
+        "base_url" | "oauth_base_url" => match reqwest::Url::parse(value) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(format!(
+                "`{key}` holds credentials (`user:password@`): they would be shown and stored wherever the URL is; give them in the vendor's credential settings"
             )),
-            Err(e) => Err(format!("`base_url` {value:?} is not a URL: {e}")),
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+            Ok(_) => Err(format!(
+                "`{key}` must be an http(s) URL with a host"
+            )),
+            Err(e) => Err(format!("`{key}` is not a URL: {e}")),
         },
         "company_id" if value.trim().parse::<u64>().is_err() => {
-            Err(format!("`company_id` must be a number, not {value:?}"))
+            Err("`company_id` must be a number".into())
         }
         "account_id"
             if value.is_empty()
@@ -405,12 +414,25 @@ pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
-            Err(format!(
-                "`account_id` must be the account's id (its GUID or number: letters, digits, hyphens), not {value:?}"
-            ))
+            Err(
+                "`account_id` must be the account's id (its GUID or number: letters, digits, hyphens)"
+                    .into(),
+            )
         }
         _ => Ok(()),
     }
+}
+
+/// The values that `${VAR}`s give a vendor's settings: each a secret for its
+/// redactor.
+pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<Secret> {
+    config
+        .templates()
+        .into_iter()
+        .filter_map(|(_, t)| t.filter(|t| !t.is_literal()))
+        .filter_map(|t| t.resolve(env).ok())
+        .map(Secret::new)
+        .collect()
 }
 
 /// Checks the settings written without `${VAR}` (see [`check_setting`]); the
@@ -427,11 +449,7 @@ pub fn check_literal_settings(config: &VendorConfig) -> Result<(), String> {
 /// The base URL setting, resolved, without a trailing slash.
 pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Result<String> {
     let url = config.resolve("base_url", env)?;
-    let parsed = reqwest::Url::parse(&url)
-        .map_err(|e| anyhow::anyhow!("`base_url` {url:?} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        anyhow::bail!("`base_url` must be http(s), not {:?}", parsed.scheme());
-    }
+    check_setting("base_url", &url).map_err(anyhow::Error::msg)?;
     Ok(url.trim_end_matches('/').to_string())
 }
 

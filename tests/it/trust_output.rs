@@ -170,3 +170,110 @@ fn a_vendors_refusal_reaches_no_terminal_and_no_file_with_a_control_in_it() {
         .expect("an error recorded");
     assert!(!error.chars().any(acted_on), "{error:?}");
 }
+
+/// roster.yaml with one vendor of `settings` and one user of it.
+fn one_vendor(settings: &str) -> String {
+    format!(
+        "version: 1\nvendors:\n  v:\n    {settings}\nusers:\n  - {{ email: a@example.com, first_name: A, last_name: B, accounts: {{ v: {{}} }} }}\n"
+    )
+}
+
+#[test]
+fn no_message_shows_the_value_of_a_variable_or_the_credentials_of_a_url() {
+    let token = "glpat-Zq8xYw7vU6tS5rR4pQ3o";
+    let cases = [
+        // A CI secret given to a setting that is not one.
+        (
+            "kind: scim\n    base_url: ${ROSTER_BOT_TOKEN}\n    token: ${ACTON_TOKEN}",
+            "ROSTER_BOT_TOKEN",
+            token,
+        ),
+        (
+            "kind: formsonfire\n    base_url: https://fof.example\n    company_id: ${FOF_KEY}\n    integration_key: ${FOF_KEY}",
+            "FOF_KEY",
+            token,
+        ),
+        // Credentials in a URL, from a variable or written.
+        (
+            "kind: scim\n    base_url: ${SCIM_URL}\n    token: ${ACTON_TOKEN}",
+            "SCIM_URL",
+            "https://bot:Pw-hunter2-secret@scim.example/v2",
+        ),
+        (
+            "kind: scim\n    base_url: https://bot:Pw-hunter2-secret@scim.example/v2\n    token: ${ACTON_TOKEN}",
+            "",
+            "",
+        ),
+    ];
+    for (settings, variable, value) in cases {
+        let mut t = Test::new().env("ACTON_TOKEN", "acton-token-1234567");
+        if !variable.is_empty() {
+            t = t.env(variable, value);
+        }
+        t.write("roster.yaml", &one_vendor(settings));
+        for args in [
+            &["validate"][..],
+            &["plan"],
+            &["plan", "--format", "json"],
+            &["apply", "--yes"],
+        ] {
+            let run = t.run(args);
+            run.code(1);
+            let all = format!("{}{}", run.stdout, run.stderr);
+            assert!(
+                all.contains("vendors.v.")
+                    || all.contains("`base_url`")
+                    || all.contains("`company_id`"),
+                "{args:?} names the setting: {all}"
+            );
+            if !variable.is_empty() {
+                assert!(all.contains(variable), "{args:?} names the variable: {all}");
+            }
+            for shown in [token, "Zq8xYw7vU6tS", "Pw-hunter2-secret", "bot:"] {
+                assert!(
+                    !all.contains(shown),
+                    "{settings} {args:?} shows {shown:?}:\n{all}"
+                );
+            }
+        }
+        assert!(!t.exists("state/roster.state.json"), "{settings}");
+    }
+}
+
+#[test]
+fn a_vendor_echoing_a_variables_value_has_it_redacted() {
+    // The base URL comes from a variable; the vendor quotes it back, and the
+    // id of a private tenant in it is what a variable was hiding.
+    let echo = refusing_scim(json!({
+        "scimType": "invalidValue",
+        "detail": "see the tenant at tenant-7f3a9c1e5b2d, alias TENANT-7F3A9C1E5B2D",
+    }));
+    let echo_base = format!("{echo}/scim/v2/tenant-7f3a9c1e5b2d");
+    let t = Test::new()
+        .env("SCIM_TOKEN", "scim-token-0123456789")
+        .env("SCIM_URL", &echo_base);
+    t.write(
+        "roster.yaml",
+        &one_vendor("kind: scim\n    base_url: ${SCIM_URL}\n    token: ${SCIM_TOKEN}\n    rate_limit: 1000/s"),
+    );
+    let apply = t.run(&["apply", "--yes"]);
+    apply.code(3);
+    let state = t.read("state/roster.state.json");
+    for (what, text) in [
+        ("stdout", &apply.stdout),
+        ("stderr", &apply.stderr),
+        ("state", &state),
+    ] {
+        assert!(
+            !text.contains("7f3a9c1e5b2d") && !text.contains("7F3A9C1E5B2D"),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        apply
+            .stdout
+            .contains("rejected: HTTP 400 invalidValue: see the tenant at ***, alias ***"),
+        "{}",
+        apply.stdout
+    );
+}
