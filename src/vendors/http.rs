@@ -156,19 +156,24 @@ pub fn share_budget(budget: Arc<dyn SharedBudget>) {
 /// paces itself alone.
 const BUDGET_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The name of a vendor account's shared budget: its kind, its base URL and a
-/// short digest of its credentials (the same credentials are the same account;
-/// a host alone may serve every customer). Never the credentials themselves.
+/// The name of a vendor account's shared budget: its kind and a SHA-256 of
+/// its base URL and credentials (the same credentials at the same base are
+/// the same account; a host alone may serve every customer). It is stored in
+/// PostgreSQL (`roster_budgets.account`) and may be logged, so it holds
+/// neither a credential nor the URL (which may name a customer, or have held
+/// one in its `user:password@`).
 pub fn account_key(kind: &str, base: &str, secrets: &[Secret]) -> String {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
+    digest.update(base.as_bytes());
+    digest.update([0]);
     for secret in secrets {
         digest.update(secret.expose().as_bytes());
         digest.update([0]);
     }
     let digest = digest.finalize();
-    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind} {base} {short}")
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind} {hex}")
 }
 
 /// The shared client of one configured vendor.
@@ -531,21 +536,34 @@ mod tests {
     #[test]
     fn the_budget_key_names_the_account_never_its_credentials() {
         let token = [Secret::new("tok-123456")];
-        let key = account_key("acton", "https://api.example.com", &token);
-        assert!(key.starts_with("acton https://api.example.com "), "{key}");
-        assert!(!key.contains("tok-123456"), "{key}");
+        let key = account_key("acton", "https://u:pw-9@api.example.com", &token);
+        let (kind, hash) = key.split_once(' ').expect("kind and hash");
+        assert_eq!(kind, "acton");
+        assert!(
+            hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
         assert_eq!(
             key,
             account_key(
                 "acton",
-                "https://api.example.com",
+                "https://u:pw-9@api.example.com",
                 &[Secret::new("tok-123456")]
             )
         );
-        // Another customer on the same host is another account.
+        // Another customer on the same host, or the same token on another
+        // host, is another account.
         assert_ne!(
             key,
-            account_key("acton", "https://api.example.com", &[Secret::new("tok-9")])
+            account_key(
+                "acton",
+                "https://u:pw-9@api.example.com",
+                &[Secret::new("tok-9")]
+            )
+        );
+        assert_ne!(
+            key,
+            account_key("acton", "https://api2.example.com", &token)
         );
     }
 
