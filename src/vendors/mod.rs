@@ -423,15 +423,22 @@ pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
     }
 }
 
+/// A value a `${VAR}` gives a setting that is not a credential is redacted
+/// from this many characters on: a shorter one (a company number, a region)
+/// would take ordinary numbers and words out of what vendors say. Credentials
+/// are redacted from [`crate::secret::MIN_SECRET`] characters on.
+pub const MIN_INTERPOLATED: usize = 8;
+
 /// The values that `${VAR}`s give a vendor's settings: each a secret for its
 /// redactor.
 pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<Secret> {
     config
         .templates()
         .into_iter()
-        .filter_map(|(_, t)| t.filter(|t| !t.is_literal()))
-        .filter_map(|t| t.resolve(env).ok())
-        .map(Secret::new)
+        .filter_map(|(key, t)| Some((key, t.filter(|t| !t.is_literal())?)))
+        .filter_map(|(key, t)| Some((key, t.resolve(env).ok()?)))
+        .filter(|(key, value)| config.is_secret(key) || value.chars().count() >= MIN_INTERPOLATED)
+        .map(|(_, value)| Secret::new(value))
         .collect()
 }
 

@@ -90,6 +90,12 @@ fn a_dump_pasted_back_into_roster_yaml_creates_no_one_and_grants_no_role() {
 /// What a hostile vendor answers: `refusal` (HTTP 400, as JSON) to every
 /// creation, an empty list to every read.
 fn refusing_scim(refusal: serde_json::Value) -> String {
+    scim_server(vec![], 400, refusal)
+}
+
+/// A SCIM server that lists `resources` (one page) and answers every creation
+/// with `status` and `body`.
+fn scim_server(resources: Vec<serde_json::Value>, status: u16, body: serde_json::Value) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -100,15 +106,17 @@ fn refusing_scim(refusal: serde_json::Value) -> String {
             .expect("runtime");
         runtime.block_on(async move {
             let app = axum::Router::new().fallback(move |method: axum::http::Method| {
-                let refusal = refusal.clone();
+                let (resources, body) = (resources.clone(), body.clone());
                 async move {
                     use axum::response::IntoResponse;
                     if method == axum::http::Method::POST {
-                        (axum::http::StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
+                        let status = axum::http::StatusCode::from_u16(status).expect("status");
+                        (status, axum::Json(body)).into_response()
                     } else {
                         axum::Json(json!({
                             "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                            "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": [],
+                            "totalResults": resources.len(), "startIndex": 1,
+                            "itemsPerPage": resources.len(), "Resources": resources,
                         }))
                         .into_response()
                     }
@@ -276,4 +284,82 @@ fn a_vendor_echoing_a_variables_value_has_it_redacted() {
         "{}",
         apply.stdout
     );
+}
+
+#[test]
+fn an_id_that_holds_the_credential_is_neither_printed_nor_recorded() {
+    let token = "scim-token-0123456789";
+    let yaml = |url: &str| {
+        one_vendor(&format!(
+            "kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s"
+        ))
+    };
+    // A creation answered with the credential, upper-cased, as the new id.
+    let url = scim_server(
+        vec![],
+        201,
+        json!({"id": format!("u-{}", token.to_uppercase())}),
+    );
+    let t = Test::new().env("SCIM_TOKEN", token);
+    t.write("roster.yaml", &yaml(&url));
+    let apply = t.run(&["apply", "--yes"]);
+    apply.code(0);
+    let record = &t.state()["vendors"]["v"]["a@example.com"];
+    assert_eq!(record["status"], "created", "{record}");
+    assert!(record.get("remote_id").is_none(), "{record}");
+    assert!(
+        record["warnings"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("holds a credential"),
+        "{record}"
+    );
+    let created = (apply, t.read("state/roster.state.json"));
+
+    // A list whose account has the credential for its id.
+    let url = scim_server(
+        vec![json!({
+            "id": token, "userName": "a@example.com", "active": true,
+            "emails": [{"value": "a@example.com", "primary": true}],
+            "name": {"givenName": "A", "familyName": "B"},
+        })],
+        400,
+        json!({}),
+    );
+    let t = Test::new()
+        .env("SCIM_TOKEN", token)
+        .env("RUST_LOG", "trace");
+    t.write("roster.yaml", &yaml(&url));
+    let refresh = t.run(&["refresh"]);
+    assert_ne!(refresh.code, 0, "{}\n{}", refresh.stdout, refresh.stderr);
+    // The account is named; its id is not.
+    assert!(
+        refresh
+            .stdout
+            .contains("an account (a@example.com) whose id holds a credential"),
+        "{}",
+        refresh.stdout
+    );
+    let dump = t.run(&["dump", "--vendor", "v"]);
+    assert_ne!(dump.code, 0, "{}", dump.stdout);
+    let state = if t.exists("state/roster.state.json") {
+        t.read("state/roster.state.json")
+    } else {
+        String::new()
+    };
+    for (what, text) in [
+        ("apply stdout", &created.0.stdout),
+        ("apply stderr", &created.0.stderr),
+        ("apply state", &created.1),
+        ("refresh stdout", &refresh.stdout),
+        ("refresh stderr", &refresh.stderr),
+        ("dump stdout", &dump.stdout),
+        ("dump stderr", &dump.stderr),
+        ("refresh state", &state),
+    ] {
+        assert!(
+            !text.to_lowercase().contains(token),
+            "{what} shows the token:\n{text}"
+        );
+    }
 }
