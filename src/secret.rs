@@ -112,11 +112,20 @@ impl Redactor {
         let needles = self.read();
         let bytes = text.as_bytes();
         let mut cut: Vec<(usize, usize)> = Vec::new();
-        for (i, b) in bytes.iter().enumerate() {
-            let end = needles.starting[usize::from(*b)]
-                .iter()
-                .filter_map(|n| matches_at(&needles.list[*n as usize], bytes, i))
-                .max();
+        // Scratch, reused: this runs at every byte of every vendor text.
+        let (mut at, mut next, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..bytes.len() {
+            // Only the needles whose first character is spelled here are tried.
+            firsts.clear();
+            spelled_at(bytes, i, &mut firsts);
+            let mut end = None;
+            for c in &firsts {
+                for n in needles.starting.get(c).into_iter().flatten() {
+                    let found =
+                        matches_at(&needles.list[*n as usize], bytes, i, &mut at, &mut next);
+                    end = end.max(found);
+                }
+            }
             if let Some(end) = end {
                 match cut.last_mut() {
                     Some(last) if i <= last.1 => last.1 = last.1.max(end),
@@ -180,40 +189,127 @@ fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> String {
     out
 }
 
-/// The texts to take out, and for each byte value the ones a match may start with.
-#[derive(Clone)]
+/// The texts to take out, and for each character the ones that start with it.
+#[derive(Clone, Default)]
 struct Needles {
     list: Vec<Vec<char>>,
-    starting: Vec<Vec<u32>>,
-}
-
-impl Default for Needles {
-    fn default() -> Self {
-        Needles {
-            list: Vec::new(),
-            starting: vec![Vec::new(); 256],
-        }
-    }
+    starting: std::collections::HashMap<char, Vec<u32>>,
 }
 
 impl Needles {
     fn index(&mut self) {
         self.list.sort();
         self.list.dedup();
-        self.starting = vec![Vec::new(); 256];
+        self.starting.clear();
         for (n, needle) in self.list.iter().enumerate() {
-            let Some(&c) = needle.first() else { continue };
-            let mut utf8 = [0u8; 4];
-            let raw = c.encode_utf8(&mut utf8).as_bytes()[0];
-            let mut firsts = vec![raw, b'%', b'\\', b'&'];
-            if c == ' ' {
-                firsts.push(b'+');
-            }
-            firsts.dedup();
-            for b in firsts {
-                self.starting[usize::from(b)].push(n as u32);
+            if let Some(&c) = needle.first() {
+                self.starting.entry(c).or_default().push(n as u32);
             }
         }
+    }
+}
+
+/// Pushes to `chars` every character that `text` at `pos` spells in one of the
+/// ways [`spelled`] knows: raw, percent-encoded, `+`, JSON-escaped, or as an
+/// HTML character reference (its inverse).
+fn spelled_at(text: &[u8], pos: usize, chars: &mut Vec<char>) {
+    let rest = &text[pos.min(text.len())..];
+    let utf8 = |bytes: &[u8]| {
+        let width = match bytes.first()? {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return None,
+        };
+        std::str::from_utf8(bytes.get(..width)?)
+            .ok()?
+            .chars()
+            .next()
+    };
+    if let Some(c) = utf8(rest) {
+        chars.push(c);
+    }
+    match rest.first() {
+        Some(b'%') => {
+            let mut decoded = Vec::with_capacity(4);
+            while decoded.len() < 4 && rest.get(3 * decoded.len()) == Some(&b'%') {
+                let at = 3 * decoded.len();
+                match rest.get(at + 1..at + 3).and_then(hex) {
+                    Some(b) => decoded.push(b as u8),
+                    None => break,
+                }
+            }
+            if let Some(c) = utf8(&decoded) {
+                chars.push(c);
+            }
+        }
+        Some(b'+') => chars.push(' '),
+        Some(b'\\') => {
+            let short = match rest.get(1) {
+                Some(b'"') => Some('"'),
+                Some(b'\\') => Some('\\'),
+                Some(b'/') => Some('/'),
+                Some(b'n') => Some('\n'),
+                Some(b'r') => Some('\r'),
+                Some(b't') => Some('\t'),
+                Some(b'b') => Some('\u{8}'),
+                Some(b'f') => Some('\u{c}'),
+                _ => None,
+            };
+            chars.extend(short);
+            let unit = |at: usize| {
+                (rest.get(at..at + 2) == Some(b"\\u"))
+                    .then(|| rest.get(at + 2..at + 6).and_then(hex))
+                    .flatten()
+            };
+            if let Some(high) = unit(0) {
+                let c = match (high, unit(6)) {
+                    (0xD800..=0xDBFF, Some(low @ 0xDC00..=0xDFFF)) => {
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                    }
+                    _ => char::from_u32(high),
+                };
+                chars.extend(c);
+            }
+        }
+        Some(b'&') => {
+            for (name, c) in [
+                (&b"&amp;"[..], '&'),
+                (b"&lt;", '<'),
+                (b"&gt;", '>'),
+                (b"&quot;", '"'),
+                (b"&apos;", '\''),
+            ] {
+                if rest
+                    .get(..name.len())
+                    .is_some_and(|r| r.eq_ignore_ascii_case(name))
+                {
+                    chars.push(c);
+                }
+            }
+            if rest.get(1) == Some(&b'#') {
+                let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
+                let digits = if hexadecimal { 3 } else { 2 };
+                let len = rest[digits.min(rest.len())..]
+                    .iter()
+                    .take(8)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                let number = &rest[digits.min(rest.len())..(digits + len).min(rest.len())];
+                let value = if hexadecimal {
+                    hex(number)
+                } else {
+                    std::str::from_utf8(number)
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                };
+                if len > 0 && rest.get(digits + len) == Some(&b';') {
+                    chars.extend(value.and_then(char::from_u32));
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -335,22 +431,28 @@ fn percent_encode(text: &str, keep: &str, plus: bool) -> String {
 
 /// The end of the longest match of `needle` at `start`: each of its characters
 /// written in any of the ways [`spelled`] knows.
-fn matches_at(needle: &[char], text: &[u8], start: usize) -> Option<usize> {
-    let mut at = vec![start];
-    let mut next = Vec::new();
+fn matches_at(
+    needle: &[char],
+    text: &[u8],
+    start: usize,
+    at: &mut Vec<usize>,
+    next: &mut Vec<usize>,
+) -> Option<usize> {
+    at.clear();
+    at.push(start);
     for &c in needle {
         next.clear();
-        for &pos in &at {
-            spelled(c, text, pos, &mut next);
+        for &pos in at.iter() {
+            spelled(c, text, pos, next);
         }
         if next.is_empty() {
             return None;
         }
         next.sort_unstable();
         next.dedup();
-        std::mem::swap(&mut at, &mut next);
+        std::mem::swap(at, next);
     }
-    at.into_iter().max()
+    at.iter().copied().max()
 }
 
 /// Pushes to `ends` where `c` ends if it is written at `pos` in one of the ways
@@ -659,7 +761,7 @@ mod tests {
     fn the_gate_shows_controls_and_escape_sequences_escaped() {
         let r = Redactor::new([&Secret::new("tok-123456")]);
         let text = "no\u{1b}[2J\r Apply: 5 created\u{1b}]8;;http://evil\u{7}x\u{1b}]8;;\u{7} \u{202e}tok-123456\u{9b}\u{7f}\u{8}";
-        let shown = r.redact(&text);
+        let shown = r.redact(text);
         assert!(
             !shown.chars().any(|c| c.is_control() || is_hidden(c)),
             "{shown:?}"
@@ -673,6 +775,38 @@ mod tests {
         // Data kept for an escaping writer keeps its characters.
         assert_eq!(r.redact_data("a\u{2028}b tok-123456"), "a\u{2028}b ***");
         assert_eq!(sanitise("plain é 🎉"), "plain é 🎉");
+    }
+
+    proptest::proptest! {
+        /// The index finds a needle by its first character however that is
+        /// written: `spelled_at` reads back every spelling `spelled` accepts.
+        #[test]
+        fn every_spelling_of_a_character_is_read_back(c in proptest::prelude::any::<char>()) {
+            let mut utf8 = [0u8; 4];
+            let raw = c.encode_utf8(&mut utf8).as_bytes().to_vec();
+            let mut units = [0u16; 2];
+            let units = c.encode_utf16(&mut units);
+            let n = u32::from(c);
+            let mut spellings = vec![
+                c.to_string(),
+                raw.iter().map(|b| format!("%{b:02X}")).collect(),
+                raw.iter().map(|b| format!("%{b:02x}")).collect(),
+                units.iter().map(|u| format!("\\u{u:04x}")).collect(),
+                units.iter().map(|u| format!("\\u{u:04X}")).collect(),
+                format!("&#{n};"),
+                format!("&#x{n:X};"),
+            ];
+            let named = match c { '&' => "&amp;", '<' => "&LT;", '"' => "&quot;", ' ' => "+", '/' => "\\/", '\n' => "\\n", _ => "" };
+            spellings.push(named.to_string());
+            for text in spellings.iter().filter(|t| !t.is_empty()) {
+                let mut ends = Vec::new();
+                spelled(c, text.as_bytes(), 0, &mut ends);
+                proptest::prop_assert!(ends.contains(&text.len()), "{:?}", text);
+                let mut chars = Vec::new();
+                spelled_at(text.as_bytes(), 0, &mut chars);
+                proptest::prop_assert!(chars.contains(&c), "{:?} read as {:?}", text, chars);
+            }
+        }
     }
 
     #[test]
