@@ -316,7 +316,8 @@ impl Read {
             .collect()
     }
 
-    /// Lines for people: every vendor not read, then every change.
+    /// Lines for people: every vendor not read, then every change; ids and
+    /// statuses are the vendor's text, so every line is sanitised.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .unread
@@ -331,7 +332,7 @@ impl Read {
                 c.describe()
             ));
         }
-        lines
+        lines.iter().map(|l| crate::secret::sanitise(l)).collect()
     }
 }
 

@@ -363,3 +363,42 @@ fn an_id_that_holds_the_credential_is_neither_printed_nor_recorded() {
         );
     }
 }
+
+#[test]
+fn an_id_with_escape_sequences_is_shown_escaped_by_refresh_import_dump_and_state_list() {
+    let id = "77\u{1b}[2J\r  refreshed   v  boss@example.com: adopted\u{1b}]8;;https://evil.example/\u{7}\u{202e}";
+    let url = scim_server(
+        vec![json!({
+            "id": id, "userName": "a@example.com", "active": true,
+            "emails": [{"value": "a@example.com", "primary": true}],
+            "name": {"givenName": "A", "familyName": "B"},
+        })],
+        400,
+        json!({}),
+    );
+    let t = Test::new().env("SCIM_TOKEN", "scim-token-0123456789");
+    t.write(
+        "roster.yaml",
+        &one_vendor(&format!(
+            "kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s"
+        )),
+    );
+    let mut runs = vec![t.run(&["plan", "--refresh"])];
+    runs.push(t.run(&["import", "--vendor", "v"]));
+    runs.push(t.run(&["refresh"]));
+    runs.push(t.run(&["dump", "--vendor", "v"]));
+    runs.push(t.run(&["state", "list"]));
+    runs.push(t.run(&["history"]));
+    for run in &runs {
+        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(!text.chars().any(acted_on), "{what}: {text:?}");
+        }
+    }
+    assert!(
+        runs[1].stdout.contains("id 77\\u{1b}[2J\\u{d}"),
+        "{}",
+        runs[1].stdout
+    );
+    // The state keeps the vendor's id as it is: it is data, matched on the next read.
+    assert_eq!(t.state()["vendors"]["v"]["a@example.com"]["remote_id"], id);
+}
