@@ -291,7 +291,9 @@ impl Http {
     /// Sends `request` under the rate limit and the retry policy.
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
-        let path = request.url().path().to_string(); // never the query: it may hold a secret
+        // Never the query (it may hold a secret), and the path redacted: it may
+        // hold a `${VAR}`'s value (DocuSign's account id).
+        let path = self.redact(request.url().path());
         let mut attempt = 0;
         loop {
             let Some(this_try) = request.try_clone() else {

@@ -402,3 +402,52 @@ fn an_id_with_escape_sequences_is_shown_escaped_by_refresh_import_dump_and_state
     // The state keeps the vendor's id as it is: it is data, matched on the next read.
     assert_eq!(t.state()["vendors"]["v"]["a@example.com"]["remote_id"], id);
 }
+
+#[test]
+fn a_variables_value_in_a_request_path_reaches_no_log() {
+    let account = "7f3a9c1e-5b2d-4e6f-8a9b-0c1d2e3f4a5b";
+    let server = Server::start(Config {
+        docusign_account: account.into(),
+        ..Config::default()
+    });
+    let t = Test::new()
+        .env("DS_ACCOUNT", account)
+        .env("DS_TOKEN", &server.mock.config.docusign_token)
+        .env("RUST_LOG", "trace");
+    t.write(
+        "roster.yaml",
+        &one_vendor(&format!(
+            "kind: docusign\n    base_url: {}/docusign/restapi\n    account_id: ${{DS_ACCOUNT}}\n    token: ${{DS_TOKEN}}\n    rate_limit: 1000/s",
+            server.url
+        )),
+    );
+    let apply = t.run(&["apply", "--yes"]);
+    apply.code(0);
+    let refresh = t.run(&["refresh"]);
+    refresh.code(0);
+    assert!(
+        server.mock.requests("/docusign").len() >= 2,
+        "the vendor was used"
+    );
+    for (what, text) in [
+        ("apply stdout", &apply.stdout),
+        ("apply stderr", &apply.stderr),
+        ("refresh stdout", &refresh.stdout),
+        ("refresh stderr", &refresh.stderr),
+        ("state", &t.read("state/roster.state.json")),
+    ] {
+        assert!(
+            !text.contains(account),
+            "{what} shows the account id:\n{text}"
+        );
+        assert!(
+            !text.contains("7f3a9c1e-5b2d"),
+            "{what} shows part of it:\n{text}"
+        );
+    }
+    assert!(
+        apply.stderr.contains("/v2.1/accounts/***/users"),
+        "{}",
+        apply.stderr
+    );
+}
