@@ -97,7 +97,7 @@ impl Redactor {
     /// nothing a vendor wrote can move the cursor, clear a screen, start a
     /// fake line or reorder what is shown.
     pub fn redact(&self, text: &str) -> String {
-        sanitise(&self.redact_data(text))
+        sanitise(&without_userinfo(&self.redact_data(text)))
     }
 
     /// Whether `text` holds a form of a secret this redactor knows.
@@ -147,6 +147,30 @@ impl Redactor {
         // Matches begin and end on character boundaries: each spells whole characters.
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// `text` with the credentials of every URL in it (`scheme://user:pw@`)
+/// shown as `***@`. As a URL's reader takes them, they run from `://` to the
+/// first `@` before any white space, so a password holding `/` or `?` is
+/// still all masked (a path holding `@` loses its start too: shown, it is
+/// better cut than a password shown).
+pub fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let word = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        match tail[..word].find('@') {
+            Some(userinfo) => {
+                out.push_str("***@");
+                rest = &tail[userinfo + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `c` is a character a terminal or an editor acts on without showing
@@ -807,6 +831,27 @@ mod tests {
                 proptest::prop_assert!(chars.contains(&c), "{:?} read as {:?}", text, chars);
             }
         }
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        for (text, shown) in [
+            ("https://bot:pw@host/x", "https://***@host/x"),
+            (
+                "at postgres://u:p/w?d@db:5432/roster, again",
+                "at postgres://***@db:5432/roster, again",
+            ),
+            (
+                "a http://h/x and ftp://me@f",
+                "a http://h/x and ftp://***@f",
+            ),
+            ("no url, mail a@b.com", "no url, mail a@b.com"),
+            ("https://h/p x@y", "https://h/p x@y"),
+        ] {
+            assert_eq!(without_userinfo(text), shown, "{text}");
+        }
+        let r = Redactor::default();
+        assert_eq!(r.redact("see https://u:pw@h/"), "see https://***@h/");
     }
 
     #[test]

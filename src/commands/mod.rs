@@ -116,10 +116,11 @@ impl StateFile {
                 _ => Path::new("."),
             };
             if !dir.is_dir() {
+                // A mistyped database URL lands here: its password is not shown.
                 bail!(
                     "--state {}: the folder {} does not exist (create it to start a new state there)",
-                    path.display(),
-                    dir.display()
+                    crate::secret::without_userinfo(&path.display().to_string()),
+                    crate::secret::without_userinfo(&dir.display().to_string())
                 );
             }
         }

@@ -451,3 +451,25 @@ fn a_variables_value_in_a_request_path_reaches_no_log() {
         apply.stderr
     );
 }
+
+#[test]
+fn a_mistyped_database_url_is_refused_without_its_password() {
+    let t = Test::new();
+    t.write(
+        "roster.yaml",
+        &one_vendor("kind: scim\n    base_url: https://scim.example/v2\n    token: ${SCIM_TOKEN}"),
+    );
+    for url in [
+        "postgresq://admin:S3cret-pw@db.example/roster",
+        "postgres+tls://admin:S3cret-pw@db.example:5432/roster",
+    ] {
+        let run = t.run(&["plan", "--state", url]);
+        run.code(1);
+        assert!(run.stderr.contains("***@db.example"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("S3cret-pw") && !run.stderr.contains("admin:"),
+            "{}",
+            run.stderr
+        );
+    }
+}
