@@ -286,7 +286,13 @@ impl JwtGrant {
             ("`private_key`".to_string(), pem)
         } else {
             let path = config.resolve("private_key_file", env)?;
-            let source = format!("`private_key_file` {path:?}");
+            // As written in the file: a `${VAR}`'s value is never shown.
+            let written = config
+                .private_key_file
+                .as_ref()
+                .map(|t| t.raw())
+                .unwrap_or("");
+            let source = format!("`private_key_file` {written:?}");
             let pem = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("{source}: cannot read it: {e}"))?;
             (source, pem)

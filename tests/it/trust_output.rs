@@ -246,6 +246,22 @@ fn no_message_shows_the_value_of_a_variable_or_the_credentials_of_a_url() {
         }
         assert!(!t.exists("state/roster.state.json"), "{settings}");
     }
+    // A file named by a variable: the file is read by apply, and a failure
+    // names the variable.
+    let t = Test::new().env("KEY_FILE", &format!("/nonexistent/{token}.pem"));
+    t.write(
+        "roster.yaml",
+        &one_vendor("kind: docusign\n    base_url: https://ds.example\n    account_id: acc\n    integration_key: ik\n    user_id: uid\n    private_key_file: ${KEY_FILE}"),
+    );
+    let run = t.run(&["apply", "--yes"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("`private_key_file` \"${KEY_FILE}\": cannot read it"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Zq8xYw7vU6tS"), "{}", run.stderr);
 }
 
 #[test]
