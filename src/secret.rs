@@ -71,12 +71,24 @@ impl Redactor {
         self.extend([secret]);
     }
 
+    /// Redacts `value` too, like [`Redactor::add`], as a value that may be
+    /// a secret but may also be what a vendor rightly shows (a setting such as
+    /// DocuSign's `user_id`, given by `${VAR}`, is also an account it lists):
+    /// taken out of text, but no reason for [`Redactor::reveals`] to refuse.
+    pub fn add_value(&self, value: &Secret) {
+        self.push([value], false);
+    }
+
     fn extend<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>) {
+        self.push(secrets, true);
+    }
+
+    fn push<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>, credential: bool) {
         let mut needles = self.0.write().unwrap_or_else(|e| e.into_inner());
         let before = needles.list.len();
         for secret in secrets {
             for form in forms(secret.expose()) {
-                needles.list.push(form);
+                needles.list.push((form, credential));
             }
         }
         if needles.list.len() != before {
@@ -100,15 +112,22 @@ impl Redactor {
         sanitise(&without_userinfo(&self.redact_data(text)))
     }
 
-    /// Whether `text` holds a form of a secret this redactor knows.
+    /// Whether `text` holds a form of a credential this redactor knows (not
+    /// counting the values of [`Redactor::add_value`]).
     pub fn reveals(&self, text: &str) -> bool {
-        self.redact_data(text) != text
+        self.cut(text, true) != text
     }
 
     /// Only the redaction of [`Redactor::redact`], for vendor data that an
     /// escaping writer (the YAML emitter) will write: its characters are kept
     /// so that what is written reads back as the vendor's text.
     pub fn redact_data(&self, text: &str) -> String {
+        self.cut(text, false)
+    }
+
+    /// `text` with every form of every secret replaced by `***`; with
+    /// `credentials_only`, the values of [`Redactor::add_value`] are left.
+    fn cut(&self, text: &str, credentials_only: bool) -> String {
         let needles = self.read();
         let bytes = text.as_bytes();
         let mut cut: Vec<(usize, usize)> = Vec::new();
@@ -121,8 +140,11 @@ impl Redactor {
             let mut end = None;
             for c in &firsts {
                 for n in needles.starting.get(c).into_iter().flatten() {
-                    let found =
-                        matches_at(&needles.list[*n as usize], bytes, i, &mut at, &mut next);
+                    let (needle, credential) = &needles.list[*n as usize];
+                    if credentials_only && !credential {
+                        continue;
+                    }
+                    let found = matches_at(needle, bytes, i, &mut at, &mut next);
                     end = end.max(found);
                 }
             }
@@ -216,16 +238,18 @@ fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> String {
 /// The texts to take out, and for each character the ones that start with it.
 #[derive(Clone, Default)]
 struct Needles {
-    list: Vec<Vec<char>>,
+    /// Each text, and whether it is a form of a credential.
+    list: Vec<(Vec<char>, bool)>,
     starting: std::collections::HashMap<char, Vec<u32>>,
 }
 
 impl Needles {
     fn index(&mut self) {
-        self.list.sort();
-        self.list.dedup();
+        // One entry per text: a credential's if any of its sources is one.
+        self.list.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        self.list.dedup_by(|a, b| a.0 == b.0);
         self.starting.clear();
-        for (n, needle) in self.list.iter().enumerate() {
+        for (n, (needle, _)) in self.list.iter().enumerate() {
             if let Some(&c) = needle.first() {
                 self.starting.entry(c).or_default().push(n as u32);
             }
@@ -831,6 +855,21 @@ mod tests {
                 proptest::prop_assert!(chars.contains(&c), "{:?} read as {:?}", text, chars);
             }
         }
+    }
+
+    #[test]
+    fn a_value_is_redacted_but_reveals_no_credential() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        r.add_value(&Secret::new("0f6d8e4b-1111-2222"));
+        assert_eq!(
+            r.redact("user 0f6d8e4b-1111-2222 tok-123456"),
+            "user *** ***"
+        );
+        assert!(!r.reveals("0f6d8e4b-1111-2222"));
+        assert!(r.reveals("id-tok-123456"));
+        // The same text given as both is a credential.
+        r.add(&Secret::new("0f6d8e4b-1111-2222"));
+        assert!(r.reveals("0f6d8e4b-1111-2222"));
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
             "  adopted     {}  {}: {}",
             c.vendor,
             c.email,
-            crate::secret::sanitise(&c.describe())
+            read.redactor.redact(&c.describe())
         );
     }
     for (vendor, email) in &absent {

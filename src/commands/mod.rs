@@ -281,6 +281,9 @@ pub struct Read {
     pub unread: Vec<(String, Unread)>,
     /// List requests sent.
     pub requests: usize,
+    /// Every value a `${VAR}` gave the vendors' settings: an id or status
+    /// shown may be one (DocuSign's `user_id` is also a user it lists).
+    pub redactor: crate::secret::Redactor,
 }
 
 /// Why a vendor was not read.
@@ -318,7 +321,7 @@ impl Read {
     }
 
     /// Lines for people: every vendor not read, then every change; ids and
-    /// statuses are the vendor's text, so every line is sanitised.
+    /// statuses are the vendor's text, so every line passes the redaction gate.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .unread
@@ -333,7 +336,7 @@ impl Read {
                 c.describe()
             ));
         }
-        lines.iter().map(|l| crate::secret::sanitise(l)).collect()
+        lines.iter().map(|l| self.redactor.redact(l)).collect()
     }
 }
 
@@ -362,10 +365,17 @@ pub fn read_vendors(desired: &Desired, state: &State, filter: &Filter) -> anyhow
             unread.push((vendor.clone(), Unread::NotConfigured));
         }
     }
+    let redactor = crate::secret::Redactor::default();
+    for vendor in desired.vendors.values() {
+        for (value, _) in crate::vendors::interpolated(&vendor.config, &process_env) {
+            redactor.add_value(&value);
+        }
+    }
     Ok(Read {
         changes,
         unread,
         requests,
+        redactor,
     })
 }
 

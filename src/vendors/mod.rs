@@ -279,8 +279,12 @@ macro_rules! registry {
             /// redactor: whatever the setting, a variable may hold a secret.
             pub fn connect(self, vendor: &crate::desired::Vendor, env: crate::desired::Env) -> anyhow::Result<Box<dyn Driver>> {
                 let driver = match self { $(Kind::$variant => $module::connect(vendor, env)?),+ };
-                for value in interpolated(&vendor.config, env) {
-                    driver.redactor().add(&value);
+                for (value, credential) in interpolated(&vendor.config, env) {
+                    if credential {
+                        driver.redactor().add(&value);
+                    } else {
+                        driver.redactor().add_value(&value);
+                    }
                 }
                 Ok(driver)
             }
@@ -429,16 +433,16 @@ pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
 /// are redacted from [`crate::secret::MIN_SECRET`] characters on.
 pub const MIN_INTERPOLATED: usize = 8;
 
-/// The values that `${VAR}`s give a vendor's settings: each a secret for its
-/// redactor.
-pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<Secret> {
+/// The values that `${VAR}`s give a vendor's settings, each with whether its
+/// setting is a credential: every one is a secret for its redactor.
+pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<(Secret, bool)> {
     config
         .templates()
         .into_iter()
         .filter_map(|(key, t)| Some((key, t.filter(|t| !t.is_literal())?)))
-        .filter_map(|(key, t)| Some((key, t.resolve(env).ok()?)))
-        .filter(|(key, value)| config.is_secret(key) || value.chars().count() >= MIN_INTERPOLATED)
-        .map(|(_, value)| Secret::new(value))
+        .filter_map(|(key, t)| Some((config.is_secret(key), t.resolve(env).ok()?)))
+        .filter(|(secret, value)| *secret || value.chars().count() >= MIN_INTERPOLATED)
+        .map(|(secret, value)| (Secret::new(value), secret))
         .collect()
 }
 

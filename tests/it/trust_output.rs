@@ -489,3 +489,48 @@ fn a_mistyped_database_url_is_refused_without_its_password() {
         );
     }
 }
+
+#[test]
+fn a_variables_value_that_is_also_an_id_is_redacted_not_refused() {
+    // DocuSign's `user_id` (the user roster acts as) is also an account the
+    // vendor lists; here the account id plays that part.
+    let account = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+    let server = Server::start(Config {
+        docusign_account: account.into(),
+        ..Config::default()
+    });
+    server.mock.seed(
+        "docusign",
+        "a@example.com",
+        json!({
+            "userId": account, "email": "a@example.com", "firstName": "A", "lastName": "B",
+            "userName": "A B", "userStatus": "Active",
+        }),
+    );
+    let t = Test::new()
+        .env("DS_ACCOUNT", account)
+        .env("DS_TOKEN", &server.mock.config.docusign_token);
+    t.write(
+        "roster.yaml",
+        &one_vendor(&format!(
+            "kind: docusign\n    base_url: {}/docusign/restapi\n    account_id: ${{DS_ACCOUNT}}\n    token: ${{DS_TOKEN}}\n    rate_limit: 1000/s",
+            server.url
+        )),
+    );
+    let refresh = t.run(&["refresh"]);
+    refresh.code(0);
+    assert!(
+        refresh.stdout.contains("found at the vendor as id ***"),
+        "{}",
+        refresh.stdout
+    );
+    assert!(!refresh.stdout.contains(account), "{}", refresh.stdout);
+    let record = &t.state()["vendors"]["v"]["a@example.com"];
+    assert_eq!(record["status"], "adopted", "{record}");
+    assert_eq!(record["remote_id"], account, "{record}");
+    std::fs::remove_file(t.path("state/roster.state.json")).expect("rm state");
+    let import = t.run(&["import", "--vendor", "v"]);
+    import.code(0);
+    assert!(import.stdout.contains("as id ***"), "{}", import.stdout);
+    assert!(!import.stdout.contains(account), "{}", import.stdout);
+}
