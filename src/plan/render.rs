@@ -185,8 +185,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     safety: Option<JsonSafety<'a>>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -199,9 +199,9 @@ struct JsonSafety<'a> {
 struct JsonChange<'a> {
     action: Action,
     vendor: &'a str,
-    email: &'a str,
+    email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
 }
@@ -215,14 +215,16 @@ pub fn json(view: &View) -> String {
             refuses: v.refuses,
             verdict: &v.line,
         }),
-        warnings: view.warnings,
+        // JSON escapes C0 controls itself, not C1 nor the bidi and line
+        // separators: the vendor's text is sanitised for JSON too.
+        warnings: view.warnings.iter().map(|w| sanitise(w)).collect(),
         changes: view
             .shown()
             .map(|c| JsonChange {
                 action: c.action,
                 vendor: &c.vendor,
-                email: &c.email,
-                reason: c.reason.as_deref(),
+                email: sanitise(&c.email),
+                reason: c.reason.as_deref().map(sanitise),
                 diff: (c.action == Action::Drift && c.recorded.is_some())
                     .then(|| spec_diff(c, Paint(false), "")),
             })
@@ -295,7 +297,7 @@ pub fn markdown(view: &View) -> String {
         const MOST: usize = 20;
         for w in view.warnings.iter().take(MOST) {
             let w: String = w.chars().take(500).collect();
-            let _ = writeln!(out, "- {}", sanitise(&w));
+            let _ = writeln!(out, "- {}", sanitise(&w.replace('\n', " ")));
         }
         if view.warnings.len() > MOST {
             let _ = writeln!(out, "- … {} more", view.warnings.len() - MOST);
@@ -317,7 +319,7 @@ pub fn markdown(view: &View) -> String {
             sanitise(&change.email).replace('|', "\\|"),
         );
         if let Some(reason) = &change.reason {
-            let _ = write!(item, " ({})", sanitise(reason));
+            let _ = write!(item, " ({})", sanitise(&reason.replace('\n', " ")));
         }
         if change.action.is_applied() {
             if let Some(grants) = grants(change) {
@@ -346,4 +348,50 @@ pub fn markdown(view: &View) -> String {
     }
     out.push_str(closing);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_vendor_or_a_state_file_wrote_is_shown_sanitised() {
+        let hostile = "a\u{1b}[2J\r Apply: 5 created\u{202e}\u{2028}x";
+        let changes = vec![
+            Change {
+                action: Action::Drift,
+                vendor: "v".into(),
+                email: format!("{hostile}@example.com"),
+                reason: Some(format!("the vendor said {hostile}")),
+                recorded: Some(serde_json::json!({"first_name": hostile})),
+                desired: Some(serde_json::json!({"first_name": "A"})),
+            },
+            Change {
+                action: Action::Create,
+                vendor: "v".into(),
+                email: "b@example.com".into(),
+                reason: Some(hostile.into()),
+                recorded: None,
+                desired: Some(serde_json::json!({"account": {"role": hostile}})),
+            },
+        ];
+        let plan = Plan { changes };
+        let warnings = vec![hostile.to_string()];
+        let view = View {
+            warnings: &warnings,
+            ..View::of(&plan)
+        };
+        let acted_on = |c: char| (c.is_control() && c != '\n') || crate::secret::is_hidden(c);
+        for (what, out) in [
+            ("text", text(&view, false)),
+            ("markdown", markdown(&view)),
+            ("json", json(&view)),
+        ] {
+            assert!(!out.chars().any(acted_on), "{what}: {out:?}");
+            assert!(
+                out.contains("Apply: 5 created"),
+                "{what} shows the words: {out}"
+            );
+        }
+    }
 }
