@@ -823,6 +823,11 @@ mod tests {
         // Data kept for an escaping writer keeps its characters.
         assert_eq!(r.redact_data("a\u{2028}b tok-123456"), "a\u{2028}b ***");
         assert_eq!(sanitise("plain é 🎉"), "plain é 🎉");
+        // roster's own messages keep their lines.
+        assert_eq!(
+            sanitise_lines("one\ntwo\r\u{1b}[2J\u{9b}"),
+            "one\ntwo\\u{d}\\u{1b}[2J\\u{9b}"
+        );
     }
 
     proptest::proptest! {

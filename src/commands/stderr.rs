@@ -66,6 +66,9 @@ pub fn json() -> bool {
 }
 
 fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    // A last net for vendor text that reached a message another way than the
+    // redaction gate: JSON escapes C0 controls, not C1 nor bidi overrides.
+    let message = crate::secret::sanitise_lines(message);
     let text = if json() {
         let mut all = serde_json::Map::new();
         all.insert("message".into(), message.into());
@@ -77,9 +80,9 @@ fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::
         });
         format!("{doc}\n")
     } else if level == "ERROR" {
-        format!("error: {}\n", crate::secret::sanitise_lines(message))
+        format!("error: {message}\n")
     } else {
-        format!("{}\n", crate::secret::sanitise_lines(message))
+        format!("{message}\n")
     };
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
