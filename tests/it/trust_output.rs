@@ -534,3 +534,35 @@ fn a_variables_value_that_is_also_an_id_is_redacted_not_refused() {
     assert!(import.stdout.contains("as id ***"), "{}", import.stdout);
     assert!(!import.stdout.contains(account), "{}", import.stdout);
 }
+
+#[test]
+fn a_saved_plan_and_every_plan_format_hold_no_variables_value() {
+    let token = "glpat-Zq8xYw7vU6tS5rR4pQ3o";
+    let base = format!("https://scim.example/{token}/v2");
+    let t = Test::new()
+        .env("ROSTER_BOT_TOKEN", &base)
+        .env("SCIM_TOKEN", token)
+        .env("TENANT", "tenant-4c9e1a77");
+    t.write(
+        "roster.yaml",
+        &one_vendor("kind: docusign\n    base_url: ${ROSTER_BOT_TOKEN}\n    account_id: ${TENANT}\n    token: ${SCIM_TOKEN}"),
+    );
+    let mut outputs = Vec::new();
+    for args in [
+        &["validate"][..],
+        &["plan", "--out", "plan.json"],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+        &["show", "plan.json"],
+    ] {
+        let run = t.run(args);
+        run.code(0);
+        outputs.push((format!("{args:?}"), format!("{}{}", run.stdout, run.stderr)));
+    }
+    outputs.push(("plan.json".into(), t.read("plan.json")));
+    for (what, text) in &outputs {
+        for value in [token, "Zq8xYw7vU6tS", "scim.example", "4c9e1a77"] {
+            assert!(!text.contains(value), "{what} shows {value:?}:\n{text}");
+        }
+    }
+}
