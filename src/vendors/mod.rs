@@ -589,6 +589,50 @@ mod tests {
     }
 
     #[test]
+    fn a_settings_message_names_it_never_its_value() {
+        for (key, value) in [
+            ("base_url", "glpat-Zq8xYw7vU6tS5rR4"),
+            ("base_url", "glpat:Zq8xYw7vU6tS5rR4"),
+            ("base_url", "https://bot:Zq8xYw7vU6tS5rR4@h.example/"),
+            ("base_url", "https://Zq8xYw7vU6tS5rR4@h.example/"),
+            ("oauth_base_url", "https://u:Zq8xYw7vU6tS5rR4@h.example/"),
+            ("company_id", "Zq8xYw7vU6tS5rR4"),
+            ("account_id", "Zq8xYw7vU6tS5rR4/../x"),
+        ] {
+            let why = check_setting(key, value).unwrap_err();
+            assert!(why.contains(&format!("`{key}`")), "{why}");
+            assert!(
+                !why.contains("Zq8x") && !why.contains("glpat") && !why.contains("bot"),
+                "{why}"
+            );
+        }
+        check_setting("base_url", "https://h.example/api").unwrap();
+    }
+
+    #[test]
+    fn every_interpolated_value_is_a_secret_a_short_setting_aside() {
+        let yaml = "kind: docusign\nbase_url: ${URL}\naccount_id: ${ACCOUNT}\ntoken: ${TOKEN}\nintegration_key: lit";
+        let config: VendorConfig = serde_yaml::from_str(yaml).unwrap();
+        let env = |name: &str| match name {
+            "URL" => Some("https://h.example/v2".to_string()),
+            "ACCOUNT" => Some("1234".to_string()),
+            "TOKEN" => Some("tok".to_string()),
+            _ => None,
+        };
+        let values: Vec<(String, bool)> = interpolated(&config, &env)
+            .into_iter()
+            .map(|(s, credential)| (s.expose().to_string(), credential))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("https://h.example/v2".to_string(), false),
+                ("tok".to_string(), true)
+            ]
+        );
+    }
+
+    #[test]
     fn generated_passwords_pass_the_policy() {
         let policy = acton::PASSWORD.unwrap();
         for _ in 0..200 {
