@@ -91,7 +91,7 @@ pub fn comment(text: &str) -> String {
     let one_line: String = text
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            if c.is_control() || crate::secret::is_hidden(c) {
                 ' '
             } else {
                 c
