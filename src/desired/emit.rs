@@ -46,8 +46,8 @@ pub fn quoted(text: &str) -> String {
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
             c if c.is_control() => out.push_str(&format!("\\x{:02X}", u32::from(c))),
-            c if crate::secret::is_hidden(c) => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c if is_noncharacter(c) => {
+            c if crate::secret::is_hidden(c) || is_noncharacter(c) => {
+                // Four hex digits reach U+FFFF only: `\U` for the others.
                 let n = u32::from(c);
                 if n > 0xFFFF {
                     out.push_str(&format!("\\U{n:08X}"));
@@ -198,11 +198,11 @@ mod tests {
 
     #[test]
     fn line_breaks_and_controls_are_escaped_never_written() {
-        let hostile = "77\u{2028}  - email: mallory@evil.com\u{2029}\u{85}\r\n\u{1b}[2J\u{9b}\u{7f}\u{feff}\u{202e}\0\u{ffff}";
+        let hostile = "77\u{2028}  - email: mallory@evil.com\u{2029}\u{85}\r\n\u{1b}[2J\u{9b}\u{7f}\u{feff}\u{202e}\0\u{ffff}\u{e0041}";
         let q = quoted(hostile);
         assert_eq!(
             q,
-            r#""77\L  - email: mallory@evil.com\P\N\r\n\e[2J\x9B\x7F\uFEFF\u202E\0\uFFFF""#
+            r#""77\L  - email: mallory@evil.com\P\N\r\n\e[2J\x9B\x7F\uFEFF\u202E\0\uFFFF\U000E0041""#
         );
         assert_eq!(load(&q), Value::String(hostile.into()));
         assert_eq!(scalar("Mary-Ann O.Brien"), "Mary-Ann O.Brien");
