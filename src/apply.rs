@@ -549,6 +549,18 @@ async fn run_vendor(
 /// taken out (the vendor's settings, its run-time tokens, and the passwords of
 /// the batch, see `create_batch`).
 fn scrub(mut record: Record, redactor: &impl std::ops::Deref<Target = Redactor>) -> Record {
+    // An id that holds a secret would be printed and stored: kept as no id.
+    if record
+        .remote_id
+        .as_deref()
+        .is_some_and(|id| redactor.reveals(id))
+    {
+        record.remote_id = None;
+        record.warnings.push(
+            "the vendor's id for this account holds a credential of this vendor: not recorded"
+                .into(),
+        );
+    }
     if record.error.is_none() && record.warnings.is_empty() {
         return record;
     }

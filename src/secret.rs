@@ -71,12 +71,24 @@ impl Redactor {
         self.extend([secret]);
     }
 
+    /// Redacts `value` too, like [`Redactor::add`], as a value that may be
+    /// a secret but may also be what a vendor rightly shows (a setting such as
+    /// DocuSign's `user_id`, given by `${VAR}`, is also an account it lists):
+    /// taken out of text, but no reason for [`Redactor::reveals`] to refuse.
+    pub fn add_value(&self, value: &Secret) {
+        self.push([value], false);
+    }
+
     fn extend<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>) {
+        self.push(secrets, true);
+    }
+
+    fn push<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>, credential: bool) {
         let mut needles = self.0.write().unwrap_or_else(|e| e.into_inner());
         let before = needles.list.len();
         for secret in secrets {
             for form in forms(secret.expose()) {
-                needles.list.push(form);
+                needles.list.push((form, credential));
             }
         }
         if needles.list.len() != before {
@@ -91,17 +103,51 @@ impl Redactor {
         copy
     }
 
+    /// The gate every vendor text passes before it is shown, logged or kept:
     /// `text` with every form of every secret replaced by `***` (overlapping
-    /// matches of several secrets become one).
+    /// matches of several secrets become one), then [`sanitise`]d, so that
+    /// nothing a vendor wrote can move the cursor, clear a screen, start a
+    /// fake line or reorder what is shown.
     pub fn redact(&self, text: &str) -> String {
+        sanitise(&without_userinfo(&self.redact_data(text)))
+    }
+
+    /// Whether `text` holds a form of a credential this redactor knows (not
+    /// counting the values of [`Redactor::add_value`]).
+    pub fn reveals(&self, text: &str) -> bool {
+        self.cut(text, true) != text
+    }
+
+    /// Only the redaction of [`Redactor::redact`], for vendor data that an
+    /// escaping writer (the YAML emitter) will write: its characters are kept
+    /// so that what is written reads back as the vendor's text.
+    pub fn redact_data(&self, text: &str) -> String {
+        self.cut(text, false)
+    }
+
+    /// `text` with every form of every secret replaced by `***`; with
+    /// `credentials_only`, the values of [`Redactor::add_value`] are left.
+    fn cut(&self, text: &str, credentials_only: bool) -> String {
         let needles = self.read();
         let bytes = text.as_bytes();
         let mut cut: Vec<(usize, usize)> = Vec::new();
-        for (i, b) in bytes.iter().enumerate() {
-            let end = needles.starting[usize::from(*b)]
-                .iter()
-                .filter_map(|n| matches_at(&needles.list[*n as usize], bytes, i))
-                .max();
+        // Scratch, reused: this runs at every byte of every vendor text.
+        let (mut at, mut next, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..bytes.len() {
+            // Only the needles whose first character is spelled here are tried.
+            firsts.clear();
+            spelled_at(bytes, i, &mut firsts);
+            let mut end = None;
+            for c in &firsts {
+                for n in needles.starting.get(c).into_iter().flatten() {
+                    let (needle, credential) = &needles.list[*n as usize];
+                    if credentials_only && !credential {
+                        continue;
+                    }
+                    let found = matches_at(needle, bytes, i, &mut at, &mut next);
+                    end = end.max(found);
+                }
+            }
             if let Some(end) = end {
                 match cut.last_mut() {
                     Some(last) if i <= last.1 => last.1 = last.1.max(end),
@@ -125,40 +171,193 @@ impl Redactor {
     }
 }
 
-/// The texts to take out, and for each byte value the ones a match may start with.
-#[derive(Clone)]
-struct Needles {
-    list: Vec<Vec<char>>,
-    starting: Vec<Vec<u32>>,
-}
-
-impl Default for Needles {
-    fn default() -> Self {
-        Needles {
-            list: Vec::new(),
-            starting: vec![Vec::new(); 256],
+/// `text` with the credentials of every URL in it (`scheme://user:pw@`)
+/// shown as `***@`. As a URL's reader takes them, they run from `://` to the
+/// first `@` before any white space, so a password holding `/` or `?` is
+/// still all masked (a path holding `@` loses its start too: shown, it is
+/// better cut than a password shown).
+pub fn without_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let word = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        match tail[..word].find('@') {
+            Some(userinfo) => {
+                out.push_str("***@");
+                rest = &tail[userinfo + 1..];
+            }
+            None => rest = tail,
         }
     }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `c` is a character a terminal or an editor acts on without showing
+/// it: the bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069,
+/// and the marks), zero-width characters, the byte order mark, the line and
+/// paragraph separators, interlinear annotations and Unicode tags.
+pub fn is_hidden(c: char) -> bool {
+    matches!(u32::from(c),
+        0xAD | 0x61C | 0x180E | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0xE0000..=0xE007F)
+}
+
+/// Vendor text made safe to show on a terminal or write to a file: every
+/// control character (C0 with `\r`, `\n`, `\t`, backspace and ESC, so every
+/// CSI and OSC sequence; DEL; C1) and every [`is_hidden`] character is shown
+/// escaped, as `\u{1b}`; nothing else changes. An escape sequence is left
+/// as harmless text (`\u{1b}[2J`), never acted on.
+pub fn sanitise(text: &str) -> String {
+    escape_where(text, |c| c.is_control() || is_hidden(c))
+}
+
+/// [`sanitise`], keeping line feeds: for roster's own messages of several
+/// lines, a last net for any vendor text that reached one another way.
+pub fn sanitise_lines(text: &str) -> String {
+    escape_where(text, |c| c != '\n' && (c.is_control() || is_hidden(c)))
+}
+
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> String {
+    if !text.chars().any(&unsafe_char) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The texts to take out, and for each character the ones that start with it.
+#[derive(Clone, Default)]
+struct Needles {
+    /// Each text, and whether it is a form of a credential.
+    list: Vec<(Vec<char>, bool)>,
+    starting: std::collections::HashMap<char, Vec<u32>>,
 }
 
 impl Needles {
     fn index(&mut self) {
-        self.list.sort();
-        self.list.dedup();
-        self.starting = vec![Vec::new(); 256];
-        for (n, needle) in self.list.iter().enumerate() {
-            let Some(&c) = needle.first() else { continue };
-            let mut utf8 = [0u8; 4];
-            let raw = c.encode_utf8(&mut utf8).as_bytes()[0];
-            let mut firsts = vec![raw, b'%', b'\\', b'&'];
-            if c == ' ' {
-                firsts.push(b'+');
-            }
-            firsts.dedup();
-            for b in firsts {
-                self.starting[usize::from(b)].push(n as u32);
+        // One entry per text: a credential's if any of its sources is one.
+        self.list.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        self.list.dedup_by(|a, b| a.0 == b.0);
+        self.starting.clear();
+        for (n, (needle, _)) in self.list.iter().enumerate() {
+            if let Some(&c) = needle.first() {
+                self.starting.entry(c).or_default().push(n as u32);
             }
         }
+    }
+}
+
+/// Pushes to `chars` every character that `text` at `pos` spells in one of the
+/// ways [`spelled`] knows: raw, percent-encoded, `+`, JSON-escaped, or as an
+/// HTML character reference (its inverse).
+fn spelled_at(text: &[u8], pos: usize, chars: &mut Vec<char>) {
+    let rest = &text[pos.min(text.len())..];
+    let utf8 = |bytes: &[u8]| {
+        let width = match bytes.first()? {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return None,
+        };
+        std::str::from_utf8(bytes.get(..width)?)
+            .ok()?
+            .chars()
+            .next()
+    };
+    if let Some(c) = utf8(rest) {
+        chars.push(c);
+    }
+    match rest.first() {
+        Some(b'%') => {
+            let mut decoded = Vec::with_capacity(4);
+            while decoded.len() < 4 && rest.get(3 * decoded.len()) == Some(&b'%') {
+                let at = 3 * decoded.len();
+                match rest.get(at + 1..at + 3).and_then(hex) {
+                    Some(b) => decoded.push(b as u8),
+                    None => break,
+                }
+            }
+            if let Some(c) = utf8(&decoded) {
+                chars.push(c);
+            }
+        }
+        Some(b'+') => chars.push(' '),
+        Some(b'\\') => {
+            let short = match rest.get(1) {
+                Some(b'"') => Some('"'),
+                Some(b'\\') => Some('\\'),
+                Some(b'/') => Some('/'),
+                Some(b'n') => Some('\n'),
+                Some(b'r') => Some('\r'),
+                Some(b't') => Some('\t'),
+                Some(b'b') => Some('\u{8}'),
+                Some(b'f') => Some('\u{c}'),
+                _ => None,
+            };
+            chars.extend(short);
+            let unit = |at: usize| {
+                (rest.get(at..at + 2) == Some(b"\\u"))
+                    .then(|| rest.get(at + 2..at + 6).and_then(hex))
+                    .flatten()
+            };
+            if let Some(high) = unit(0) {
+                let c = match (high, unit(6)) {
+                    (0xD800..=0xDBFF, Some(low @ 0xDC00..=0xDFFF)) => {
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                    }
+                    _ => char::from_u32(high),
+                };
+                chars.extend(c);
+            }
+        }
+        Some(b'&') => {
+            for (name, c) in [
+                (&b"&amp;"[..], '&'),
+                (b"&lt;", '<'),
+                (b"&gt;", '>'),
+                (b"&quot;", '"'),
+                (b"&apos;", '\''),
+            ] {
+                if rest
+                    .get(..name.len())
+                    .is_some_and(|r| r.eq_ignore_ascii_case(name))
+                {
+                    chars.push(c);
+                }
+            }
+            if rest.get(1) == Some(&b'#') {
+                let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
+                let digits = if hexadecimal { 3 } else { 2 };
+                let len = rest[digits.min(rest.len())..]
+                    .iter()
+                    .take(8)
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                let number = &rest[digits.min(rest.len())..(digits + len).min(rest.len())];
+                let value = if hexadecimal {
+                    hex(number)
+                } else {
+                    std::str::from_utf8(number)
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                };
+                if len > 0 && rest.get(digits + len) == Some(&b';') {
+                    chars.extend(value.and_then(char::from_u32));
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -171,6 +370,55 @@ fn forms(secret: &str) -> Vec<Vec<char>> {
     if secret.chars().count() < MIN_SECRET {
         return Vec::new();
     }
+    let mut out = encoded_forms(secret);
+    for other in other_forms(secret) {
+        if other.chars().count() >= MIN_SECRET && other.len() >= MIN_BASE64 {
+            out.push(other.chars().collect());
+        }
+    }
+    out
+}
+
+/// A run of this many characters of a secret is redacted wherever it appears,
+/// so that a vendor echoing a truncated token (`tok-abcdef0123...`) shows
+/// none of it; a secret this long or shorter is redacted whole only.
+pub const TRUNCATED: usize = 12;
+
+/// The other ways a vendor may show a secret it echoes: upper- and
+/// lower-cased, its bytes in hex (either case), reversed, its characters
+/// separated by spaces, and every run of [`TRUNCATED`] of its characters
+/// (as they are, upper- or lower-cased).
+fn other_forms(secret: &str) -> Vec<String> {
+    let chars: Vec<char> = secret.chars().collect();
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let (upper, lower) = (secret.to_uppercase(), secret.to_lowercase());
+    let mut out = vec![
+        hex.to_uppercase(),
+        hex,
+        chars.iter().rev().collect(),
+        chars
+            .iter()
+            .map(char::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+    ];
+    for text in [secret, &upper, &lower] {
+        let chars: Vec<char> = text.chars().collect();
+        if chars.len() > TRUNCATED {
+            out.extend(
+                chars
+                    .windows(TRUNCATED)
+                    .map(|w| w.iter().collect::<String>()),
+            );
+        }
+    }
+    out.push(upper);
+    out.push(lower);
+    out
+}
+
+/// The secret and its encoded forms (see [`forms`]).
+fn encoded_forms(secret: &str) -> Vec<Vec<char>> {
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json
         .get(1..json.len().saturating_sub(1))
@@ -231,22 +479,28 @@ fn percent_encode(text: &str, keep: &str, plus: bool) -> String {
 
 /// The end of the longest match of `needle` at `start`: each of its characters
 /// written in any of the ways [`spelled`] knows.
-fn matches_at(needle: &[char], text: &[u8], start: usize) -> Option<usize> {
-    let mut at = vec![start];
-    let mut next = Vec::new();
+fn matches_at(
+    needle: &[char],
+    text: &[u8],
+    start: usize,
+    at: &mut Vec<usize>,
+    next: &mut Vec<usize>,
+) -> Option<usize> {
+    at.clear();
+    at.push(start);
     for &c in needle {
         next.clear();
-        for &pos in &at {
-            spelled(c, text, pos, &mut next);
+        for &pos in at.iter() {
+            spelled(c, text, pos, next);
         }
         if next.is_empty() {
             return None;
         }
         next.sort_unstable();
         next.dedup();
-        std::mem::swap(&mut at, &mut next);
+        std::mem::swap(at, next);
     }
-    at.into_iter().max()
+    at.iter().copied().max()
 }
 
 /// Pushes to `ends` where `c` ends if it is written at `pos` in one of the ways
@@ -504,6 +758,144 @@ mod tests {
             "Passw0rd!",
             "`with` leaves the original"
         );
+    }
+
+    #[test]
+    fn upper_and_lower_cased() {
+        let r = Redactor::new([&Secret::new("Tok-AbC123xyz")]);
+        assert_eq!(r.redact("a TOK-ABC123XYZ b"), "a *** b");
+        assert_eq!(r.redact("a tok-abc123xyz b"), "a *** b");
+    }
+
+    #[test]
+    fn hex_in_either_case() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        let hex: String = "tok-123456".bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(r.redact(&format!("id={hex};")), "id=***;");
+        assert_eq!(r.redact(&format!("id={};", hex.to_uppercase())), "id=***;");
+    }
+
+    #[test]
+    fn reversed() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        assert_eq!(r.redact("echo 654321-kot!"), "echo ***!");
+    }
+
+    #[test]
+    fn spaced() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        assert_eq!(r.redact("t o k - 1 2 3 4 5 6."), "***.");
+    }
+
+    #[test]
+    fn truncated_to_a_run_of_twelve_characters() {
+        let token = "glpat-0123456789abcdefghij";
+        let r = Redactor::new([&Secret::new(token)]);
+        // A prefix, a middle and a suffix of 12 characters or more.
+        assert_eq!(
+            r.redact("token glpat-0123456... refused"),
+            "token ***... refused"
+        );
+        assert_eq!(r.redact("[3456789abcdef]"), "[***]");
+        assert_eq!(r.redact("...89abcdefghij"), "...***");
+        // Eleven characters say too little to be taken out (and would mangle text).
+        assert_eq!(r.redact("glpat-01234"), "glpat-01234");
+        // A short secret is taken out whole only.
+        let r = Redactor::new([&Secret::new("pw-12345")]);
+        assert_eq!(r.redact("pw-1234"), "pw-1234");
+    }
+
+    #[test]
+    fn the_gate_shows_controls_and_escape_sequences_escaped() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        let text = "no\u{1b}[2J\r Apply: 5 created\u{1b}]8;;http://evil\u{7}x\u{1b}]8;;\u{7} \u{202e}tok-123456\u{9b}\u{7f}\u{8}";
+        let shown = r.redact(text);
+        assert!(
+            !shown.chars().any(|c| c.is_control() || is_hidden(c)),
+            "{shown:?}"
+        );
+        assert_eq!(
+            shown,
+            "no\\u{1b}[2J\\u{d} Apply: 5 created\\u{1b}]8;;http://evil\\u{7}x\\u{1b}]8;;\\u{7} \\u{202e}***\\u{9b}\\u{7f}\\u{8}"
+        );
+        assert!(r.reveals("a tok-123456"));
+        assert!(!r.reveals("a tok-12345"));
+        // Data kept for an escaping writer keeps its characters.
+        assert_eq!(r.redact_data("a\u{2028}b tok-123456"), "a\u{2028}b ***");
+        assert_eq!(sanitise("plain é 🎉"), "plain é 🎉");
+        // roster's own messages keep their lines.
+        assert_eq!(
+            sanitise_lines("one\ntwo\r\u{1b}[2J\u{9b}"),
+            "one\ntwo\\u{d}\\u{1b}[2J\\u{9b}"
+        );
+    }
+
+    proptest::proptest! {
+        /// The index finds a needle by its first character however that is
+        /// written: `spelled_at` reads back every spelling `spelled` accepts.
+        #[test]
+        fn every_spelling_of_a_character_is_read_back(c in proptest::prelude::any::<char>()) {
+            let mut utf8 = [0u8; 4];
+            let raw = c.encode_utf8(&mut utf8).as_bytes().to_vec();
+            let mut units = [0u16; 2];
+            let units = c.encode_utf16(&mut units);
+            let n = u32::from(c);
+            let mut spellings = vec![
+                c.to_string(),
+                raw.iter().map(|b| format!("%{b:02X}")).collect(),
+                raw.iter().map(|b| format!("%{b:02x}")).collect(),
+                units.iter().map(|u| format!("\\u{u:04x}")).collect(),
+                units.iter().map(|u| format!("\\u{u:04X}")).collect(),
+                format!("&#{n};"),
+                format!("&#x{n:X};"),
+            ];
+            let named = match c { '&' => "&amp;", '<' => "&LT;", '"' => "&quot;", ' ' => "+", '/' => "\\/", '\n' => "\\n", _ => "" };
+            spellings.push(named.to_string());
+            for text in spellings.iter().filter(|t| !t.is_empty()) {
+                let mut ends = Vec::new();
+                spelled(c, text.as_bytes(), 0, &mut ends);
+                proptest::prop_assert!(ends.contains(&text.len()), "{:?}", text);
+                let mut chars = Vec::new();
+                spelled_at(text.as_bytes(), 0, &mut chars);
+                proptest::prop_assert!(chars.contains(&c), "{:?} read as {:?}", text, chars);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_is_redacted_but_reveals_no_credential() {
+        let r = Redactor::new([&Secret::new("tok-123456")]);
+        r.add_value(&Secret::new("0f6d8e4b-1111-2222"));
+        assert_eq!(
+            r.redact("user 0f6d8e4b-1111-2222 tok-123456"),
+            "user *** ***"
+        );
+        assert!(!r.reveals("0f6d8e4b-1111-2222"));
+        assert!(r.reveals("id-tok-123456"));
+        // The same text given as both is a credential.
+        r.add(&Secret::new("0f6d8e4b-1111-2222"));
+        assert!(r.reveals("0f6d8e4b-1111-2222"));
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        for (text, shown) in [
+            ("https://bot:pw@host/x", "https://***@host/x"),
+            (
+                "at postgres://u:p/w?d@db:5432/roster, again",
+                "at postgres://***@db:5432/roster, again",
+            ),
+            (
+                "a http://h/x and ftp://me@f",
+                "a http://h/x and ftp://***@f",
+            ),
+            ("no url, mail a@b.com", "no url, mail a@b.com"),
+            ("https://h/p x@y", "https://h/p x@y"),
+        ] {
+            assert_eq!(without_userinfo(text), shown, "{text}");
+        }
+        let r = Redactor::default();
+        assert_eq!(r.redact("see https://u:pw@h/"), "see https://***@h/");
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! `roster dump --vendor NAME`: every account that vendor holds, printed as
 //! roster.yaml `users:` entries (like `octodns-dump`), so a team can start from
 //! today's reality. It reads the vendor's list and changes nothing; no secret is
-//! in what it prints.
+//! in what it prints, and nothing a vendor sends can add a line to it: every
+//! value and key is written by the one YAML emitter (`desired::emit`).
 
 use super::{emit, load_desired, runtime, Input, EXIT_OK};
+use crate::desired::emit as yaml;
 use crate::desired::process_env;
+use crate::secret::Redactor;
 use crate::vendors::list::{self, Observed, Query};
 use anyhow::{anyhow, bail};
 use clap::Args;
-use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 #[derive(Args, Debug)]
@@ -18,17 +21,6 @@ pub struct DumpArgs {
     /// The vendor whose accounts to print (a name from `vendors:`).
     #[arg(long = "vendor", value_name = "NAME")]
     pub vendor: String,
-}
-
-/// One `users:` entry, in roster.yaml's terms.
-#[derive(Serialize)]
-struct Entry<'a> {
-    email: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<&'static str>,
-    accounts: BTreeMap<&'a str, &'a serde_json::Map<String, serde_json::Value>>,
 }
 
 pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
@@ -45,16 +37,63 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
     let listing = runtime()?
         .block_on(list::all(driver.as_ref(), Query::All))
         .map_err(|e| anyhow!("cannot list the accounts of `{name}`: {e}"))?;
-    // One entry per email: a live membership before a closed one.
+    // Existing accounts never get this password; it only satisfies the
+    // vendor's rule that a new account needs one.
+    let password = kind.empty_account().password_policy().map(|_| "generate");
+    let dump = render(
+        name,
+        kind.name(),
+        password,
+        &listing.items,
+        driver.redactor(),
+    );
+    emit(&dump.text);
+    if dump.unnamed > 0 {
+        tracing::warn!(
+            "{} account(s) have no first or last name at the vendor: fill them in before use",
+            dump.unnamed
+        );
+    }
+    if !dump.nameless.is_empty() {
+        tracing::warn!(
+            "{} account(s) have no email at the vendor and are left out (ids: {})",
+            dump.nameless.len(),
+            driver.redactor().redact(&dump.nameless.join(", "))
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// What `dump` prints, and what it has to say about it.
+pub struct Dump {
+    pub text: String,
+    /// Accounts printed without a first or last name.
+    pub unnamed: usize,
+    /// The ids of accounts left out for want of an email.
+    pub nameless: Vec<String>,
+}
+
+/// The `users:` entries of `items`, listed by vendor `name` of `kind`: one per
+/// email, a live account before a closed one; closed ones commented out. Every
+/// text the vendor sent passes `redactor` (secrets out) and the YAML emitter
+/// (every line break and control escaped), so that pasted into roster.yaml the
+/// output holds exactly the vendor's data and nothing more.
+pub fn render(
+    name: &str,
+    kind: &str,
+    password: Option<&str>,
+    items: &[Observed],
+    redactor: &Redactor,
+) -> Dump {
     let mut by_email: BTreeMap<String, &Observed> = BTreeMap::new();
     let mut nameless = Vec::new();
-    for o in &listing.items {
+    for o in items {
         let email = o
             .email
             .clone()
             .or_else(|| o.key.contains('@').then(|| o.key.clone()));
         let Some(email) = email else {
-            nameless.push(o.remote_id.as_str());
+            nameless.push(o.remote_id.clone());
             continue;
         };
         let keep = by_email.get(&email).is_none_or(|held| !held.live && o.live);
@@ -62,88 +101,231 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
             by_email.insert(email, o);
         }
     }
-    // Existing accounts never get this password; it only satisfies the
-    // vendor's rule that a new account needs one.
-    let password = kind.empty_account().password_policy().map(|_| "generate");
     let mut out = format!(
-        "# roster dump --vendor {name}: {} account(s) held by `{name}` ({kind}).\n# Closed or inactive accounts are commented out.\nusers:\n",
-        by_email.len()
+        "{}\n{}\nusers:\n",
+        yaml::comment(&format!(
+            "roster dump --vendor {}: {} account(s) held by {} ({}).",
+            yaml::scalar(name),
+            by_email.len(),
+            yaml::scalar(name),
+            kind
+        )),
+        yaml::comment("Closed or inactive accounts are commented out.")
     );
+    let clean = |text: &str| redactor.redact_data(text);
     let mut unnamed = 0;
-    // What the vendor lists is text it sends, shown: every value passes the one
-    // redaction gate before it is written out as YAML.
-    let redactor = driver.redactor();
-    let clean = |text: &str| redactor.redact(text);
     for (email, o) in &by_email {
-        let (email, first_name, last_name) = (
-            clean(email),
-            clean(o.first_name.as_deref().unwrap_or("")),
-            clean(o.last_name.as_deref().unwrap_or("")),
-        );
-        let mut block = serde_json::Value::Object(o.block.clone());
-        redact_strings(&mut block, &clean);
-        let block = match block {
-            serde_json::Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
-        let entry = Entry {
-            email: &email,
-            first_name: &first_name,
-            last_name: &last_name,
-            password,
-            accounts: BTreeMap::from([(name, &block)]),
-        };
-        if entry.first_name.is_empty() || entry.last_name.is_empty() {
+        let first_name = clean(o.first_name.as_deref().unwrap_or(""));
+        let last_name = clean(o.last_name.as_deref().unwrap_or(""));
+        if first_name.is_empty() || last_name.is_empty() {
             unnamed += 1;
         }
-        let yaml = serde_yaml::to_string(&[entry])?;
-        let prefix = if o.live {
-            "  ".to_string()
+        let block = redact_value(&Value::Object(o.block.clone()), &clean);
+        let accounts: Map<String, Value> = [(name.to_string(), block)].into_iter().collect();
+        let mut fields = vec![
+            ("email", Value::String(clean(email))),
+            ("first_name", Value::String(first_name)),
+            ("last_name", Value::String(last_name)),
+        ];
+        if let Some(p) = password {
+            fields.push(("password", Value::String(p.into())));
+        }
+        fields.push(("accounts", Value::Object(accounts)));
+        let entry = yaml::item(&fields, 0);
+        if o.live {
+            for line in entry.lines() {
+                out.push_str("  ");
+                out.push_str(line);
+                out.push('\n');
+            }
         } else {
-            // The vendor's words stay on the comment line: a line break in
-            // them would start an entry that an import takes.
-            out.push_str(&format!(
-                "  # {} at the vendor (id {}):\n",
-                one_line(&clean(o.status.as_deref().unwrap_or("inactive"))),
-                one_line(&clean(&o.remote_id))
-            ));
-            "  # ".to_string()
-        };
-        for line in yaml.lines() {
-            out.push_str(&prefix);
-            out.push_str(line);
+            // The emitter's only line break is `\n`: each line of the entry
+            // stays in its comment.
+            out.push_str("  ");
+            out.push_str(&yaml::comment(&format!(
+                "{} at the vendor (id {}):",
+                yaml::scalar(&clean(o.status.as_deref().unwrap_or("inactive"))),
+                yaml::scalar(&clean(&o.remote_id))
+            )));
             out.push('\n');
+            for line in entry.lines() {
+                out.push_str("  # ");
+                out.push_str(line);
+                out.push('\n');
+            }
         }
     }
-    emit(&out);
-    if unnamed > 0 {
-        tracing::warn!("{unnamed} account(s) have no first or last name at the vendor: fill them in before use");
-    }
-    if !nameless.is_empty() {
-        tracing::warn!(
-            "{} account(s) have no email at the vendor and are left out (ids: {})",
-            nameless.len(),
-            one_line(&redactor.redact(&nameless.join(", ")))
-        );
-    }
-    Ok(EXIT_OK)
-}
-
-/// `text` with its control characters (line breaks) shown escaped.
-fn one_line(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        text.escape_debug().to_string()
-    } else {
-        text.to_string()
+    Dump {
+        text: out,
+        unnamed,
+        nameless,
     }
 }
 
-/// Every string inside `value`, passed through `clean`.
-fn redact_strings(value: &mut serde_json::Value, clean: &impl Fn(&str) -> String) {
+/// `value` with every string in it, keys too, passed through `clean`.
+fn redact_value(value: &Value, clean: &impl Fn(&str) -> String) -> Value {
     match value {
-        serde_json::Value::String(s) => *s = clean(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, clean)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, clean)),
-        _ => {}
+        Value::String(s) => Value::String(clean(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact_value(v, clean)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (clean(k), redact_value(v, clean)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{identity, Password};
+    use crate::vendors::AccountBlock;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// Text a hostile vendor may send: YAML's line breaks and indicators,
+    /// controls, and anything else.
+    fn text() -> impl Strategy<Value = String> {
+        let hostile = prop::sample::select(vec![
+            '\u{2028}',
+            '\u{2029}',
+            '\u{85}',
+            '\n',
+            '\r',
+            '\t',
+            '\u{1b}',
+            '\u{9b}',
+            '\u{7f}',
+            '\u{feff}',
+            '\u{202e}',
+            '\u{e0041}',
+            '\u{200b}',
+            '\0',
+            '"',
+            '\'',
+            '\\',
+            ':',
+            '#',
+            '-',
+            ' ',
+            '[',
+            '{',
+            '}',
+            '&',
+            '*',
+            '!',
+            '|',
+            '>',
+            '%',
+            '@',
+            ',',
+            '?',
+            'a',
+            'é',
+        ]);
+        let snippet = prop::sample::select(vec![
+            "\u{2028}  - email: mallory@evil.com\u{2028}    password: generate\u{2028}    roles: [admin]",
+            "\n  - email: mallory@evil.com\n    roles: [admin]\n",
+            "\"\n  roles: [admin]\n#",
+        ]);
+        let piece = prop_oneof![
+            4 => prop::collection::vec(prop_oneof![hostile, any::<char>()], 0..12)
+                .prop_map(|c| c.into_iter().collect::<String>()),
+            1 => snippet.prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..3).prop_map(|p| p.concat())
+    }
+
+    #[derive(Clone, Debug)]
+    struct Account {
+        first: String,
+        last: String,
+        attributes: BTreeMap<String, String>,
+        live: bool,
+        id: String,
+        status: String,
+    }
+
+    fn account() -> impl Strategy<Value = Account> {
+        (
+            text(),
+            text(),
+            prop::collection::btree_map(text(), text(), 0..3),
+            any::<bool>(),
+            text(),
+            text(),
+        )
+            .prop_map(|(first, last, attributes, live, id, status)| Account {
+                first: format!("F{first}"),
+                last: format!("L{last}"),
+                attributes,
+                live,
+                id,
+                status,
+            })
+    }
+
+    fn observed(n: usize, a: &Account) -> Observed {
+        let email = format!("u{n}@example.com");
+        let mut block = Map::new();
+        if !a.attributes.is_empty() {
+            let attrs = a
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            block.insert("custom_attributes".into(), Value::Object(attrs));
+        }
+        Observed {
+            key: email.clone(),
+            email: Some(email),
+            remote_id: a.id.clone(),
+            live: a.live,
+            status: Some(a.status.clone()),
+            first_name: Some(a.first.clone()),
+            last_name: Some(a.last.clone()),
+            block,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Pasted back into roster.yaml, a dump is exactly the vendor's live
+        /// accounts: no other user, no other field, no role.
+        #[test]
+        fn a_dump_loads_back_as_exactly_the_vendors_accounts(
+            accounts in prop::collection::vec(account(), 0..4)
+        ) {
+            let items: Vec<Observed> =
+                accounts.iter().enumerate().map(|(n, a)| observed(n, a)).collect();
+            let dump = render("ap", "activeplatform", Some("generate"), &items, &Redactor::default());
+            let file = format!(
+                "version: 1\nvendors:\n  ap:\n    kind: activeplatform\n    base_url: https://ap.example.com\n    api_token: ${{AP_TOKEN}}\nroles:\n  admin:\n    ap: {{ custom_attributes: {{ role: admin }} }}\n{}",
+                dump.text
+            );
+            let desired = crate::desired::load_str("roster.yaml", &file, &|_| None)
+                .map_err(|e| TestCaseError::fail(format!("{e:#}\n{file}")))?;
+            let live: BTreeSet<String> = items
+                .iter()
+                .filter(|o| o.live)
+                .map(|o| identity(o.email.as_deref().unwrap_or_default()))
+                .collect();
+            let loaded: BTreeSet<String> = desired.users.keys().cloned().collect();
+            prop_assert_eq!(&loaded, &live, "{}", file);
+            for (n, a) in accounts.iter().enumerate().filter(|(_, a)| a.live) {
+                let user = &desired.users[&format!("u{n}@example.com")];
+                prop_assert_eq!(&user.profile.first_name, &a.first);
+                prop_assert_eq!(&user.profile.last_name, &a.last);
+                prop_assert_eq!(&user.password, &Some(Password::Generate));
+                let names: Vec<&String> = user.accounts.keys().collect();
+                prop_assert_eq!(names, vec!["ap"]);
+                let AccountBlock::ActivePlatform(block) = &user.accounts["ap"].block else {
+                    return Err(TestCaseError::fail("not an ActivePlatform block"));
+                };
+                prop_assert_eq!(&block.custom_attributes, &a.attributes, "{}", file);
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! commit. Only a PostgreSQL state keeps a history; a state file's is its git log.
 
 use super::{emit, say, StateFile, EXIT_OK};
+use crate::secret::sanitise;
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -60,12 +61,18 @@ pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
                 say!("{}: no history recorded.", store.describe());
             }
             for e in &entries {
-                let mut line = format!("{}  {}  {}  {}", e.recorded, e.vendor, e.email, e.status);
+                let mut line = format!(
+                    "{}  {}  {}  {}",
+                    e.recorded,
+                    e.vendor,
+                    sanitise(&e.email),
+                    e.status
+                );
                 if let Some(id) = &e.remote_id {
-                    line.push_str(&format!("  id={id}"));
+                    line.push_str(&format!("  id={}", sanitise(id)));
                 }
                 if let Some(err) = &e.error {
-                    line.push_str(&format!("  error={err}"));
+                    line.push_str(&format!("  error={}", sanitise(err)));
                 }
                 line.push_str(&format!(
                     "  by {} (run {} on {})",

@@ -67,7 +67,12 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
         read.requests
     );
     for c in &read.changes {
-        say!("  adopted     {}  {}: {}", c.vendor, c.email, c.describe());
+        say!(
+            "  adopted     {}  {}: {}",
+            c.vendor,
+            c.email,
+            read.redactor.redact(&c.describe())
+        );
     }
     for (vendor, email) in &absent {
         say!("  absent      {vendor}  {email} (apply would create it)");

@@ -116,10 +116,11 @@ impl StateFile {
                 _ => Path::new("."),
             };
             if !dir.is_dir() {
+                // A mistyped database URL lands here: its password is not shown.
                 bail!(
                     "--state {}: the folder {} does not exist (create it to start a new state there)",
-                    path.display(),
-                    dir.display()
+                    crate::secret::without_userinfo(&path.display().to_string()),
+                    crate::secret::without_userinfo(&dir.display().to_string())
                 );
             }
         }
@@ -285,9 +286,11 @@ fn check_settings(desired: &Desired) -> anyhow::Result<()> {
             let Ok(value) = t.resolve(&process_env) else {
                 continue;
             };
+            // The variable and the setting are named, never the value: it may
+            // be a secret, and this message reaches CI logs and PR comments.
             if let Err(why) = crate::vendors::check_setting(key, &value) {
                 problems.push(format!(
-                    "{}: vendors.{name}.{key}: {} gives {value:?}: {why}",
+                    "{}: vendors.{name}.{key}: the value of {}: {why}",
                     vendor.file.display(),
                     t.raw()
                 ));
@@ -338,6 +341,9 @@ pub struct Read {
     pub refused: Vec<crate::refresh::Refused>,
     /// List requests sent.
     pub requests: usize,
+    /// Every value a `${VAR}` gave the vendors' settings: an id or status
+    /// shown may be one (DocuSign's `user_id` is also a user it lists).
+    pub redactor: crate::secret::Redactor,
 }
 
 /// Why a vendor was not read.
@@ -374,7 +380,8 @@ impl Read {
             .collect()
     }
 
-    /// Lines for people: every vendor not read, then every change.
+    /// Lines for people: every vendor not read, then every change; ids and
+    /// statuses are the vendor's text, so every line passes the redaction gate.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .unread
@@ -389,7 +396,7 @@ impl Read {
                 c.describe()
             ));
         }
-        lines
+        lines.iter().map(|l| self.redactor.redact(l)).collect()
     }
 }
 
@@ -428,11 +435,18 @@ pub fn read_vendors(
             unread.push((vendor.clone(), Unread::NotConfigured));
         }
     }
+    let redactor = crate::secret::Redactor::default();
+    for vendor in desired.vendors.values() {
+        for (value, _) in crate::vendors::interpolated(&vendor.config, &process_env) {
+            redactor.add_value(&value);
+        }
+    }
     Ok(Read {
         changes,
         unread,
         refused,
         requests,
+        redactor,
     })
 }
 

@@ -2,6 +2,7 @@
 //! change only the state file (under its lock), never a vendor.
 
 use super::{emit, say, StateFile, EXIT_OK};
+use crate::secret::sanitise;
 use crate::state::{merge, Lock, LockRecord, Scope, State, Store, Unlocked};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
@@ -305,13 +306,14 @@ fn show(file: &StateFile) -> anyhow::Result<u8> {
         state.serial
     );
     for (vendor, email, r) in state.records() {
-        let mut line = format!("{vendor}  {email}  {}", r.status.as_str());
+        // A state file is input too: what a vendor said is shown sanitised.
+        let mut line = format!("{vendor}  {}  {}", sanitise(email), r.status.as_str());
         if let Some(id) = &r.remote_id {
-            line.push_str(&format!("  id={id}"));
+            line.push_str(&format!("  id={}", sanitise(id)));
         }
         line.push_str(&format!("  at={}", r.at));
         if let Some(e) = &r.error {
-            line.push_str(&format!("  error={e}"));
+            line.push_str(&format!("  error={}", sanitise(e)));
         }
         say!("{line}");
     }

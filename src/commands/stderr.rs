@@ -66,6 +66,9 @@ pub fn json() -> bool {
 }
 
 fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    // A last net for vendor text that reached a message another way than the
+    // redaction gate: JSON escapes C0 controls, not C1 nor bidi overrides.
+    let message = crate::secret::sanitise_lines(message);
     let text = if json() {
         let mut all = serde_json::Map::new();
         all.insert("message".into(), message.into());

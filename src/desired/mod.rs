@@ -1,6 +1,7 @@
 //! The desired state: which users must exist in which vendor accounts, loaded from
 //! roster.yaml (one file or a folder of them), interpolated and validated.
 
+pub mod emit;
 mod interpolate;
 mod load;
 mod merge;

@@ -1,7 +1,11 @@
 //! Plans as text for a terminal, JSON for tools, and Markdown for a pull-request
-//! comment. Rendering decides nothing: it shows the plan it is given.
+//! comment. Rendering decides nothing: it shows the plan it is given. Text
+//! that may come from a vendor or a state file (emails, reasons, recorded
+//! specs, warnings) is sanitised: no control character reaches a terminal or a
+//! comment.
 
 use super::{Action, Change, Plan, Summary, Verdict};
+use crate::secret::sanitise;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 use std::fmt::Write;
@@ -55,7 +59,7 @@ fn consequence(change: &Change) -> String {
         Action::Unchanged => "up to date",
     };
     match &change.reason {
-        Some(reason) => format!("{reason}; {what}"),
+        Some(reason) => format!("{}; {what}", sanitise(reason)),
         None => what.to_string(),
     }
 }
@@ -88,7 +92,7 @@ fn spec_diff(change: &Change, paint: Paint, indent: &str) -> String {
             paint.code("36", &hunk.header().to_string())
         );
         for line in hunk.iter_changes() {
-            let text = line.value().trim_end_matches('\n');
+            let text = sanitise(line.value().trim_end_matches('\n'));
             let rendered = match line.tag() {
                 ChangeTag::Delete => paint.code("31", &format!("-{text}")),
                 ChangeTag::Insert => paint.code("32", &format!("+{text}")),
@@ -141,7 +145,11 @@ pub fn text(view: &View, color: bool) -> String {
         );
         return out;
     }
-    let width = view.shown().map(|c| c.email.len()).max().unwrap_or(0);
+    let width = view
+        .shown()
+        .map(|c| sanitise(&c.email).len())
+        .max()
+        .unwrap_or(0);
     let mut vendor = None;
     for change in view.shown() {
         if vendor != Some(&change.vendor) {
@@ -156,7 +164,7 @@ pub fn text(view: &View, color: bool) -> String {
             out,
             "  {} {:<width$}  {}",
             paint.action(change.action, &head),
-            change.email,
+            sanitise(&change.email),
             paint.code("2", &format!("({})", consequence(change)))
         );
         if change.action == Action::Drift && change.recorded.is_some() {
@@ -177,8 +185,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     safety: Option<JsonSafety<'a>>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -191,9 +199,9 @@ struct JsonSafety<'a> {
 struct JsonChange<'a> {
     action: Action,
     vendor: &'a str,
-    email: &'a str,
+    email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
 }
@@ -207,14 +215,16 @@ pub fn json(view: &View) -> String {
             refuses: v.refuses,
             verdict: &v.line,
         }),
-        warnings: view.warnings,
+        // JSON escapes C0 controls itself, not C1 nor the bidi and line
+        // separators: the vendor's text is sanitised for JSON too.
+        warnings: view.warnings.iter().map(|w| sanitise(w)).collect(),
         changes: view
             .shown()
             .map(|c| JsonChange {
                 action: c.action,
                 vendor: &c.vendor,
-                email: &c.email,
-                reason: c.reason.as_deref(),
+                email: sanitise(&c.email),
+                reason: c.reason.as_deref().map(sanitise),
                 diff: (c.action == Action::Drift && c.recorded.is_some())
                     .then(|| spec_diff(c, Paint(false), "")),
             })
@@ -287,7 +297,7 @@ pub fn markdown(view: &View) -> String {
         const MOST: usize = 20;
         for w in view.warnings.iter().take(MOST) {
             let w: String = w.chars().take(500).collect();
-            let _ = writeln!(out, "- {}", w.replace('\n', " "));
+            let _ = writeln!(out, "- {}", sanitise(&w.replace('\n', " ")));
         }
         if view.warnings.len() > MOST {
             let _ = writeln!(out, "- … {} more", view.warnings.len() - MOST);
@@ -306,14 +316,14 @@ pub fn markdown(view: &View) -> String {
             sign(change.action),
             change.action.as_str(),
             change.vendor,
-            change.email.replace('|', "\\|"),
+            sanitise(&change.email).replace('|', "\\|"),
         );
         if let Some(reason) = &change.reason {
-            let _ = write!(item, " ({})", reason.replace('\n', " "));
+            let _ = write!(item, " ({})", sanitise(&reason.replace('\n', " ")));
         }
         if change.action.is_applied() {
             if let Some(grants) = grants(change) {
-                let _ = write!(item, ": {grants}");
+                let _ = write!(item, ": {}", sanitise(&grants));
             }
         }
         item.push('\n');
@@ -338,4 +348,50 @@ pub fn markdown(view: &View) -> String {
     }
     out.push_str(closing);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_vendor_or_a_state_file_wrote_is_shown_sanitised() {
+        let hostile = "a\u{1b}[2J\r Apply: 5 created\u{202e}\u{2028}x";
+        let changes = vec![
+            Change {
+                action: Action::Drift,
+                vendor: "v".into(),
+                email: format!("{hostile}@example.com"),
+                reason: Some(format!("the vendor said {hostile}")),
+                recorded: Some(serde_json::json!({"first_name": hostile})),
+                desired: Some(serde_json::json!({"first_name": "A"})),
+            },
+            Change {
+                action: Action::Create,
+                vendor: "v".into(),
+                email: "b@example.com".into(),
+                reason: Some(hostile.into()),
+                recorded: None,
+                desired: Some(serde_json::json!({"account": {"role": hostile}})),
+            },
+        ];
+        let plan = Plan { changes };
+        let warnings = vec![hostile.to_string()];
+        let view = View {
+            warnings: &warnings,
+            ..View::of(&plan)
+        };
+        let acted_on = |c: char| (c.is_control() && c != '\n') || crate::secret::is_hidden(c);
+        for (what, out) in [
+            ("text", text(&view, false)),
+            ("markdown", markdown(&view)),
+            ("json", json(&view)),
+        ] {
+            assert!(!out.chars().any(acted_on), "{what}: {out:?}");
+            assert!(
+                out.contains("Apply: 5 created"),
+                "{what} shows the words: {out}"
+            );
+        }
+    }
 }

@@ -125,14 +125,8 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
 
 /// `oauth_base_url` parsed: an http(s) URL.
 fn oauth_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text)
-        .map_err(|e| format!("`oauth_base_url` {text:?} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "`oauth_base_url` {text:?} must be an http(s) URL with a host"
-        ));
-    }
-    Ok(url)
+    super::check_setting("oauth_base_url", text)?;
+    reqwest::Url::parse(text).map_err(|e| format!("`oauth_base_url` is not a URL: {e}"))
 }
 
 pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
@@ -294,7 +288,13 @@ impl JwtGrant {
             ("`private_key`".to_string(), pem)
         } else {
             let path = config.resolve("private_key_file", env)?;
-            let source = format!("`private_key_file` {path:?}");
+            // As written in the file: a `${VAR}`'s value is never shown.
+            let written = config
+                .private_key_file
+                .as_ref()
+                .map(|t| t.raw())
+                .unwrap_or("");
+            let source = format!("`private_key_file` {written:?}");
             let pem = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("{source}: cannot read it: {e}"))?;
             (source, pem)

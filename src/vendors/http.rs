@@ -162,19 +162,24 @@ pub fn share_budget(budget: Arc<dyn SharedBudget>) {
 /// paces itself alone.
 const BUDGET_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The name of a vendor account's shared budget: its kind, its base URL and a
-/// short digest of its credentials (the same credentials are the same account;
-/// a host alone may serve every customer). Never the credentials themselves.
+/// The name of a vendor account's shared budget: its kind and a SHA-256 of
+/// its base URL and credentials (the same credentials at the same base are
+/// the same account; a host alone may serve every customer). It is stored in
+/// PostgreSQL (`roster_budgets.account`) and may be logged, so it holds
+/// neither a credential nor the URL (which may name a customer, or have held
+/// one in its `user:password@`).
 pub fn account_key(kind: &str, base: &str, secrets: &[Secret]) -> String {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
+    digest.update(base.as_bytes());
+    digest.update([0]);
     for secret in secrets {
         digest.update(secret.expose().as_bytes());
         digest.update([0]);
     }
     let digest = digest.finalize();
-    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind} {base} {short}")
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind} {hex}")
 }
 
 /// The shared client of one configured vendor.
@@ -326,8 +331,9 @@ impl Http {
     /// Sends `request` under the rate limit and the retry policy.
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
-        // Never the query: it may hold a secret.
-        let path = request.url().path().to_string();
+        // Never the query (it may hold a secret), and the path redacted: it may
+        // hold a `${VAR}`'s value (DocuSign's account id).
+        let path = self.redact(request.url().path());
         // Only a read may be redirected, and only within its origin.
         let client = if matches!(method, Method::GET | Method::HEAD) {
             &self.client
@@ -569,7 +575,10 @@ impl Http {
     /// 5xx may come after the vendor acted, so it is `Unknown`; a 4xx is a refusal.
     pub fn failure(&self, response: &Response) -> CallError {
         // Redacted before it is cut to a snippet, so no secret is cut in two.
-        let body = self.redact(&String::from_utf8_lossy(&response.body));
+        // Only redacted here: `describe` reads it as JSON, then sanitises.
+        let body = self
+            .redactor
+            .redact_data(&String::from_utf8_lossy(&response.body));
         let message = self.redact(&describe(response.status, body.as_bytes()));
         if response.status.is_server_error() {
             CallError::Unknown(message)
@@ -767,8 +776,13 @@ fn exhausted(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// An error answer as "HTTP 401 access_denied: bad token", whatever the vendor's
-/// error shape (OAuth, Act-On, DocuSign, ServiceStack, SCIM).
+/// error shape (OAuth, Act-On, DocuSign, ServiceStack, SCIM); the vendor's
+/// words sanitised (see [`crate::secret::sanitise`]).
 pub fn describe(status: StatusCode, body: &[u8]) -> String {
+    crate::secret::sanitise(&describe_raw(status, body))
+}
+
+fn describe_raw(status: StatusCode, body: &[u8]) -> String {
     let head = format!("HTTP {}", status.as_u16());
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = snippet(body);
@@ -800,15 +814,16 @@ pub fn describe(status: StatusCode, body: &[u8]) -> String {
     }
 }
 
-/// The start of a body, on one line, for error messages.
+/// The start of a body, on one line and sanitised, for error messages.
 pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 200 {
+    let one_line = if one_line.chars().count() > 200 {
         format!("{}...", one_line.chars().take(200).collect::<String>())
     } else {
         one_line
-    }
+    };
+    crate::secret::sanitise(&one_line)
 }
 
 #[cfg(test)]
@@ -818,21 +833,34 @@ mod tests {
     #[test]
     fn the_budget_key_names_the_account_never_its_credentials() {
         let token = [Secret::new("tok-123456")];
-        let key = account_key("acton", "https://api.example.com", &token);
-        assert!(key.starts_with("acton https://api.example.com "), "{key}");
-        assert!(!key.contains("tok-123456"), "{key}");
+        let key = account_key("acton", "https://u:pw-9@api.example.com", &token);
+        let (kind, hash) = key.split_once(' ').expect("kind and hash");
+        assert_eq!(kind, "acton");
+        assert!(
+            hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
         assert_eq!(
             key,
             account_key(
                 "acton",
-                "https://api.example.com",
+                "https://u:pw-9@api.example.com",
                 &[Secret::new("tok-123456")]
             )
         );
-        // Another customer on the same host is another account.
+        // Another customer on the same host, or the same token on another
+        // host, is another account.
         assert_ne!(
             key,
-            account_key("acton", "https://api.example.com", &[Secret::new("tok-9")])
+            account_key(
+                "acton",
+                "https://u:pw-9@api.example.com",
+                &[Secret::new("tok-9")]
+            )
+        );
+        assert_ne!(
+            key,
+            account_key("acton", "https://api2.example.com", &token)
         );
     }
 
@@ -870,6 +898,16 @@ mod tests {
                 "HTTP 502: <html> bad gateway</html>",
             ),
             (500, "", "HTTP 500"),
+            (
+                400,
+                "{\"detail\":\"no\\u001b[2J\\r Apply: 5 created\"}",
+                "HTTP 400: no\\u{1b}[2J\\u{d} Apply: 5 created",
+            ),
+            (
+                502,
+                "\u{1b}]8;;http://evil\u{7}x\u{1b}]8;;\u{7}\u{202e}",
+                "HTTP 502: \\u{1b}]8;;http://evil\\u{7}x\\u{1b}]8;;\\u{7}\\u{202e}",
+            ),
         ];
         for (status, body, want) in cases {
             assert_eq!(

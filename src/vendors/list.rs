@@ -185,6 +185,13 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             if let Some(status) = &mut o.status {
                 *status = driver.redactor().redact(status);
             }
+            // An id is printed and stored: one that holds a secret is refused.
+            if driver.redactor().reveals(&o.remote_id) {
+                return Err(CallError::Unknown(format!(
+                    "the vendor lists an account ({}) whose id holds a credential of this vendor; refused: an id is shown and recorded",
+                    driver.redactor().redact(&o.key)
+                )));
+            }
         }
         let size = page.listed.max(page.items.len());
         if let Some(total) = page.total {

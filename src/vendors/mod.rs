@@ -298,8 +298,18 @@ macro_rules! registry {
             }
 
             /// Builds the driver for one configured vendor, resolving its secrets.
+            /// Every value a `${VAR}` gave its settings joins the driver's
+            /// redactor: whatever the setting, a variable may hold a secret.
             pub fn connect(self, vendor: &crate::desired::Vendor, env: crate::desired::Env) -> anyhow::Result<Box<dyn Driver>> {
-                match self { $(Kind::$variant => $module::connect(vendor, env)),+ }
+                let driver = match self { $(Kind::$variant => $module::connect(vendor, env)?),+ };
+                for (value, credential) in interpolated(&vendor.config, env) {
+                    if credential {
+                        driver.redactor().add(&value);
+                    } else {
+                        driver.redactor().add_value(&value);
+                    }
+                }
+                Ok(driver)
             }
         }
 
@@ -416,22 +426,25 @@ pub fn says_exists(text: &str) -> bool {
     PRESENT.iter().any(|p| t.contains(p))
 }
 
-/// Checks a setting that is not a secret, whatever the kind: `base_url` is an
-/// http(s) URL, `company_id` a number, `account_id` an id (it goes into the
-/// URL's path). Others pass. Its message may show the value: never call it on a
-/// secret.
+/// Checks a setting that is not a secret, whatever the kind: `base_url` (and
+/// `oauth_base_url`) is an http(s) URL with no credentials in it, `company_id`
+/// a number, `account_id` an id (it goes into the URL's path). Others pass.
+/// Its message names the setting and never shows the value: the value may
+/// come from `${VAR}`, which may hold anything (a CI secret, a token).
 pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
     match key {
-        "base_url" => match reqwest::Url::parse(value) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
-            Ok(url) => Err(format!(
-                "`base_url` must be an http(s) URL, not {:?}",
-                url.scheme()
+        "base_url" | "oauth_base_url" => match reqwest::Url::parse(value) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(format!(
+                "`{key}` holds credentials (`user:password@`): they would be shown and stored wherever the URL is; give them in the vendor's credential settings"
             )),
-            Err(e) => Err(format!("`base_url` {value:?} is not a URL: {e}")),
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+            Ok(_) => Err(format!(
+                "`{key}` must be an http(s) URL with a host"
+            )),
+            Err(e) => Err(format!("`{key}` is not a URL: {e}")),
         },
         "company_id" if value.trim().parse::<u64>().is_err() => {
-            Err(format!("`company_id` must be a number, not {value:?}"))
+            Err("`company_id` must be a number".into())
         }
         "account_id"
             if value.is_empty()
@@ -439,12 +452,32 @@ pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
-            Err(format!(
-                "`account_id` must be the account's id (its GUID or number: letters, digits, hyphens), not {value:?}"
-            ))
+            Err(
+                "`account_id` must be the account's id (its GUID or number: letters, digits, hyphens)"
+                    .into(),
+            )
         }
         _ => Ok(()),
     }
+}
+
+/// A value a `${VAR}` gives a setting that is not a credential is redacted
+/// from this many characters on: a shorter one (a company number, a region)
+/// would take ordinary numbers and words out of what vendors say. Credentials
+/// are redacted from [`crate::secret::MIN_SECRET`] characters on.
+pub const MIN_INTERPOLATED: usize = 8;
+
+/// The values that `${VAR}`s give a vendor's settings, each with whether its
+/// setting is a credential: every one is a secret for its redactor.
+pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<(Secret, bool)> {
+    config
+        .templates()
+        .into_iter()
+        .filter_map(|(key, t)| Some((key, t.filter(|t| !t.is_literal())?)))
+        .filter_map(|(key, t)| Some((config.is_secret(key), t.resolve(env).ok()?)))
+        .filter(|(secret, value)| *secret || value.chars().count() >= MIN_INTERPOLATED)
+        .map(|(secret, value)| (Secret::new(value), secret))
+        .collect()
 }
 
 /// Checks the settings written without `${VAR}` (see [`check_setting`]); the
@@ -461,11 +494,7 @@ pub fn check_literal_settings(config: &VendorConfig) -> Result<(), String> {
 /// The base URL setting, resolved, without a trailing slash.
 pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Result<String> {
     let url = config.resolve("base_url", env)?;
-    let parsed = reqwest::Url::parse(&url)
-        .map_err(|e| anyhow::anyhow!("`base_url` {url:?} is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        anyhow::bail!("`base_url` must be http(s), not {:?}", parsed.scheme());
-    }
+    check_setting("base_url", &url).map_err(anyhow::Error::msg)?;
     Ok(url.trim_end_matches('/').to_string())
 }
 
@@ -595,6 +624,50 @@ mod tests {
         ] {
             assert!(!says_exists(no), "{no:?} should not say exists");
         }
+    }
+
+    #[test]
+    fn a_settings_message_names_it_never_its_value() {
+        for (key, value) in [
+            ("base_url", "glpat-Zq8xYw7vU6tS5rR4"),
+            ("base_url", "glpat:Zq8xYw7vU6tS5rR4"),
+            ("base_url", "https://bot:Zq8xYw7vU6tS5rR4@h.example/"),
+            ("base_url", "https://Zq8xYw7vU6tS5rR4@h.example/"),
+            ("oauth_base_url", "https://u:Zq8xYw7vU6tS5rR4@h.example/"),
+            ("company_id", "Zq8xYw7vU6tS5rR4"),
+            ("account_id", "Zq8xYw7vU6tS5rR4/../x"),
+        ] {
+            let why = check_setting(key, value).unwrap_err();
+            assert!(why.contains(&format!("`{key}`")), "{why}");
+            assert!(
+                !why.contains("Zq8x") && !why.contains("glpat") && !why.contains("bot"),
+                "{why}"
+            );
+        }
+        check_setting("base_url", "https://h.example/api").unwrap();
+    }
+
+    #[test]
+    fn every_interpolated_value_is_a_secret_a_short_setting_aside() {
+        let yaml = "kind: docusign\nbase_url: ${URL}\naccount_id: ${ACCOUNT}\ntoken: ${TOKEN}\nintegration_key: lit";
+        let config: VendorConfig = serde_yaml::from_str(yaml).unwrap();
+        let env = |name: &str| match name {
+            "URL" => Some("https://h.example/v2".to_string()),
+            "ACCOUNT" => Some("1234".to_string()),
+            "TOKEN" => Some("tok".to_string()),
+            _ => None,
+        };
+        let values: Vec<(String, bool)> = interpolated(&config, &env)
+            .into_iter()
+            .map(|(s, credential)| (s.expose().to_string(), credential))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("https://h.example/v2".to_string(), false),
+                ("tok".to_string(), true)
+            ]
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod redaction;
 mod refresh;
 mod safety;
 mod scim_interop;
+mod trust_output;
 mod validate;
 mod vendor_fidelity;
 mod vendors;
