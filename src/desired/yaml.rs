@@ -117,12 +117,13 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub max_wait: Option<Duration>,
-    /// Most accounts one listing of this vendor may hold (default 1000000): a
+    /// Most accounts one listing of this vendor may hold (default 250000, about
+    /// 150 MB of memory; raise it for a larger directory): a
     /// longer list, or a vendor that says its list is longer, is an error
     /// naming this setting, never read on.
     #[schemars(range(min = 1))]
     pub max_accounts: Option<usize>,
-    /// Most pages one listing of this vendor may take (default 100000).
+    /// Most pages one listing of this vendor may take (default 25000).
     #[schemars(range(min = 1))]
     pub max_pages: Option<usize>,
 }

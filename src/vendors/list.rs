@@ -128,8 +128,8 @@ pub struct Caps {
 }
 
 impl Caps {
-    pub const DEFAULT_ACCOUNTS: usize = 1_000_000;
-    pub const DEFAULT_PAGES: usize = 100_000;
+    pub const DEFAULT_ACCOUNTS: usize = 250_000;
+    pub const DEFAULT_PAGES: usize = 25_000;
 
     /// The caps a vendor's settings give, or the defaults.
     pub fn of(config: &crate::desired::VendorConfig) -> Caps {

@@ -290,7 +290,7 @@ fn a_stated_total_above_max_accounts_is_an_error_at_once() {
     run.code(3);
     assert!(
         run.stdout.contains(
-            "at page 1 (the first) that its list holds 5000000 accounts, more than `max_accounts` (1000000)"
+            "at page 1 (the first) that its list holds 5000000 accounts, more than `max_accounts` (250000)"
         ),
         "{}\n{}",
         run.stdout,
