@@ -336,25 +336,8 @@ fn spelled_at(text: &[u8], pos: usize, chars: &mut Vec<char>) {
                     chars.push(c);
                 }
             }
-            if rest.get(1) == Some(&b'#') {
-                let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
-                let digits = if hexadecimal { 3 } else { 2 };
-                let len = rest[digits.min(rest.len())..]
-                    .iter()
-                    .take(8)
-                    .take_while(|b| b.is_ascii_hexdigit())
-                    .count();
-                let number = &rest[digits.min(rest.len())..(digits + len).min(rest.len())];
-                let value = if hexadecimal {
-                    hex(number)
-                } else {
-                    std::str::from_utf8(number)
-                        .ok()
-                        .and_then(|n| n.parse().ok())
-                };
-                if len > 0 && rest.get(digits + len) == Some(&b';') {
-                    chars.extend(value.and_then(char::from_u32));
-                }
+            if let Some((value, _)) = numeric_reference(rest) {
+                chars.extend(char::from_u32(value));
             }
         }
         _ => {}
@@ -570,29 +553,40 @@ fn spelled(c: char, text: &[u8], pos: usize, ends: &mut Vec<usize>) {
             {
                 ends.push(pos + named.len());
             }
-            if rest.get(1) == Some(&b'#') {
-                let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
-                let digits = if hexadecimal { 3 } else { 2 };
-                let len = rest[digits.min(rest.len())..]
-                    .iter()
-                    .take(8)
-                    .take_while(|b| b.is_ascii_hexdigit())
-                    .count();
-                let number = &rest[digits..digits + len];
-                let value = if hexadecimal {
-                    hex(number)
-                } else {
-                    std::str::from_utf8(number)
-                        .ok()
-                        .and_then(|n| n.parse().ok())
-                };
-                if len > 0 && rest.get(digits + len) == Some(&b';') && value == Some(u32::from(c)) {
-                    ends.push(pos + digits + len + 1);
+            if let Some((value, len)) = numeric_reference(rest) {
+                if value == u32::from(c) {
+                    ends.push(pos + len);
                 }
             }
         }
         _ => {}
     }
+}
+
+/// An HTML numeric character reference at the start of `rest` (`&#65;`,
+/// `&#x41;`): its code point and its length, `;` included.
+fn numeric_reference(rest: &[u8]) -> Option<(u32, usize)> {
+    if rest.get(..2) != Some(b"&#") {
+        return None;
+    }
+    let hexadecimal = matches!(rest.get(2), Some(b'x' | b'X'));
+    let digits = if hexadecimal { 3 } else { 2 };
+    let len = rest
+        .get(digits..)?
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    if len == 0 || rest.get(digits + len) != Some(&b';') {
+        return None;
+    }
+    let number = &rest[digits..digits + len];
+    let value = if hexadecimal {
+        hex(number)
+    } else {
+        std::str::from_utf8(number).ok()?.parse().ok()
+    }?;
+    Some((value, digits + len + 1))
 }
 
 /// Hex digits, either case, as a number.

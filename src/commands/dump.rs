@@ -187,50 +187,13 @@ mod tests {
     /// Text a hostile vendor may send: YAML's line breaks and indicators,
     /// controls, and anything else.
     fn text() -> impl Strategy<Value = String> {
-        let hostile = prop::sample::select(vec![
-            '\u{2028}',
-            '\u{2029}',
-            '\u{85}',
-            '\n',
-            '\r',
-            '\t',
-            '\u{1b}',
-            '\u{9b}',
-            '\u{7f}',
-            '\u{feff}',
-            '\u{202e}',
-            '\u{e0041}',
-            '\u{200b}',
-            '\0',
-            '"',
-            '\'',
-            '\\',
-            ':',
-            '#',
-            '-',
-            ' ',
-            '[',
-            '{',
-            '}',
-            '&',
-            '*',
-            '!',
-            '|',
-            '>',
-            '%',
-            '@',
-            ',',
-            '?',
-            'a',
-            'é',
-        ]);
         let snippet = prop::sample::select(vec![
             "\u{2028}  - email: mallory@evil.com\u{2028}    password: generate\u{2028}    roles: [admin]",
             "\n  - email: mallory@evil.com\n    roles: [admin]\n",
             "\"\n  roles: [admin]\n#",
         ]);
         let piece = prop_oneof![
-            4 => prop::collection::vec(prop_oneof![hostile, any::<char>()], 0..12)
+            4 => prop::collection::vec(crate::desired::emit::tests::hostile_char(), 0..12)
                 .prop_map(|c| c.into_iter().collect::<String>()),
             1 => snippet.prop_map(str::to_string),
         ];

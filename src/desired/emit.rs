@@ -187,7 +187,7 @@ fn write_block(out: &mut String, value: &Value, indent: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -224,7 +224,9 @@ mod tests {
         assert_eq!(c, r#"# closed (id "1\L- x\n- y")"#);
     }
 
-    fn text() -> impl Strategy<Value = String> {
+    /// A character a hostile vendor may send: YAML's line breaks and
+    /// indicators, controls, hidden characters, or any other.
+    pub(crate) fn hostile_char() -> impl Strategy<Value = char> {
         let hostile = prop::sample::select(vec![
             '\u{2028}',
             '\u{2029}',
@@ -267,8 +269,11 @@ mod tests {
             'a',
             'é',
         ]);
-        prop::collection::vec(prop_oneof![hostile, any::<char>()], 0..24)
-            .prop_map(|chars| chars.into_iter().collect())
+        prop_oneof![hostile, any::<char>()]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(hostile_char(), 0..24).prop_map(|chars| chars.into_iter().collect())
     }
 
     fn value() -> impl Strategy<Value = Value> {

@@ -101,31 +101,19 @@ async fn ap_list(
 }
 
 fn serve(v: Shared) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let app = axum::Router::new()
-                .route("/acton/api/1/user", axum::routing::post(acton_create))
-                .route(
-                    "/ap/api/vendor/v1/users.json",
-                    axum::routing::post(ap_create).get(ap_list),
-                )
-                .route(
-                    "/scim/Users",
-                    axum::routing::post(scim_create).get(scim_list),
-                )
-                .with_state(v);
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    url
+    crate::support::serve(
+        axum::Router::new()
+            .route("/acton/api/1/user", axum::routing::post(acton_create))
+            .route(
+                "/ap/api/vendor/v1/users.json",
+                axum::routing::post(ap_create).get(ap_list),
+            )
+            .route(
+                "/scim/Users",
+                axum::routing::post(scim_create).get(scim_list),
+            )
+            .with_state(v),
+    )
 }
 
 fn user_line(email: &str, vendor: &str) -> String {

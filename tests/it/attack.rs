@@ -94,27 +94,15 @@ async fn docusign_list() -> axum::Json<Value> {
 
 /// Serves `h` on 127.0.0.1 for the life of the test process; its URL.
 fn serve(h: Shared) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let app = axum::Router::new()
-                .route("/scim/v2/Users", axum::routing::get(list))
-                .route(
-                    "/docusign/restapi/v2.1/accounts/acc/users",
-                    axum::routing::get(docusign_list),
-                )
-                .with_state(h);
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    url
+    crate::support::serve(
+        axum::Router::new()
+            .route("/scim/v2/Users", axum::routing::get(list))
+            .route(
+                "/docusign/restapi/v2.1/accounts/acc/users",
+                axum::routing::get(docusign_list),
+            )
+            .with_state(h),
+    )
 }
 
 fn scim_user(n: usize) -> Value {

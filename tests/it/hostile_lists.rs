@@ -132,24 +132,12 @@ fn user(i: usize, email: &str) -> Value {
 
 /// Serves `v` on 127.0.0.1 for the life of the test process; its URL.
 fn serve(v: Shared) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let app = axum::Router::new()
-                .route("/ds/v2.1/accounts/acc/users", axum::routing::get(docusign))
-                .route("/scim/Users", axum::routing::get(scim))
-                .with_state(v);
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    url
+    crate::support::serve(
+        axum::Router::new()
+            .route("/ds/v2.1/accounts/acc/users", axum::routing::get(docusign))
+            .route("/scim/Users", axum::routing::get(scim))
+            .with_state(v),
+    )
 }
 
 /// A hostile vendor of `kind` (`docusign` or `scim`) holding `n` users, and a

@@ -96,37 +96,25 @@ fn refusing_scim(refusal: serde_json::Value) -> String {
 /// A SCIM server that lists `resources` (one page) and answers every creation
 /// with `status` and `body`.
 fn scim_server(resources: Vec<serde_json::Value>, status: u16, body: serde_json::Value) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let app = axum::Router::new().fallback(move |method: axum::http::Method| {
-                let (resources, body) = (resources.clone(), body.clone());
-                async move {
-                    use axum::response::IntoResponse;
-                    if method == axum::http::Method::POST {
-                        let status = axum::http::StatusCode::from_u16(status).expect("status");
-                        (status, axum::Json(body)).into_response()
-                    } else {
-                        axum::Json(json!({
-                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                            "totalResults": resources.len(), "startIndex": 1,
-                            "itemsPerPage": resources.len(), "Resources": resources,
-                        }))
-                        .into_response()
-                    }
+    crate::support::serve(
+        axum::Router::new().fallback(move |method: axum::http::Method| {
+            let (resources, body) = (resources.clone(), body.clone());
+            async move {
+                use axum::response::IntoResponse;
+                if method == axum::http::Method::POST {
+                    let status = axum::http::StatusCode::from_u16(status).expect("status");
+                    (status, axum::Json(body)).into_response()
+                } else {
+                    axum::Json(json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                        "totalResults": resources.len(), "startIndex": 1,
+                        "itemsPerPage": resources.len(), "Resources": resources,
+                    }))
+                    .into_response()
                 }
-            });
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    url
+            }
+        }),
+    )
 }
 
 /// A terminal acts on ESC (every CSI and OSC sequence), CR, BEL, backspace,

@@ -214,3 +214,23 @@ pub fn acton_and_scim(server: &Server, n: usize, concurrency: usize) -> Test {
     );
     t
 }
+
+/// Serves `app` on 127.0.0.1 (a port of its own) for the life of the test
+/// process, on a thread and runtime of its own; its URL. For the small hostile
+/// vendors tests write to answer what the stateful mock never would.
+pub fn serve(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    url
+}
