@@ -147,11 +147,7 @@ fn a_vendors_refusal_reaches_no_terminal_and_no_file_with_a_control_in_it() {
     }
     runs.push(t.run(&["state", "list"]));
     runs.push(t.run(&["history"]));
-    for run in &runs {
-        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-            assert!(!text.chars().any(acted_on), "{what}: {text:?}");
-        }
-    }
+    shows_no_control(&runs);
     // The vendor's words are still shown, escaped.
     assert!(
         runs[0].stdout.contains("\\u{1b}[2J\\u{d} Apply: 5 created"),
@@ -393,11 +389,7 @@ fn an_id_with_escape_sequences_is_shown_escaped_by_refresh_import_dump_and_state
     runs.push(t.run(&["dump", "--vendor", "v"]));
     runs.push(t.run(&["state", "list"]));
     runs.push(t.run(&["history"]));
-    for run in &runs {
-        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-            assert!(!text.chars().any(acted_on), "{what}: {text:?}");
-        }
-    }
+    shows_no_control(&runs);
     assert!(
         runs[1].stdout.contains("id 77\\u{1b}[2J\\u{d}"),
         "{}",
@@ -551,6 +543,15 @@ fn a_saved_plan_and_every_plan_format_hold_no_variables_value() {
     for (what, text) in &outputs {
         for value in [token, "Zq8xYw7vU6tS", "scim.example", "4c9e1a77"] {
             assert!(!text.contains(value), "{what} shows {value:?}:\n{text}");
+        }
+    }
+}
+
+/// Neither stdout nor stderr of any of `runs` holds a character a terminal acts on.
+fn shows_no_control(runs: &[crate::support::Run]) {
+    for run in runs {
+        for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(!text.chars().any(acted_on), "{what}: {text:?}");
         }
     }
 }
