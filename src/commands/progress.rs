@@ -42,6 +42,8 @@ impl Progress {
             bar.set_style(style);
             bar.set_prefix(what);
             bar.enable_steady_tick(Duration::from_millis(200));
+            // A warning while the bar runs (a vendor asking to wait) is shown above it.
+            super::stderr::draw_over(Some(bar.clone()));
             return Progress {
                 bar: Some(bar),
                 failed: AtomicUsize::new(0),
@@ -101,6 +103,7 @@ impl Progress {
 
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
+            super::stderr::draw_over(None);
             bar.finish_and_clear();
         }
     }

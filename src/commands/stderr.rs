@@ -7,6 +7,7 @@
 use clap::ValueEnum;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -16,6 +17,38 @@ pub enum LogFormat {
 
 static JSON: AtomicBool = AtomicBool::new(false);
 static QUIET: AtomicBool = AtomicBool::new(false);
+/// The progress bar on the terminal, if one is drawn: every line is written
+/// above it, never under it where its next redraw would wipe it out.
+static BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Lines written to stderr from now on go above `bar` (None: it is gone).
+pub fn draw_over(bar: Option<indicatif::ProgressBar>) {
+    if let Ok(mut current) = BAR.lock() {
+        *current = bar;
+    }
+}
+
+/// Writes `bytes` to stderr, above the progress bar if one is drawn.
+fn write_above_bar(bytes: &[u8]) -> std::io::Result<()> {
+    let bar = BAR.lock().ok().and_then(|b| b.clone());
+    match bar {
+        Some(bar) => bar.suspend(|| std::io::stderr().write_all(bytes)),
+        None => std::io::stderr().write_all(bytes),
+    }
+}
+
+/// stderr for tracing's events: one event is one write, made above the bar.
+struct AboveBar;
+
+impl Write for AboveBar {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        write_above_bar(buf).map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// Whether stderr gets colour: a terminal, and NO_COLOR unset.
 pub fn color() -> bool {
@@ -51,7 +84,7 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| AboveBar)
         .with_ansi(color())
         .with_target(false);
     let _ = match format {
@@ -84,7 +117,7 @@ fn line(level: &str, message: &str, fields: serde_json::Map<String, serde_json::
     } else {
         format!("{message}\n")
     };
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    let _ = write_above_bar(text.as_bytes());
 }
 
 /// Something worth telling a person that is not a warning ("Plan saved to ..."),
