@@ -235,9 +235,14 @@ pub fn json(view: &View) -> String {
     text
 }
 
-/// What a create or verify would grant: its account block as `key value`
-/// pairs ("user_type `Marketing` · marketing.admin `true`").
+/// What a create or verify would grant, as Markdown: its account block as
+/// `key value` pairs ("user_type `Marketing` · marketing.admin `true`"), each
+/// key escaped and each value a code span of one line.
 fn grants(change: &Change) -> Option<String> {
+    fn pair(key: &str, value: &str) -> String {
+        let value = sanitise(&value.replace(['\n', '\r'], " ")).replace('`', "'");
+        format!("{} `{value}`", markdown_text(key))
+    }
     fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(map) if !map.is_empty() => {
@@ -245,11 +250,8 @@ fn grants(change: &Change) -> Option<String> {
                     walk(&format!("{prefix}.{key}"), inner, out);
                 }
             }
-            serde_json::Value::String(s) => out.push(format!("{prefix} `{}`", s.replace('`', "'"))),
-            other => out.push(format!(
-                "{prefix} `{}`",
-                other.to_string().replace('`', "'")
-            )),
+            serde_json::Value::String(s) => out.push(pair(prefix, s)),
+            other => out.push(pair(prefix, &other.to_string())),
         }
     }
     let account = change.desired.as_ref()?.get("account")?.as_object()?;
@@ -262,6 +264,25 @@ fn grants(change: &Change) -> Option<String> {
     } else {
         pairs.join(" · ")
     })
+}
+
+/// Text from roster.yaml, the state or a vendor, as Markdown that shows it as
+/// it is: sanitised, on one line, and every character Markdown or HTML acts on
+/// escaped, so a value cannot open a link, an image, an HTML comment that hides
+/// the rest of the comment from its reviewer, or a table cell. (`_` is left
+/// as it is: within a word it emphasises nothing, and keys and emails hold it.)
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in sanitise(&text.replace(['\n', '\r'], " ")).chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '~' | '!' | '#' | '&'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The plan as a pull-request comment: a summary table, the threshold's verdict
@@ -297,7 +318,7 @@ pub fn markdown(view: &View) -> String {
         const MOST: usize = 20;
         for w in view.warnings.iter().take(MOST) {
             let w: String = w.chars().take(500).collect();
-            let _ = writeln!(out, "- {}", sanitise(&w.replace('\n', " ")));
+            let _ = writeln!(out, "- {}", markdown_text(&w));
         }
         if view.warnings.len() > MOST {
             let _ = writeln!(out, "- … {} more", view.warnings.len() - MOST);
@@ -315,15 +336,15 @@ pub fn markdown(view: &View) -> String {
             "- `{}` **{}** {} — {}",
             sign(change.action),
             change.action.as_str(),
-            change.vendor,
-            sanitise(&change.email).replace('|', "\\|"),
+            markdown_text(&change.vendor),
+            markdown_text(&change.email),
         );
         if let Some(reason) = &change.reason {
-            let _ = write!(item, " ({})", sanitise(&reason.replace('\n', " ")));
+            let _ = write!(item, " ({})", markdown_text(reason));
         }
         if change.action.is_applied() {
             if let Some(grants) = grants(change) {
-                let _ = write!(item, ": {}", sanitise(&grants));
+                let _ = write!(item, ": {grants}");
             }
         }
         item.push('\n');
@@ -353,6 +374,39 @@ pub fn markdown(view: &View) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pull_request_comment_shows_what_it_quotes_and_nothing_it_could_hide() {
+        // An HTML comment would hide the rest of the comment (a grant below it)
+        // from the reviewer; a link or an image would send them elsewhere.
+        let hostile =
+            "x<!-- [ok](https://evil.example) ![t](https://evil.example/t.png) `a`|b **c**";
+        let plan = Plan {
+            changes: vec![Change {
+                action: Action::Create,
+                vendor: "v<!--".into(),
+                email: format!("{hostile}@example.com"),
+                reason: Some(hostile.into()),
+                recorded: None,
+                desired: Some(serde_json::json!({"account": {"role": hostile}})),
+            }],
+        };
+        let warnings = vec![hostile.to_string()];
+        let view = View {
+            warnings: &warnings,
+            ..View::of(&plan)
+        };
+        let md = markdown(&view);
+        // The grant's value is a code span, where nothing is acted on, and no
+        // backtick of its own can end it.
+        let (quoted, grant) = md.split_once(": role `").expect("the grant");
+        assert_eq!(grant.matches('`').count(), 1, "{grant}");
+        for raw in ["<!--", "[ok](", "![t]", "`a`", "`|b", "**c**"] {
+            assert!(!quoted.contains(raw), "{raw} unescaped in {md}");
+        }
+        assert!(md.contains(r"x\<\!-- \[ok\](https://evil.example)"), "{md}");
+        assert_eq!(md.matches("<details>").count(), 1, "{md}");
+    }
 
     #[test]
     fn what_a_vendor_or_a_state_file_wrote_is_shown_sanitised() {
