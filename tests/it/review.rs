@@ -238,3 +238,71 @@ fn a_vendor_name_padded_with_a_non_ascii_space_is_a_look_alike_never_adopted() {
     );
     assert!(run.stderr.contains("look-alike"), "{}", run.stderr);
 }
+
+/// A vendor on 127.0.0.1 that answers every request with `status` and the
+/// JSON `body`.
+fn answering(status: &'static str, body: serde_json::Value) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = body.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut sink = vec![0; length];
+                let _ = reader.read_exact(&mut sink);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    url
+}
+
+/// Finding 1 (the vendor's side, and the names of roster.yaml): what a vendor
+/// said when it refused a creation is written raw into the Markdown plan, the
+/// pull-request comment, sanitised of controls only: a hostile vendor puts a
+/// link, an image (fetched by every reader's browser) or an HTML comment
+/// there; so do a vendor's name and an email written in roster.yaml.
+#[test]
+#[ignore = "finding 1"]
+fn markdown_plan_escapes_vendor_text_and_names() {
+    let url = answering(
+        "400 Bad Request",
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "400",
+            "detail": "[approve this change](https://evil.example/) ![](https://evil.example/pixel.png) <!-- hidden",
+        }),
+    );
+    let t = Test::new().env("SCIM_TOKEN", "scim-token-1");
+    t.write(
+        "roster.yaml",
+        &format!(
+            "version: 1\nvendors:\n  \"scim<b>\":\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\nusers:\n  - {{ email: \"x<!--@example.com\", first_name: U, last_name: N, accounts: {{ \"scim<b>\": {{}} }} }}\n"
+        ),
+    );
+    t.run(&["apply", "--yes"]).code(3);
+    let run = t.run(&["plan", "--format", "markdown"]);
+    let md = &run.stdout;
+    assert!(md.contains("failed before"), "{md}\n{}", run.stderr);
+    for raw in ["](https://evil.example/", "<!--", "<b>"] {
+        assert!(!md.contains(raw), "{raw:?} is written raw into the pull-request comment: {md}");
+    }
+}
