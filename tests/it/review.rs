@@ -511,3 +511,34 @@ fn an_account_skipped_by_a_list_that_shrinks_while_read_is_never_re_created() {
         "an account skipped by a list that shrank while read was created again: {gone:?}"
     );
 }
+
+/// Finding 8: Act-On (no lookup, no code) adopts on its words alone, and
+/// `contact` is one of the words its "already exists" may hold. Act-On is a
+/// marketing platform whose contacts are not users: "A contact with email
+/// u0@example.com already exists" says nothing of a user account, yet the
+/// user is recorded as adopted, and never created (Act-On cannot be listed,
+/// so nothing corrects it).
+#[test]
+#[ignore = "finding 8"]
+fn acton_saying_a_contact_exists_is_not_a_user_that_exists() {
+    let url = answering(
+        "200 OK",
+        serde_json::json!([{
+            "email": "u0@example.com",
+            "status": "error",
+            "errorMessage": "A contact with email u0@example.com already exists",
+        }]),
+    );
+    let t = Test::new().env("ACTON_TOKEN", "acton-token-1");
+    t.write(
+        "roster.yaml",
+        &crate::support::acton_yaml(&url, &crate::support::acton_users(&["u0@example.com"])),
+    );
+    let run = t.run(&["apply", "--yes"]);
+    let r = &t.state()["vendors"]["acton"]["u0@example.com"];
+    assert_ne!(
+        r["status"], "adopted",
+        "a contact that exists was taken for the user: {r}\n{}",
+        run.stdout
+    );
+}
