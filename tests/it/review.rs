@@ -542,3 +542,43 @@ fn acton_saying_a_contact_exists_is_not_a_user_that_exists() {
         run.stdout
     );
 }
+
+/// Finding 9: `dump` keeps one account per email, the first listed, so for
+/// SCIM (keyed on userName) another person's account whose email is alice's
+/// (userName `mallory`) takes alice's entry and alice's own account is
+/// dropped from the dump. Pasted back into roster.yaml, the entry says alice
+/// is `user_name: mallory`: `import` then records mallory's account as
+/// alice's (the adoption on a mere email match that issue 15 ruled out,
+/// through the dump).
+#[test]
+#[ignore = "finding 9"]
+fn dump_pasted_back_never_binds_a_user_to_another_persons_account() {
+    let user = |id: &str, name: &str| {
+        serde_json::json!({"id": id, "userName": name, "active": true,
+            "emails": [{"value": "alice@example.com", "primary": true}],
+            "name": {"givenName": "Alice", "familyName": "A"}})
+    };
+    let url = answering(
+        "200 OK",
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 2, "startIndex": 1, "itemsPerPage": 2,
+            "Resources": [user("m-1", "mallory"), user("a-1", "alice@example.com")],
+        }),
+    );
+    let vendors = format!(
+        "version: 1\nvendors:\n  scim:\n    kind: scim\n    base_url: {url}/scim/v2\n    token: ${{SCIM_TOKEN}}\n    rate_limit: 1000/s\n"
+    );
+    let t = Test::new().env("SCIM_TOKEN", "scim-token-1");
+    t.write("roster.yaml", &format!("{vendors}users: []\n"));
+    let dump = t.run(&["dump", "--vendor", "scim"]);
+    dump.code(0);
+    t.write("roster.yaml", &format!("{vendors}{}", dump.stdout));
+    let run = t.run(&["import", "--vendor", "scim"]);
+    let r = &t.state()["vendors"]["scim"]["alice@example.com"];
+    assert_ne!(
+        r["remote_id"], "m-1",
+        "the dump, pasted back, bound alice to mallory's account: {r}\n{}\n{}",
+        dump.stdout, run.stdout
+    );
+}
