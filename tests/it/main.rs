@@ -27,6 +27,7 @@ mod postgres;
 mod readme;
 mod redaction;
 mod refresh;
+mod review;
 mod safety;
 mod scim_interop;
 mod trust_output;
