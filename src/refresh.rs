@@ -388,7 +388,7 @@ pub fn hold_back(
             .flatten()
             .filter(|(_, r)| r.status.exists())
             .collect();
-        let Some(why) = limit.judge(gone, records.len()) else {
+        let Some(why) = limit.judge(gone, records.len(), state.existing()) else {
             continue;
         };
         let listed = records

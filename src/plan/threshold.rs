@@ -136,8 +136,9 @@ impl Threshold {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GoneLimit {
     pub max_gone_percent: f64,
-    /// Below this many recorded accounts at the vendor, the share is not
-    /// enforced (`safety.min_existing`, as for creations).
+    /// Below this many recorded accounts in the whole state, the share is not
+    /// enforced (`safety.min_existing`, counted as for creations: a vendor with
+    /// few accounts in a larger state is guarded too).
     pub min_existing: usize,
     /// Where the limit comes from ("the default", "from safety: in ...").
     pub source: String,
@@ -148,9 +149,10 @@ impl GoneLimit {
 
     /// Why marking `gone` of the `recorded` accounts of one vendor gone in one
     /// read is refused ("40 gone = 100% > 20% (max_gone_percent, the
-    /// default)"), or `None` when it is within the limit.
-    pub fn judge(&self, gone: usize, recorded: usize) -> Option<String> {
-        if gone == 0 || recorded < self.min_existing {
+    /// default)"), or `None` when it is within the limit; `existing` is what
+    /// the whole state records, which `min_existing` is judged against.
+    pub fn judge(&self, gone: usize, recorded: usize, existing: usize) -> Option<String> {
+        if gone == 0 || existing < self.min_existing {
             return None;
         }
         let share = gone as f64 * 100.0 / recorded.max(1) as f64;
@@ -307,17 +309,22 @@ mod tests {
         ];
         for (gone, recorded, refused) in cases {
             assert_eq!(
-                limit.judge(gone, recorded).is_some(),
+                limit.judge(gone, recorded, recorded).is_some(),
                 refused,
                 "{gone} of {recorded}"
             );
         }
+        // A vendor of few accounts in a state of many is guarded: min_existing
+        // counts the whole state, as for creations.
+        assert!(limit.judge(5, 5, 45).is_some());
+        assert!(limit.judge(1, 6, 45).is_none());
+        assert!(limit.judge(5, 5, 9).is_none());
         assert_eq!(
-            limit.judge(40, 40).unwrap(),
+            limit.judge(40, 40, 40).unwrap(),
             "40 gone = 100% > 20% (max_gone_percent, the default)"
         );
         assert_eq!(
-            limit.judge(3, 10).unwrap(),
+            limit.judge(3, 10, 10).unwrap(),
             "3 gone = 30% > 20% (max_gone_percent, the default)"
         );
         // min_existing 0: every share counts; 0% refuses any gone at all.
@@ -326,13 +333,13 @@ mod tests {
             min_existing: 0,
             ..limit.clone()
         };
-        assert!(strict.judge(1, 1_000).is_some());
-        assert!(strict.judge(0, 1_000).is_none());
+        assert!(strict.judge(1, 1_000, 1_000).is_some());
+        assert!(strict.judge(0, 1_000, 1_000).is_none());
         let lax = GoneLimit {
             max_gone_percent: 100.0,
             ..limit
         };
-        assert!(lax.judge(40, 40).is_none());
+        assert!(lax.judge(40, 40, 40).is_none());
     }
 
     #[test]

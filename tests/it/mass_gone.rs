@@ -198,10 +198,8 @@ fn max_gone_percent_is_a_setting_and_min_existing_applies() {
     for i in 0..12 {
         server.mock.delete("scim", &email(i));
     }
-    // All 5 ActivePlatform ones: below min_existing, so not judged.
-    for i in 0..AP_USERS {
-        server.mock.delete("activeplatform", &email(i));
-    }
+    // 1 of 5 ActivePlatform ones (20%): within the default share.
+    server.mock.delete("activeplatform", &email(0));
     let run = t.run(&["plan", "--refresh"]);
     run.code(1);
     assert!(
@@ -218,12 +216,12 @@ fn max_gone_percent_is_a_setting_and_min_existing_applies() {
     t.write("roster.yaml", &yaml);
     let run = t.run(&["plan", "--refresh", "--format", "json"]);
     run.code(0);
-    assert_eq!(run.json()["summary"]["create"], 17, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["create"], 13, "{}", run.stdout);
 
-    // min_existing above the vendor's 40 records: not judged at all.
+    // min_existing above the 45 records of the whole state: not judged at all.
     let yaml = t.read("roster.yaml").replace(
         "max_gone_percent: 35",
-        "max_gone_percent: 5\n  min_existing: 41",
+        "max_gone_percent: 5\n  min_existing: 46",
     );
     t.write("roster.yaml", &yaml);
     t.run(&["refresh"]).code(0);
