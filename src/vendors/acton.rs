@@ -493,7 +493,7 @@ impl Answer {
 /// else ("seat", "limit", "phone", "another", "not", "duplicate key", "use")
 /// speaks of something other than this user existing.
 const EXISTS_WORDS: &[&str] = &[
-    "a", "an", "the", "this", "that", "user", "contact", "login", "username", "email", "e", "mail",
+    "a", "an", "the", "this", "that", "user", "login", "username", "email", "e", "mail",
     "address", "account", "with", "for", "in", "of", "is", "has", "been", "already", "exist",
     "exists", "error", "err", "code",
 ];
@@ -642,6 +642,8 @@ mod tests {
             ("1001: a@x.io already exists in this account", true),
             // Not naming this user's email.
             ("ALREADY_EXISTS", false),
+            // A contact (a marketing list entry) is not a user.
+            ("A contact with email a@x.io already exists", false),
             ("User already exists", false),
             ("A user with this email already exists", false),
             ("User b@x.io already exists", false),

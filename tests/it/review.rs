@@ -539,7 +539,6 @@ fn an_account_skipped_by_a_list_that_shrinks_while_read_is_never_re_created() {
 /// user is recorded as adopted, and never created (Act-On cannot be listed,
 /// so nothing corrects it).
 #[test]
-#[ignore = "finding 8"]
 fn acton_saying_a_contact_exists_is_not_a_user_that_exists() {
     let url = answering(
         "200 OK",
