@@ -12,6 +12,7 @@ pub use load::{load, load_str};
 pub use merge::Merge;
 pub use yaml::{RateLimit, Safety, VendorConfig};
 
+use crate::secret::is_hidden;
 use crate::vendors::AccountBlock;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,7 +43,9 @@ pub fn schema() -> String {
 /// is folded is a look-alike (see [`lookalike`]), never the same user.
 pub fn identity(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let email = email.trim();
+    // ASCII whitespace only: a vendor's name padded with a non-ASCII space
+    // (U+3000, U+00A0) is not this email but a look-alike of it.
+    let email = email.trim_matches(|c: char| c.is_ascii_whitespace());
     let mut out = String::with_capacity(email.len());
     // Runs between such characters are lower-cased as strings, not character
     // by character, so that context rules (a final sigma) apply as before.
@@ -82,18 +85,23 @@ pub fn escaped(text: &str) -> String {
 
 /// The form of an identity with every look-alike folded: compatibility
 /// normalised (NFKC) and lower-cased, twice, so that folding cannot reveal more
-/// to fold. Two identities with the same skeleton look alike.
+/// to fold, without invisible characters and trimmed of the spaces folding
+/// gave. Two identities with the same skeleton look alike.
 pub fn skeleton(identity: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let once: String = identity.nfkc().flat_map(char::to_lowercase).collect();
-    once.nfkc().flat_map(char::to_lowercase).collect()
+    let visible: String = identity.chars().filter(|&c| !is_hidden(c)).collect();
+    let once: String = visible.nfkc().flat_map(char::to_lowercase).collect();
+    let twice: String = once.nfkc().flat_map(char::to_lowercase).collect();
+    twice.trim().to_string()
 }
 
 /// Whether the identity `theirs` (a vendor's name) equals `ours` (a desired
-/// identity) only once a non-ASCII character is folded into ASCII: a look-alike,
-/// reported and never matched.
+/// identity) only once a non-ASCII character is folded into ASCII or an
+/// invisible one dropped: a look-alike, reported and never matched.
 pub fn lookalike(theirs: &str, ours: &str) -> bool {
-    theirs != ours && theirs.chars().any(folds_into_ascii) && skeleton(theirs) == skeleton(ours)
+    theirs != ours
+        && theirs.chars().any(|c| folds_into_ascii(c) || is_hidden(c))
+        && skeleton(theirs) == skeleton(ours)
 }
 
 /// Refuses an email (or a name given as an identity) that holds a character
@@ -322,9 +330,13 @@ users:
         let cases = [
             ("\u{212a}ATE@example.com", true), // Kelvin sign
             ("\u{212a}ate@example.com", true),
-            ("\u{ff4b}ate@example.com", true), // fullwidth k
-            ("kate@ex\u{ff41}mple.com", true), // fullwidth a
-            ("KATE@EXAMPLE.COM", false),       // the same user
+            ("\u{ff4b}ate@example.com", true),  // fullwidth k
+            ("kate@ex\u{ff41}mple.com", true),  // fullwidth a
+            ("kate@example.com\u{3000}", true), // padded with an ideographic space
+            ("\u{a0}kate@example.com", true),   // or a no-break space
+            ("ka\u{200b}te@example.com", true), // a zero-width space inside
+            (" kate@example.com\t", false),     // ASCII spaces are trimmed: the same user
+            ("KATE@EXAMPLE.COM", false),        // the same user
             ("kate@example.com", false),
             ("kat\u{e9}@example.com", false), // another user
             ("mate@example.com", false),

@@ -493,9 +493,9 @@ impl Answer {
 /// else ("seat", "limit", "phone", "another", "not", "duplicate key", "use")
 /// speaks of something other than this user existing.
 const EXISTS_WORDS: &[&str] = &[
-    "a", "an", "the", "this", "that", "user", "login", "username", "email", "e", "mail",
-    "address", "account", "with", "for", "in", "of", "is", "has", "been", "already", "exist",
-    "exists", "error", "err", "code",
+    "a", "an", "the", "this", "that", "user", "login", "username", "email", "e", "mail", "address",
+    "account", "with", "for", "in", "of", "is", "has", "been", "already", "exist", "exists",
+    "error", "err", "code",
 ];
 
 /// Whether Act-On's text (its codes and messages, joined) says that the user

@@ -225,7 +225,6 @@ fn a_list_of_huge_accounts_keeps_memory_flat() {
 /// by `refresh` (and so `import`, `plan --refresh`) as u0's account with its
 /// id, and u0's own account is never created.
 #[test]
-#[ignore = "finding 4"]
 fn a_vendor_name_padded_with_a_non_ascii_space_is_a_look_alike_never_adopted() {
     let server = Server::start(Config::default());
     let c = server.mock.config.clone();
@@ -246,7 +245,14 @@ fn a_vendor_name_padded_with_a_non_ascii_space_is_a_look_alike_never_adopted() {
         ),
     );
     let run = t.run(&["refresh"]);
-    let r = &t.state()["vendors"]["scim"]["u0@example.com"];
+    run.code(0);
+    // Nothing adopted: no state is written at all, or one without that id.
+    let state = if t.exists("state/roster.state.json") {
+        t.state()
+    } else {
+        serde_json::json!({})
+    };
+    let r = &state["vendors"]["scim"]["u0@example.com"];
     assert_ne!(
         r["remote_id"], "mallory-1",
         "another account, named u0@example.com followed by U+3000, was adopted as u0's: {r}\n{}",
