@@ -112,8 +112,9 @@ pub struct VendorConfig {
     #[schemars(schema_with = "byte_size_schema")]
     pub max_response: Option<u64>,
     /// The longest wait this vendor may ask for (`Retry-After`, a spent rate
-    /// limit's reset): `5m` (the default). Asked for longer, roster stops this
-    /// vendor's work and says when a re-run can succeed.
+    /// limit's reset), and the longest it may hold one run waiting in all: `5m`
+    /// (the default). Asked for longer, roster stops this vendor's work and
+    /// says when a re-run can succeed.
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub max_wait: Option<Duration>,

@@ -206,6 +206,10 @@ pub struct Http {
     /// Why this vendor's work stopped (it asked for a wait over `max_wait`):
     /// every later request fails with it, unsent.
     stopped: std::sync::Mutex<Option<String>>,
+    /// The time this vendor has held roster waiting so far, as a span of wall
+    /// clock (waits that overlap, of requests in flight together, count once),
+    /// and until when the last wait holds: `max_wait` bounds its sum too.
+    waited: std::sync::Mutex<(Duration, Option<std::time::Instant>)>,
 }
 
 /// The default throttle rule: HTTP 429.
@@ -263,6 +267,7 @@ impl Http {
             max_response: limits.max_response,
             max_wait: limits.max_wait,
             stopped: std::sync::Mutex::new(None),
+            waited: std::sync::Mutex::new((Duration::ZERO, None)),
         })
     }
 
@@ -523,7 +528,9 @@ impl Http {
     /// long and `waiting`; beyond `max_wait`, the reason this vendor's work
     /// stops, which every later request of this client also fails with.
     fn judge(&self, wait: Wait, waiting: bool) -> Result<Duration, String> {
-        match judge_wait(&self.vendor, wait, self.max_wait, SystemTime::now()) {
+        let judged = judge_wait(&self.vendor, wait, self.max_wait, SystemTime::now())
+            .and_then(|d| self.spend_wait(wait, d));
+        match judged {
             Ok(d) => {
                 if waiting && d > ANNOUNCED_WAIT {
                     tracing::warn!(
@@ -544,6 +551,35 @@ impl Http {
                 Err(stop)
             }
         }
+    }
+
+    /// Counts a wait of `d` towards the time this vendor has held roster in
+    /// all; past `max_wait`, the message that stops its work. Many short waits
+    /// are as long as one long one: a vendor answering every request "retry in
+    /// 299 s" would otherwise hold an apply (and its lock) for days.
+    fn spend_wait(&self, wait: Wait, d: Duration) -> Result<Duration, String> {
+        let Ok(mut waited) = self.waited.lock() else {
+            return Ok(d);
+        };
+        let (spent, until) = &mut *waited;
+        let now = std::time::Instant::now();
+        let end = now + d;
+        let from = until.map_or(now, |u| u.max(now));
+        let added = end.saturating_duration_since(from);
+        if *spent + added > self.max_wait {
+            return Err(format!(
+                "{} has asked to wait {} in all ({} more, {}); more than max_wait {}: stopped; re-run after {}",
+                self.vendor,
+                humantime::format_duration(whole_seconds(*spent + added)),
+                humantime::format_duration(whole_seconds(d)),
+                wait.source,
+                humantime::format_duration(whole_seconds(self.max_wait)),
+                rerun_after(SystemTime::now(), d)
+            ));
+        }
+        *spent += added;
+        *until = Some(until.map_or(end, |u| u.max(end)));
+        Ok(d)
     }
 
     async fn pause(&self, attempt: u32, at_least: Option<Duration>) {

@@ -346,7 +346,6 @@ fn markdown_plan_escapes_vendor_text_and_names() {
 /// with the state lock held all along, nothing created, and every wait within
 /// the limit.
 #[test]
-#[ignore = "finding 5"]
 fn waits_a_vendor_asks_for_are_capped_in_sum_by_max_wait() {
     let url = answering_with(
         "429 Too Many Requests",
