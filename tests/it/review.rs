@@ -134,7 +134,7 @@ fn fat_scim(pages: usize, pad: usize) -> String {
                     }
                 }
                 let start: usize = line
-                    .split(|c| c == '?' || c == '&' || c == ' ')
+                    .split(['?', '&', ' '])
                     .find_map(|p| p.strip_prefix("startIndex="))
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(1);
