@@ -551,7 +551,6 @@ fn acton_saying_a_contact_exists_is_not_a_user_that_exists() {
 /// alice's (the adoption on a mere email match that issue 15 ruled out,
 /// through the dump).
 #[test]
-#[ignore = "finding 9"]
 fn dump_pasted_back_never_binds_a_user_to_another_persons_account() {
     let user = |id: &str, name: &str| {
         serde_json::json!({"id": id, "userName": name, "active": true,
