@@ -357,7 +357,6 @@ fn waits_a_vendor_asks_for_are_capped_in_sum_by_max_wait() {
 /// row below is that other machine's lease, unexpired and renewed: it must be
 /// waited out, never removed.
 #[test]
-#[ignore = "finding 6"]
 fn a_lease_of_another_machine_with_the_same_host_name_is_never_taken_for_gone() {
     use crate::support::pg::Pg;
     use roster::state::postgres::PgBackend;
