@@ -54,6 +54,13 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
             dump.unnamed
         );
     }
+    if !dump.shared.is_empty() {
+        tracing::warn!(
+            "{} account(s) give an email another account gives too and are commented out: pasted back, a user is bound to one account only (ids: {})",
+            dump.shared.len(),
+            driver.redactor().redact(&dump.shared.join(", "))
+        );
+    }
     if !dump.nameless.is_empty() {
         tracing::warn!(
             "{} account(s) have no email at the vendor and are left out (ids: {})",
@@ -71,13 +78,32 @@ pub struct Dump {
     pub unnamed: usize,
     /// The ids of accounts left out for want of an email.
     pub nameless: Vec<String>,
+    /// The ids of accounts printed commented out because another account
+    /// gives the same email.
+    pub shared: Vec<String>,
+}
+
+/// How one account is printed.
+enum Entry {
+    /// As a `users:` entry.
+    Live,
+    /// Commented out: closed or inactive at the vendor.
+    Closed,
+    /// Commented out: another account gives the same email, and a user is
+    /// bound to one account only.
+    Shared,
 }
 
 /// The `users:` entries of `items`, listed by vendor `name` of `kind`: one per
-/// email, a live account before a closed one; closed ones commented out. Every
-/// text the vendor sent passes `redactor` (secrets out) and the YAML emitter
-/// (every line break and control escaped), so that pasted into roster.yaml the
-/// output holds exactly the vendor's data and nothing more.
+/// account, by the vendor's identity key (a live account before a closed one
+/// under the same key, as roster matches them); closed ones commented out.
+/// An email is never taken for an identity: where several accounts give one
+/// email, the one keyed on that email is printed as usual and every other is
+/// commented out with a note (all of them, where none is keyed on it), so
+/// that pasted back no user is bound to another person's account. Every text
+/// the vendor sent passes `redactor` (secrets out) and the YAML emitter (every
+/// line break and control escaped), so that pasted into roster.yaml the output
+/// holds exactly the vendor's data and nothing more.
 pub fn render(
     name: &str,
     kind: &str,
@@ -85,36 +111,63 @@ pub fn render(
     items: &[Observed],
     redactor: &Redactor,
 ) -> Dump {
-    let mut by_email: BTreeMap<String, &Observed> = BTreeMap::new();
-    let mut nameless = Vec::new();
+    let mut by_key: BTreeMap<&str, &Observed> = BTreeMap::new();
     for o in items {
+        let keep = by_key
+            .get(o.key.as_str())
+            .is_none_or(|held| !held.live && o.live);
+        if keep {
+            by_key.insert(&o.key, o);
+        }
+    }
+    let mut by_email: BTreeMap<String, Vec<&Observed>> = BTreeMap::new();
+    let mut nameless = Vec::new();
+    for o in by_key.into_values() {
         let email = o
             .email
             .clone()
             .or_else(|| o.key.contains('@').then(|| o.key.clone()));
-        let Some(email) = email else {
-            nameless.push(o.remote_id.clone());
-            continue;
+        match email {
+            Some(email) => by_email.entry(email).or_default().push(o),
+            None => nameless.push(o.remote_id.clone()),
+        }
+    }
+    let mut entries: Vec<(&str, &Observed, Entry)> = Vec::new();
+    let mut shared = Vec::new();
+    for (email, accounts) in &by_email {
+        let owner = match accounts.as_slice() {
+            [_] => Some(0),
+            _ => accounts.iter().position(|o| o.key == *email),
         };
-        let keep = by_email.get(&email).is_none_or(|held| !held.live && o.live);
-        if keep {
-            by_email.insert(email, o);
+        for (i, o) in accounts.iter().enumerate() {
+            let how = if owner != Some(i) {
+                shared.push(o.remote_id.clone());
+                Entry::Shared
+            } else if o.live {
+                Entry::Live
+            } else {
+                Entry::Closed
+            };
+            entries.push((email, o, how));
         }
     }
     let mut out = format!(
-        "{}\n{}\nusers:\n",
+        "{}\n{}\n{}\nusers:\n",
         yaml::comment(&format!(
             "roster dump --vendor {}: {} account(s) held by {} ({}).",
             yaml::scalar(name),
-            by_email.len(),
+            entries.len(),
             yaml::scalar(name),
             kind
         )),
-        yaml::comment("Closed or inactive accounts are commented out.")
+        yaml::comment("Closed or inactive accounts are commented out."),
+        yaml::comment(
+            "So is an account whose email another account gives: a user is bound to one account."
+        )
     );
     let clean = |text: &str| redactor.redact_data(text);
     let mut unnamed = 0;
-    for (email, o) in &by_email {
+    for (email, o, how) in entries {
         let first_name = clean(o.first_name.as_deref().unwrap_or(""));
         let last_name = clean(o.last_name.as_deref().unwrap_or(""));
         if first_name.is_empty() || last_name.is_empty() {
@@ -132,33 +185,48 @@ pub fn render(
         }
         fields.push(("accounts", Value::Object(accounts)));
         let entry = yaml::item(&fields, 0);
-        if o.live {
-            for line in entry.lines() {
-                out.push_str("  ");
-                out.push_str(line);
-                out.push('\n');
+        let note = match how {
+            Entry::Live => {
+                for line in entry.lines() {
+                    out.push_str("  ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                continue;
             }
-        } else {
-            // The emitter's only line break is `\n`: each line of the entry
-            // stays in its comment.
-            out.push_str("  ");
-            out.push_str(&yaml::comment(&format!(
+            Entry::Closed => format!(
                 "{} at the vendor (id {}):",
                 yaml::scalar(&clean(o.status.as_deref().unwrap_or("inactive"))),
                 yaml::scalar(&clean(&o.remote_id))
-            )));
+            ),
+            Entry::Shared => format!(
+                "left out: account {} (id {}, {}) gives the email {} that another account gives too; uncomment it only if it is this person's own:",
+                yaml::scalar(&clean(&o.key)),
+                yaml::scalar(&clean(&o.remote_id)),
+                yaml::scalar(&clean(o.status.as_deref().unwrap_or(if o.live {
+                    "active"
+                } else {
+                    "inactive"
+                }))),
+                yaml::scalar(&clean(email))
+            ),
+        };
+        // The emitter's only line break is `\n`: each line of the entry stays
+        // in its comment.
+        out.push_str("  ");
+        out.push_str(&yaml::comment(&note));
+        out.push('\n');
+        for line in entry.lines() {
+            out.push_str("  # ");
+            out.push_str(line);
             out.push('\n');
-            for line in entry.lines() {
-                out.push_str("  # ");
-                out.push_str(line);
-                out.push('\n');
-            }
         }
     }
     Dump {
         text: out,
         unnamed,
         nameless,
+        shared,
     }
 }
 
@@ -250,6 +318,83 @@ mod tests {
             last_name: Some(a.last.clone()),
             block,
         }
+    }
+
+    /// A SCIM account: keyed on `user_name`, giving `email`.
+    fn scim(id: &str, user_name: &str, email: &str) -> Observed {
+        let mut block = Map::new();
+        if user_name != email {
+            block.insert("user_name".into(), Value::String(user_name.into()));
+        }
+        Observed {
+            key: user_name.into(),
+            email: Some(email.into()),
+            remote_id: id.into(),
+            live: true,
+            status: Some("active".into()),
+            first_name: Some("Alice".into()),
+            last_name: Some("A".into()),
+            block,
+        }
+    }
+
+    /// The users (email, user_name) a dump of `items` loads back as.
+    fn loaded(items: &[Observed]) -> (Dump, Vec<(String, Value)>) {
+        let dump = render("scim", "scim", None, items, &Redactor::default());
+        let file = format!(
+            "version: 1\nvendors:\n  scim:\n    kind: scim\n    base_url: https://scim.example.com\n    token: t\n{}",
+            dump.text
+        );
+        let desired = crate::desired::load_str("roster.yaml", &file, &|_| None)
+            .unwrap_or_else(|e| panic!("{e:#}\n{file}"));
+        let users = desired
+            .users
+            .iter()
+            .map(|(email, u)| {
+                let block = serde_json::to_value(&u.accounts["scim"].block).unwrap();
+                (email.clone(), block["user_name"].clone())
+            })
+            .collect();
+        (dump, users)
+    }
+
+    #[test]
+    fn of_accounts_sharing_an_email_only_the_one_named_after_it_is_a_user() {
+        let items = [
+            scim("m-1", "mallory", "alice@example.com"),
+            scim("a-1", "alice@example.com", "alice@example.com"),
+        ];
+        let (dump, users) = loaded(&items);
+        assert_eq!(
+            users,
+            vec![("alice@example.com".to_string(), Value::Null)],
+            "{}",
+            dump.text
+        );
+        assert_eq!(dump.shared, vec!["m-1".to_string()]);
+        assert!(
+            dump.text.contains("  # - email: alice@example.com"),
+            "{}",
+            dump.text
+        );
+        assert!(dump.text.contains("user_name: mallory"), "{}", dump.text);
+    }
+
+    #[test]
+    fn of_accounts_sharing_an_email_none_named_after_it_none_is_a_user() {
+        let items = [
+            scim("m-1", "mallory", "alice@example.com"),
+            scim("a-1", "alice", "alice@example.com"),
+            scim("b-1", "bob", "bob@example.com"),
+        ];
+        let (dump, users) = loaded(&items);
+        assert_eq!(
+            users,
+            vec![("bob@example.com".to_string(), Value::String("bob".into()))],
+            "{}",
+            dump.text
+        );
+        assert_eq!(dump.shared, vec!["a-1".to_string(), "m-1".to_string()]);
     }
 
     proptest! {

@@ -129,6 +129,10 @@ const MIGRATIONS: &[&str] = &[
     // only from the namespace that pid belongs to (a container sharing the
     // host name sees other pids).
     "ALTER TABLE roster_leases ADD COLUMN pidns text;",
+    // 4: the holder's machine, as of this boot (see `Writer::boot`): host
+    // names and the initial PID namespace are the same on many machines, so
+    // only a holder of this very boot is judged by its pid.
+    "ALTER TABLE roster_leases ADD COLUMN boot text;",
 ];
 
 /// How long one call to the database may take before roster gives up on it (a
@@ -191,6 +195,8 @@ struct Writer {
     pid: i64,
     /// This process's PID namespace (`pid:[inode]`), if the system tells.
     pidns: Option<String>,
+    /// This machine as of this boot, if the system tells (see `boot`).
+    boot: Option<String>,
     git_commit: Option<String>,
     input: Mutex<Option<String>>,
     command: Mutex<String>,
@@ -294,6 +300,7 @@ impl PgBackend {
                 pidns: std::fs::read_link("/proc/self/ns/pid")
                     .ok()
                     .map(|p| p.to_string_lossy().into_owned()),
+                boot: boot(),
                 git_commit,
                 input: Mutex::new(None),
                 command: Mutex::new("roster".into()),
@@ -955,7 +962,7 @@ impl Inner {
                 .query(
                     "SELECT vendor, host, pid, run_id, command,
                             to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                            expires > now(), pidns
+                            expires > now(), pidns, boot
                      FROM roster_leases
                      WHERE workspace = $1 AND ($2 OR vendor = ANY($3) OR vendor = '*')
                      ORDER BY vendor",
@@ -963,15 +970,19 @@ impl Inner {
                 )
                 .await?;
             // A holder whose process is gone is as good as expired: its lease
-            // is not waited out. Only a holder in this very PID namespace can
-            // be told gone by its pid; any other waits for its lease to expire.
+            // is not waited out. Only a holder of this very boot and PID
+            // namespace can be told gone by its pid; any other waits for its
+            // lease to expire.
             let held = |r: &&tokio_postgres::Row| {
                 live_holder(
                     &self.who,
                     r.get(6),
-                    r.get::<_, &str>(1),
-                    r.get(2),
-                    r.get::<_, Option<&str>>(7),
+                    Place {
+                        host: r.get(1),
+                        pid: r.get(2),
+                        pidns: r.get(7),
+                        boot: r.get(8),
+                    },
                 )
             };
             if let Some(live) = rows.iter().find(held) {
@@ -1013,8 +1024,8 @@ impl Inner {
                 .await?
                 .get(0);
             tx.execute(
-                "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
-                 SELECT $1, v, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $9
+                "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns, boot)
+                 SELECT $1, v, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $9, $10
                  FROM unnest($8::text[]) AS v",
                 &[
                     &self.workspace,
@@ -1026,6 +1037,7 @@ impl Inner {
                     &self.ttl.as_secs_f64(),
                     &vendors,
                     &self.who.pidns,
+                    &self.who.boot,
                 ],
             )
             .await?;
@@ -1091,12 +1103,44 @@ async fn explain_loss(
     }
 }
 
+/// Where a lease's holder runs, as its row says.
+struct Place<'a> {
+    host: &'a str,
+    pid: i64,
+    pidns: Option<&'a str>,
+    boot: Option<&'a str>,
+}
+
 /// Whether a lease row is held by a live run: unexpired, and not of a process
-/// known to be gone (only one of this host and PID namespace can be told gone
-/// by its pid; any other holds it until it expires).
-fn live_holder(who: &Writer, unexpired: bool, host: &str, pid: i64, pidns: Option<&str>) -> bool {
-    let here = host == who.host && pidns.is_some() && pidns == who.pidns.as_deref();
-    unexpired && (!here || alive(pid))
+/// known to be gone. Only a holder of this very boot, host and PID namespace
+/// can be told gone by its pid: host names repeat across machines (runners
+/// cloned from one image) and so does the initial PID namespace
+/// (`pid:[4026531836]` on every Linux host). Any other holder, and one whose
+/// row names no boot (written by an older roster) or a process that cannot
+/// tell its own, holds it until it expires.
+fn live_holder(who: &Writer, unexpired: bool, at: Place<'_>) -> bool {
+    let same = |theirs: Option<&str>, ours: Option<&str>| theirs.is_some() && theirs == ours;
+    let here = at.host == who.host
+        && same(at.pidns, who.pidns.as_deref())
+        && same(at.boot, who.boot.as_deref());
+    unexpired && (!here || alive(at.pid))
+}
+
+/// This machine as of this boot: the kernel's boot id (new at every boot of
+/// every machine, containers sharing their host's), else the installation's
+/// machine id; `None` when neither is readable, and then no holder is ever
+/// judged by its pid. Each is marked with its source, so the two never match.
+fn boot() -> Option<String> {
+    [
+        ("boot_id", "/proc/sys/kernel/random/boot_id"),
+        ("machine-id", "/etc/machine-id"),
+    ]
+    .iter()
+    .find_map(|(what, path)| {
+        let id = std::fs::read_to_string(path).ok()?;
+        let id = id.trim();
+        (!id.is_empty() && id.len() <= 128).then(|| format!("{what}:{id}"))
+    })
 }
 
 /// Whether process `pid` runs on this host. Without /proc, assume it does (its
@@ -1298,7 +1342,7 @@ impl Backend for PgBackend {
     }
 
     /// Removes the leases whose holder is gone: expired ones, and those of a
-    /// process of this host and PID namespace that no longer runs. A lease
+    /// process of this boot, host and PID namespace that no longer runs. A lease
     /// whose holder is alive and renewing it is never removed (as a file's
     /// lock held by a running process is never broken): that is refused,
     /// naming the holder, after the others are removed.
@@ -1321,7 +1365,7 @@ impl Backend for PgBackend {
             .await?;
             let rows: Vec<Row> = tx
                 .query(
-                    "SELECT vendor, command, pid, host, run_id, expires > now(), pidns, token
+                    "SELECT vendor, command, pid, host, run_id, expires > now(), pidns, token, boot
                      FROM roster_leases WHERE workspace = $1 ORDER BY vendor",
                     &[&inner.workspace],
                 )
@@ -1339,9 +1383,12 @@ impl Backend for PgBackend {
                     live: live_holder(
                         &inner.who,
                         r.get(5),
-                        r.get::<_, &str>(3),
-                        r.get(2),
-                        r.get::<_, Option<&str>>(6),
+                        Place {
+                            host: r.get(3),
+                            pid: r.get(2),
+                            pidns: r.get(6),
+                            boot: r.get(8),
+                        },
                     ),
                     token: r.get(7),
                 })
@@ -1517,5 +1564,53 @@ mod tests {
         }
         assert!(is_url("postgresql://h/d") && is_url("postgres://h/d"));
         assert!(!is_url("state/roster.state.json"));
+    }
+
+    /// Only a holder of this very host, PID namespace and boot is judged by
+    /// its pid; a row or a process that cannot tell one of them never is.
+    #[test]
+    fn a_holder_is_judged_by_its_pid_only_from_its_own_boot_and_namespace() {
+        let who = |boot: Option<&str>| Writer {
+            run_id: "r".into(),
+            host: "ci".into(),
+            pid: 1,
+            pidns: Some("pid:[4026531836]".into()),
+            boot: boot.map(str::to_string),
+            git_commit: None,
+            input: Mutex::new(None),
+            command: Mutex::new("roster".into()),
+        };
+        let ours = Some("boot_id:a");
+        // A pid no process has (above the kernel's pid_max).
+        let gone = i64::from(i32::MAX);
+        let at = |boot: Option<&'static str>| Place {
+            host: "ci",
+            pid: gone,
+            pidns: Some("pid:[4026531836]"),
+            boot,
+        };
+        for (mine, theirs, live) in [
+            (ours, ours, false),
+            (ours, Some("boot_id:b"), true),
+            (ours, Some("machine-id:a"), true),
+            (ours, None, true),
+            (None, None, true),
+            (None, ours, true),
+        ] {
+            assert_eq!(
+                live_holder(&who(mine), true, at(theirs)),
+                live,
+                "{mine:?} judging {theirs:?}"
+            );
+            assert!(!live_holder(&who(mine), false, at(theirs)));
+        }
+        assert!(live_holder(
+            &who(ours),
+            true,
+            Place {
+                host: "other",
+                ..at(ours)
+            }
+        ));
     }
 }

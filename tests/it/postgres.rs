@@ -722,17 +722,18 @@ fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
     PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
-        vec![vec![Some("3".into())]]
+        vec![vec![Some("4".into())]]
     );
-    // A database left at version 1 gains what versions 2 and 3 add.
-    pg.sql("DROP TABLE roster_budgets; ALTER TABLE roster_leases DROP COLUMN pidns; UPDATE roster_schema SET version = 1");
+    // A database left at version 1 gains what versions 2 to 4 add.
+    pg.sql("DROP TABLE roster_budgets; ALTER TABLE roster_leases DROP COLUMN pidns; ALTER TABLE roster_leases DROP COLUMN boot; UPDATE roster_schema SET version = 1");
     PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
-        vec![vec![Some("3".into())]]
+        vec![vec![Some("4".into())]]
     );
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_budgets"), 0);
     assert_eq!(count(&pg, "SELECT count(pidns) FROM roster_leases"), 0);
+    assert_eq!(count(&pg, "SELECT count(boot) FROM roster_leases"), 0);
     // One migrated by a newer roster is refused, by name.
     pg.sql("UPDATE roster_schema SET version = 99");
     let t = Test::new();
@@ -741,7 +742,7 @@ fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
     run.code(1);
     assert!(
         run.stderr
-            .contains("the database schema is version 99, newer than this roster understands (3)"),
+            .contains("the database schema is version 99, newer than this roster understands (4)"),
         "{}",
         run.stderr
     );
@@ -870,17 +871,12 @@ fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     drop(lease);
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
 
-    // Unexpired, but its process is gone from this very host and PID
-    // namespace: removed.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let ours = std::fs::read_link("/proc/self/ns/pid")
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // Unexpired, but its process is gone from this very machine, boot and
+    // PID namespace: removed.
+    let (host, ours, boot) = here();
     pg.sql(&format!(
-        "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
-         VALUES ('default', 'acton', 2, 'dead-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{ours}')"
+        "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns, boot)
+         VALUES ('default', 'acton', 2, 'dead-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{ours}', '{boot}')"
     ));
     let run = t.run(&["state", "unlock", "--state", pg.url()]);
     run.code(0);
@@ -899,6 +895,21 @@ fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
         "{}",
         again.stdout
     );
+}
+
+/// This process's host name, PID namespace and boot, as a lease row holds
+/// them.
+fn here() -> (String, String, String) {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let pidns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| format!("boot_id:{}", b.trim()))
+        .unwrap_or_default();
+    (host, pidns, boot)
 }
 
 /// A real apply, running: `state unlock` refuses, and the apply finishes.
@@ -1204,8 +1215,10 @@ fn an_unreachable_rate_budget_leaves_the_run_pacing_itself() {
 
 /// A lease held from another PID namespace of this host (a container sharing
 /// its name) names a pid this process cannot see: it is not taken for gone,
-/// and the second apply is refused while the lease lasts. From this very
-/// namespace, a vanished pid is taken over at once.
+/// and the second apply is refused while the lease lasts; so is one of
+/// another boot (another machine of the same name), and one whose row names
+/// no boot. From this very boot and namespace, a vanished pid is taken over
+/// at once.
 #[test]
 fn a_lease_from_another_pid_namespace_is_not_taken_for_gone() {
     let pg = Pg::start();
@@ -1213,17 +1226,19 @@ fn a_lease_from_another_pid_namespace_is_not_taken_for_gone() {
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 2));
     PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let ours = std::fs::read_link("/proc/self/ns/pid")
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for (pidns, refused) in [("pid:[1]", true), (ours.as_str(), false)] {
+    let (host, ours, boot) = here();
+    let other_boot = "'boot_id:00000000-0000-0000-0000-000000000000'";
+    let boot = format!("'{boot}'");
+    for (pidns, boot, refused) in [
+        ("pid:[1]", boot.as_str(), true),
+        (ours.as_str(), other_boot, true),
+        (ours.as_str(), "NULL", true),
+        (ours.as_str(), boot.as_str(), false),
+    ] {
         pg.sql("DELETE FROM roster_leases");
         pg.sql(&format!(
-            "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns)
-             VALUES ('default', 'acton', 1, 'other-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{pidns}')"
+            "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires, pidns, boot)
+             VALUES ('default', 'acton', 1, 'other-run', '{host}', 999999999, 'roster apply', now() + interval '1 hour', '{pidns}', {boot})"
         ));
         let run = t.run(&["apply", "--yes", "--state", pg.url(), "--vendor", "acton"]);
         if refused {

@@ -382,7 +382,6 @@ fn waits_a_vendor_asks_for_are_capped_in_sum_by_max_wait() {
 /// row below is that other machine's lease, unexpired and renewed: it must be
 /// waited out, never removed.
 #[test]
-#[ignore = "finding 6"]
 fn a_lease_of_another_machine_with_the_same_host_name_is_never_taken_for_gone() {
     use crate::support::pg::Pg;
     use roster::state::postgres::PgBackend;
@@ -575,7 +574,6 @@ fn acton_saying_a_contact_exists_is_not_a_user_that_exists() {
 /// alice's (the adoption on a mere email match that issue 15 ruled out,
 /// through the dump).
 #[test]
-#[ignore = "finding 9"]
 fn dump_pasted_back_never_binds_a_user_to_another_persons_account() {
     let user = |id: &str, name: &str| {
         serde_json::json!({"id": id, "userName": name, "active": true,
