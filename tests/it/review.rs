@@ -86,11 +86,23 @@ fn one_empty_list_of_a_small_vendor_re_creates_no_one() {
     // ActivePlatform answers one read with an empty list (an outage, a wrong
     // tenant): to roster, indistinguishable from all five being deleted.
     for i in 0..5 {
-        server.mock.delete("activeplatform", &format!("u{i}@example.com"));
+        server
+            .mock
+            .delete("activeplatform", &format!("u{i}@example.com"));
     }
-    let before = server.mock.requests("/activeplatform").iter().filter(|r| r.method != "GET").count();
+    let before = server
+        .mock
+        .requests("/activeplatform")
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
     let run = t.run(&["apply", "--refresh", "--yes"]);
-    let after = server.mock.requests("/activeplatform").iter().filter(|r| r.method != "GET").count();
+    let after = server
+        .mock
+        .requests("/activeplatform")
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
     assert_eq!(
         after - before,
         0,
@@ -164,7 +176,6 @@ fn fat_scim(pages: usize, pad: usize) -> String {
 /// it: 40 pages (4,000 accounts) take roster past 256 MB, and the default caps
 /// (100,000 pages) let it go on until the machine runs out.
 #[test]
-#[ignore = "finding 3"]
 fn a_list_of_huge_accounts_keeps_memory_flat() {
     let url = fat_scim(40, 35_000);
     let t = Test::new().env("SCIM_TOKEN", "hostile-token");
@@ -177,8 +188,14 @@ fn a_list_of_huge_accounts_keeps_memory_flat() {
     let mut child = t.spawn(&["refresh"]);
     let pid = child.id() as libc::pid_t;
     for pipe in [
-        child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -308,7 +325,10 @@ fn markdown_plan_escapes_vendor_text_and_names() {
     let md = &run.stdout;
     assert!(md.contains("failed before"), "{md}\n{}", run.stderr);
     for raw in ["](https://evil.example/", "<!--", "<b>"] {
-        assert!(!md.contains(raw), "{raw:?} is written raw into the pull-request comment: {md}");
+        assert!(
+            !md.contains(raw),
+            "{raw:?} is written raw into the pull-request comment: {md}"
+        );
     }
 }
 
