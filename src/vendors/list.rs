@@ -464,6 +464,8 @@ pub struct Listing {
     pub items: Vec<Observed>,
     /// How many requests the listing took.
     pub requests: usize,
+    /// How many reads of the whole list it holds (see `union`).
+    pub reads: usize,
     /// Indices of `items`, sorted by key (no second copy of every key).
     by_key: Vec<usize>,
     /// The accounts whose name holds a character that imitates ASCII: the
@@ -481,9 +483,44 @@ impl Listing {
         Listing {
             items,
             requests,
+            reads: 1,
             by_key,
             odd,
         }
+    }
+
+    /// What two reads of one list saw together: every account either read
+    /// listed. A list that moves while it is read (an account deleted on one
+    /// page moves the next pages up by one) hides an account from one read,
+    /// seldom from two, and never the same one by chance: an account missing
+    /// from both is gone. One listed by both (same id, same name) is kept
+    /// once, as the later read saw it.
+    pub fn union(first: Listing, second: Listing) -> Listing {
+        let earlier: Vec<Observed> = first
+            .items
+            .into_iter()
+            .filter(|o| !second.holds(&o.key, &o.remote_id))
+            .collect();
+        let requests = first.requests + second.requests;
+        let reads = first.reads + second.reads;
+        let mut items = second.items;
+        items.extend(earlier);
+        Listing {
+            reads,
+            ..Listing::new(items, requests)
+        }
+    }
+
+    /// Whether the listing holds the account named `key` with the id `id`.
+    fn holds(&self, key: &str, id: &str) -> bool {
+        let from = self
+            .by_key
+            .partition_point(|&i| self.items[i].key.as_str() < key);
+        self.by_key[from..]
+            .iter()
+            .map(|&i| &self.items[i])
+            .take_while(|o| o.key == key)
+            .any(|o| o.remote_id == id)
     }
 
     /// What the vendor holds for identity `key`: a live account before an
@@ -1104,6 +1141,52 @@ mod tests {
             last_name: None,
             block: Map::new(),
         }
+    }
+
+    #[test]
+    fn two_reads_together_hold_every_account_either_listed_once() {
+        let first = Listing::new(
+            vec![
+                observed("a@x.io", "1", true),
+                observed("b@x.io", "2", true),
+                observed("c@x.io", "3", true),
+            ],
+            2,
+        );
+        // The second read lacks b (the list moved), holds a new d, sees c
+        // closed meanwhile, and a under a new id.
+        let second = Listing::new(
+            vec![
+                observed("a@x.io", "9", true),
+                observed("c@x.io", "3", false),
+                observed("d@x.io", "4", true),
+            ],
+            3,
+        );
+        let both = Listing::union(first, second);
+        assert_eq!((both.requests, both.reads), (5, 2));
+        let mut held: Vec<(&str, &str, bool)> = both
+            .items
+            .iter()
+            .map(|o| (o.key.as_str(), o.remote_id.as_str(), o.live))
+            .collect();
+        held.sort();
+        assert_eq!(
+            held,
+            [
+                ("a@x.io", "1", true),
+                ("a@x.io", "9", true),
+                ("b@x.io", "2", true),
+                ("c@x.io", "3", false),
+                ("d@x.io", "4", true),
+            ]
+        );
+        assert!(
+            matches!(both.find_recorded("a@x.io", Some("1")), Found::Live(o) if o.remote_id == "1")
+        );
+        assert!(matches!(both.find("b@x.io"), Found::Live(_)));
+        assert!(matches!(both.find("c@x.io"), Found::Inactive(_)));
+        assert_eq!(both.find("e@x.io"), Found::None);
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod refresh;
 mod review;
 mod safety;
 mod scim_interop;
+mod second_read;
 mod trust_output;
 mod validate;
 mod vendor_fidelity;

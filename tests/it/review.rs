@@ -505,7 +505,6 @@ fn racing_activeplatform() -> (
 /// threshold), and `apply --refresh --yes` creates it a second time, though
 /// it never left the vendor.
 #[test]
-#[ignore = "finding 7"]
 fn an_account_skipped_by_a_list_that_shrinks_while_read_is_never_re_created() {
     use std::sync::atomic::Ordering;
     let (url, race, posts) = racing_activeplatform();
