@@ -17,6 +17,7 @@ mod hostile_lists;
 mod input_caps;
 mod journal;
 mod limits;
+mod list_bounds;
 mod loader_fuzz;
 mod lock;
 mod mass_gone;
