@@ -24,6 +24,9 @@ pub struct Reader {
     pub keys: BTreeMap<String, String>,
     /// See `verify_grace`: an account created this recently may not be listed yet.
     pub grace: Duration,
+    /// The users read for (the recorded accounts it does not keep are not
+    /// looked for).
+    pub filter: Filter,
 }
 
 impl Reader {
@@ -55,6 +58,7 @@ impl Reader {
             driver,
             keys,
             grace: vendor.config.grace(),
+            filter: filter.clone(),
         }
     }
 }
@@ -103,14 +107,15 @@ pub enum Seen {
 
 /// Reads every vendor's accounts, all vendors at once, each within its own rate
 /// limit and retry policy (one request at a time per vendor: pages follow one
-/// another).
-pub async fn observe(readers: Vec<Reader>) -> BTreeMap<String, Seen> {
+/// another). A list that lacks an account `state` records as existing is read
+/// a second time (see `read`).
+pub async fn observe(readers: Vec<Reader>, state: &State) -> BTreeMap<String, Seen> {
     let seen = futures::future::join_all(readers.into_iter().map(|r| async move {
         let seen = if !r.driver.lists() {
             Seen::Unlistable
         } else {
             tracing::info!(vendor = %r.vendor, "listing the vendor's accounts");
-            match list::all(r.driver.as_ref(), Query::All).await {
+            match read(&r, state).await {
                 Ok(listing) => {
                     listing.report_lookalikes(
                         &r.vendor,
@@ -129,6 +134,60 @@ pub async fn observe(readers: Vec<Reader>) -> BTreeMap<String, Seen> {
     }))
     .await;
     seen.into_iter().collect()
+}
+
+/// Reads a vendor's whole list; and, when it lacks accounts the state records
+/// as created or adopted, reads it once more and keeps what either read listed.
+/// A list that shrinks while it is read moves every later account up, so one
+/// falls between two pages unseen; a vendor that states no total (ActivePlatform,
+/// Forms On Fire) gives no sign of it. An account is gone only if both reads
+/// lack it, and the mass-gone guard judges that. Cheap: the second read is only
+/// sent when an account would otherwise be taken for gone.
+async fn read(r: &Reader, state: &State) -> Result<Listing, crate::vendors::CallError> {
+    let first = list::all(r.driver.as_ref(), Query::All).await?;
+    let lacking = missing(r, state, &first);
+    if lacking == 0 {
+        return Ok(first);
+    }
+    tracing::info!(
+        vendor = %r.vendor,
+        "the list lacks {lacking} recorded account(s): reading it a second time before taking any for gone"
+    );
+    let second = list::all(r.driver.as_ref(), Query::All).await?;
+    let both = Listing::union(first, second);
+    let still = missing(r, state, &both);
+    if still < lacking {
+        tracing::warn!(
+            "vendor `{}`: its list moved while it was read: {} recorded account(s) missing from the first read were listed by a second one, so are not gone",
+            r.vendor,
+            lacking - still
+        );
+    }
+    Ok(both)
+}
+
+/// How many accounts the state records as existing at the reader's vendor
+/// (for the users it reads) that `listing` lacks. Young records count too: the
+/// second read they may cost is cheaper than a clock to agree on.
+fn missing(r: &Reader, state: &State, listing: &Listing) -> usize {
+    state
+        .vendors
+        .get(&r.vendor)
+        .into_iter()
+        .flatten()
+        .filter(|(email, record)| r.filter.user(email) && record.status.exists())
+        .filter(|(email, record)| {
+            let key = r
+                .keys
+                .get(*email)
+                .cloned()
+                .unwrap_or_else(|| identity(email));
+            listing
+                .find_recorded(&key, record.remote_id.as_deref())
+                .observed()
+                .is_none()
+        })
+        .count()
 }
 
 /// How one record changed.
@@ -159,6 +218,8 @@ pub struct Change {
     pub email: String,
     pub what: What,
     pub record: Record,
+    /// Gone, and a second read of the list lacked it too (see `read`).
+    pub confirmed: bool,
 }
 
 impl Change {
@@ -171,6 +232,9 @@ impl Change {
             What::Adopted => format!("adopted: found at the vendor as id {id} ({status})"),
             What::FoundInactive => format!(
                 "found inactive at the vendor (id {id}, {status}): recorded, not live; reactivate it there"
+            ),
+            What::Gone if self.confirmed => format!(
+                "gone: id {id} is no longer at the vendor (missing from two reads of its list)"
             ),
             What::Gone => format!("gone: id {id} is no longer at the vendor"),
             What::Inactive => format!("inactive at the vendor: id {id} is {status}"),
@@ -282,6 +346,7 @@ pub fn merge(
                 changes.push(Change {
                     vendor: vendor.clone(),
                     email: email.clone(),
+                    confirmed: what == What::Gone && listing.reads > 1,
                     what,
                     record,
                 });
@@ -426,6 +491,7 @@ pub fn summary(changes: &[Change]) -> String {
         let name = match c.what {
             What::Adopted => "adopted",
             What::FoundInactive => "found inactive",
+            What::Gone if c.confirmed => "gone (confirmed by a second read)",
             What::Gone => "gone",
             What::Inactive => "inactive",
             What::Live => "live again",
@@ -723,6 +789,35 @@ users:
         );
         let (refused, _) = held_back(40, 31, &[]);
         assert_eq!((refused[0].listed, refused[0].recorded), (31, 41));
+    }
+
+    #[test]
+    fn a_gone_confirmed_by_a_second_read_says_so() {
+        let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
+        let mut state = State::default();
+        state.set("v", "a@x.io", record(Status::Created, "1", 3600, false));
+        state.set("v", "b@x.io", record(Status::Created, "2", 3600, false));
+        let listed = |reads| {
+            let mut listing = Listing::new(vec![held("b@x.io", "2", true)], 1);
+            listing.reads = reads;
+            BTreeMap::from([(
+                "v".to_string(),
+                Seen::Listed {
+                    listing,
+                    keys: BTreeMap::new(),
+                    grace: Duration::from_secs(30),
+                },
+            )])
+        };
+        let once = merge(&desired, &state, &listed(1), &Filter::default(), now());
+        assert_eq!(summary(&once), "1 gone");
+        assert_eq!(once[0].describe(), "gone: id 1 is no longer at the vendor");
+        let twice = merge(&desired, &state, &listed(2), &Filter::default(), now());
+        assert_eq!(summary(&twice), "1 gone (confirmed by a second read)");
+        assert_eq!(
+            twice[0].describe(),
+            "gone: id 1 is no longer at the vendor (missing from two reads of its list)"
+        );
     }
 
     #[test]

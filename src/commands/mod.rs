@@ -412,7 +412,7 @@ pub fn read_vendors(
 ) -> anyhow::Result<Read> {
     use crate::refresh::{self, Seen};
     let readers = refresh::readers(desired, filter, &process_env)?;
-    let seen = runtime()?.block_on(refresh::observe(readers));
+    let seen = runtime()?.block_on(refresh::observe(readers, state));
     let mut changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
     let refused = match guard {
         Some(g) => refresh::hold_back(state, &seen, &mut changes, &g.limit, &g.accept),

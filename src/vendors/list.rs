@@ -33,6 +33,25 @@ pub struct Observed {
     pub block: Map<String, Value>,
 }
 
+/// The most bytes one listed account may hold in each field, and in all. A
+/// value past its bound is an error, never cut short: a shortened id is
+/// another account's id, a shortened name another person's name.
+pub const MAX_ID: usize = 256;
+/// A name, an email, a first or last name (an email is at most 254 bytes).
+pub const MAX_NAME: usize = 320;
+pub const MAX_STATUS: usize = 64;
+/// One value (or name) of the account block.
+pub const MAX_BLOCK_VALUE: usize = 1024;
+/// The whole account (see `Observed::weight`).
+pub const MAX_ACCOUNT: usize = 4096;
+/// What one listing may keep in all, per account of `max_accounts`...
+pub const BYTES_PER_ACCOUNT: usize = 512;
+/// ... and at least this much, whatever `max_accounts` says.
+pub const MIN_LISTING_BYTES: usize = 16 << 20;
+/// What one entry of the account block costs beyond its text: an entry of one
+/// letter is still an entry of a map.
+const ENTRY_COST: usize = 32;
+
 /// Where, in its JSON, a vendor that keys accounts on their email lists one.
 pub struct Fields {
     pub email: &'static str,
@@ -68,6 +87,99 @@ impl Observed {
             block,
         })
     }
+}
+
+impl Observed {
+    /// The bytes this account keeps: its text, and `ENTRY_COST` for each
+    /// entry of its block.
+    pub fn weight(&self) -> usize {
+        let texts = [
+            Some(&self.key),
+            self.email.as_ref(),
+            Some(&self.remote_id),
+            self.status.as_ref(),
+            self.first_name.as_ref(),
+            self.last_name.as_ref(),
+        ];
+        texts.iter().flatten().map(|t| t.len()).sum::<usize>() + map_weight(&self.block)
+    }
+
+    /// The first field that holds more than its bound allows, as ("its name",
+    /// its length, the bound); then the whole account against `MAX_ACCOUNT`.
+    /// `show` makes a vendor's name of a block entry fit for a message.
+    pub fn oversized(&self, show: &dyn Fn(&str) -> String) -> Option<(String, usize, usize)> {
+        let fields = [
+            ("id", Some(&self.remote_id), MAX_ID),
+            ("name", Some(&self.key), MAX_NAME),
+            ("email", self.email.as_ref(), MAX_NAME),
+            ("first name", self.first_name.as_ref(), MAX_NAME),
+            ("last name", self.last_name.as_ref(), MAX_NAME),
+            ("status", self.status.as_ref(), MAX_STATUS),
+        ];
+        for (name, text, most) in fields {
+            if let Some(text) = text.filter(|t| t.len() > most) {
+                return Some((name.to_string(), text.len(), most));
+            }
+        }
+        if let Some(found) = oversized_in(&self.block, "", show) {
+            return Some(found);
+        }
+        let weight = self.weight();
+        (weight > MAX_ACCOUNT).then(|| ("whole account".to_string(), weight, MAX_ACCOUNT))
+    }
+}
+
+/// The bytes a block (or a map within it) keeps.
+fn map_weight(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(k, v)| ENTRY_COST + k.len() + value_weight(v))
+        .sum()
+}
+
+fn value_weight(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Object(m) => map_weight(m),
+        Value::Array(a) => a.iter().map(|v| ENTRY_COST + value_weight(v)).sum(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// The first name or value in a block past `MAX_BLOCK_VALUE`, named by its
+/// path (`custom_attributes.title`, its names clipped).
+fn oversized_in(
+    map: &Map<String, Value>,
+    at: &str,
+    show: &dyn Fn(&str) -> String,
+) -> Option<(String, usize, usize)> {
+    for (k, v) in map {
+        let path = format!("{at}{}", show(k));
+        if k.len() > MAX_BLOCK_VALUE {
+            return Some((format!("block name `{path}`"), k.len(), MAX_BLOCK_VALUE));
+        }
+        let found = match v {
+            Value::Object(m) => oversized_in(m, &format!("{path}."), show),
+            _ => {
+                let weight = value_weight(v);
+                (weight > MAX_BLOCK_VALUE)
+                    .then(|| (format!("block value `{path}`"), weight, MAX_BLOCK_VALUE))
+            }
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// `text` escaped for a message, cut after `most` characters (with `…`):
+/// redact it first, or a cut could leave half a secret unrecognised.
+fn clipped(text: &str, most: usize) -> String {
+    let mut out = crate::desired::escaped(&text.chars().take(most).collect::<String>());
+    if text.chars().nth(most).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Where a page starts.
@@ -171,6 +283,13 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
     // it is read moves every later account up, and one of them falls between
     // two pages unseen, to be taken for deleted.
     let mut first_total: Option<u64> = None;
+    // The bytes the accounts kept so far hold: bounded, so that accounts each
+    // within their bounds cannot add up past what the machine has.
+    let budget = caps
+        .accounts
+        .saturating_mul(BYTES_PER_ACCOUNT)
+        .max(MIN_LISTING_BYTES);
+    let mut kept = 0usize;
     loop {
         requests += 1;
         let mut page = driver.page(query, &at).await?;
@@ -179,6 +298,16 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
             Cursor::Page(n) => format!("page {requests} (page number {n})"),
             Cursor::Offset(n) => format!("page {requests} (from position {n})"),
         };
+        // Every field within its bound, before anything is done with it.
+        let show = |text: &str| clipped(&driver.redactor().redact(text), 40);
+        for o in &page.items {
+            if let Some((field, len, most)) = o.oversized(&show) {
+                return Err(CallError::Unknown(format!(
+                    "the vendor lists at {which} an account (\"{}\") whose {field} is {len} bytes long, more than roster keeps ({most}); stopped paging (a value is never cut short: a shortened id or name would be another account's)",
+                    show(&o.key)
+                )));
+            }
+        }
         // The vendor's status word is its own text, recorded and shown: it
         // passes the redaction gate like every other.
         for o in &mut page.items {
@@ -244,7 +373,16 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
                 names.insert(&o.key, items.len());
             }
             ids.insert(&o.remote_id, items.len());
+            kept += o.weight();
             items.push(o);
+        }
+        if kept > budget {
+            return Err(CallError::Unknown(format!(
+                "the vendor's list holds more than {} bytes of account text at {which}, more than one listing keeps (512 bytes for each of `max_accounts` ({}), at least {} MiB); stopped paging (raise `max_accounts` if the vendor does hold that much)",
+                crate::plan::group(budget),
+                caps.accounts,
+                MIN_LISTING_BYTES >> 20
+            )));
         }
         if items.len() > caps.accounts {
             return Err(CallError::Unknown(format!(
@@ -326,6 +464,8 @@ pub struct Listing {
     pub items: Vec<Observed>,
     /// How many requests the listing took.
     pub requests: usize,
+    /// How many reads of the whole list it holds (see `union`).
+    pub reads: usize,
     /// Indices of `items`, sorted by key (no second copy of every key).
     by_key: Vec<usize>,
     /// The accounts whose name holds a character that imitates ASCII: the
@@ -343,9 +483,44 @@ impl Listing {
         Listing {
             items,
             requests,
+            reads: 1,
             by_key,
             odd,
         }
+    }
+
+    /// What two reads of one list saw together: every account either read
+    /// listed. A list that moves while it is read (an account deleted on one
+    /// page moves the next pages up by one) hides an account from one read,
+    /// seldom from two, and never the same one by chance: an account missing
+    /// from both is gone. One listed by both (same id, same name) is kept
+    /// once, as the later read saw it.
+    pub fn union(first: Listing, second: Listing) -> Listing {
+        let earlier: Vec<Observed> = first
+            .items
+            .into_iter()
+            .filter(|o| !second.holds(&o.key, &o.remote_id))
+            .collect();
+        let requests = first.requests + second.requests;
+        let reads = first.reads + second.reads;
+        let mut items = second.items;
+        items.extend(earlier);
+        Listing {
+            reads,
+            ..Listing::new(items, requests)
+        }
+    }
+
+    /// Whether the listing holds the account named `key` with the id `id`.
+    fn holds(&self, key: &str, id: &str) -> bool {
+        let from = self
+            .by_key
+            .partition_point(|&i| self.items[i].key.as_str() < key);
+        self.by_key[from..]
+            .iter()
+            .map(|&i| &self.items[i])
+            .take_while(|o| o.key == key)
+            .any(|o| o.remote_id == id)
     }
 
     /// What the vendor holds for identity `key`: a live account before an
@@ -743,6 +918,204 @@ mod tests {
     }
 
     #[test]
+    fn each_field_of_an_account_is_bounded_never_cut_short() {
+        let show = |t: &str| clipped(t, 40);
+        let ok = observed("a@x.io", "1", true);
+        assert_eq!(ok.oversized(&show), None);
+        let long = |n: usize| "x".repeat(n);
+        let with_block = |entries: Vec<(&str, Value)>| {
+            let mut o = observed("a@x.io", "1", true);
+            o.block = entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            o
+        };
+        // (the account, the field named, its length, the bound)
+        let cases: Vec<(Observed, &str, usize, usize)> = vec![
+            (
+                Observed {
+                    remote_id: long(257),
+                    ..ok.clone()
+                },
+                "id",
+                257,
+                256,
+            ),
+            (
+                Observed {
+                    key: long(321),
+                    ..ok.clone()
+                },
+                "name",
+                321,
+                320,
+            ),
+            (
+                Observed {
+                    email: Some(long(400)),
+                    ..ok.clone()
+                },
+                "email",
+                400,
+                320,
+            ),
+            (
+                Observed {
+                    last_name: Some(long(321)),
+                    ..ok.clone()
+                },
+                "last name",
+                321,
+                320,
+            ),
+            (
+                Observed {
+                    status: Some(long(65)),
+                    ..ok.clone()
+                },
+                "status",
+                65,
+                64,
+            ),
+            (
+                with_block(vec![("company", Value::String(long(1025)))]),
+                "block value `company`",
+                1025,
+                1024,
+            ),
+            (
+                with_block(vec![(
+                    "custom_attributes",
+                    serde_json::json!({ "title": "ok", "bio": long(2000) }),
+                )]),
+                "block value `custom_attributes.bio`",
+                2000,
+                1024,
+            ),
+            // Many entries, each within its bound, past the account's.
+            (
+                with_block(
+                    (0..200)
+                        .map(|i| (&*format!("k{i}").leak(), Value::String("v".into())))
+                        .collect(),
+                ),
+                "whole account",
+                13 + 200 * 33 + (0..200).map(|i| format!("k{i}").len()).sum::<usize>(),
+                4096,
+            ),
+        ];
+        for (o, field, len, most) in cases {
+            assert_eq!(
+                o.oversized(&show),
+                Some((field.to_string(), len, most)),
+                "{field}"
+            );
+        }
+        // At the bound exactly: kept whole.
+        let at = Observed {
+            remote_id: long(256),
+            key: long(320),
+            status: Some(long(64)),
+            ..ok.clone()
+        };
+        assert_eq!(at.oversized(&show), None);
+        // A block name is named clipped, whatever its length.
+        let named = with_block(vec![(&*long(2000).leak(), Value::String("v".into()))]);
+        let (field, _, _) = named.oversized(&show).unwrap();
+        assert_eq!(field, format!("block name `{}…`", long(40)));
+    }
+
+    #[test]
+    fn an_account_past_a_bound_stops_the_listing_naming_the_page_and_the_field() {
+        let at = |n| Next::At(Cursor::Offset(n));
+        let id: &'static str = "7".repeat(300).leak();
+        let f = scripted(vec![
+            (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(4)),
+            (vec![("c@x.io", "3"), ("d@x.io", id)], Next::Last, Some(4)),
+        ]);
+        let e = run_scripted(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("page 2")
+                && e.contains("\"d@x.io\"")
+                && e.contains("whose id is 300 bytes long")
+                && e.contains("(256)")
+                && e.contains("never cut short"),
+            "{e}"
+        );
+        // The id itself is not printed whole.
+        assert!(!e.contains(id), "{e}");
+    }
+
+    /// A vendor whose pages of 100 accounts never end, each account within
+    /// every bound of its own and about 1.7 KiB in all.
+    struct Fat {
+        caps: Caps,
+        redactor: crate::secret::Redactor,
+    }
+
+    #[async_trait]
+    impl Driver for Fat {
+        async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+            Err(CallError::NotSent("not here".into()))
+        }
+
+        fn redactor(&self) -> &crate::secret::Redactor {
+            &self.redactor
+        }
+
+        fn caps(&self) -> Caps {
+            self.caps
+        }
+
+        async fn page(&self, _: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
+            let start = match at {
+                Cursor::Offset(n) => *n,
+                _ => 0,
+            };
+            let items: Vec<Observed> = (start..start + 100)
+                .map(|i| {
+                    let mut o = observed(&format!("u{i}@x.io"), &format!("id{i}"), true);
+                    o.first_name = Some("f".repeat(300));
+                    o.last_name = Some("l".repeat(300));
+                    o.block
+                        .insert("external_id".into(), Value::String("e".repeat(1000)));
+                    o
+                })
+                .collect();
+            Ok(Page {
+                listed: items.len(),
+                items,
+                next: Next::At(Cursor::Offset(start + 100)),
+                total: None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_listing_keeps_at_most_512_bytes_for_each_of_max_accounts() {
+        let f = Fat {
+            caps: Caps {
+                accounts: 40_000,
+                pages: 100_000,
+            },
+            redactor: Default::default(),
+        };
+        let e = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(all(&f, Query::All))
+            .unwrap_err()
+            .to_string();
+        // 40,000 x 512 bytes: about 12,300 accounts of 1.7 KiB, on page 123.
+        assert!(
+            e.contains("more than 20,480,000 bytes of account text at page 123")
+                && e.contains("`max_accounts` (40000)"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn matches_on_the_key_only_and_names_lookalikes() {
         let mut mallory = observed("mallory", "m", true);
         mallory.email = Some("alice@x.io".into());
@@ -768,6 +1141,52 @@ mod tests {
             last_name: None,
             block: Map::new(),
         }
+    }
+
+    #[test]
+    fn two_reads_together_hold_every_account_either_listed_once() {
+        let first = Listing::new(
+            vec![
+                observed("a@x.io", "1", true),
+                observed("b@x.io", "2", true),
+                observed("c@x.io", "3", true),
+            ],
+            2,
+        );
+        // The second read lacks b (the list moved), holds a new d, sees c
+        // closed meanwhile, and a under a new id.
+        let second = Listing::new(
+            vec![
+                observed("a@x.io", "9", true),
+                observed("c@x.io", "3", false),
+                observed("d@x.io", "4", true),
+            ],
+            3,
+        );
+        let both = Listing::union(first, second);
+        assert_eq!((both.requests, both.reads), (5, 2));
+        let mut held: Vec<(&str, &str, bool)> = both
+            .items
+            .iter()
+            .map(|o| (o.key.as_str(), o.remote_id.as_str(), o.live))
+            .collect();
+        held.sort();
+        assert_eq!(
+            held,
+            [
+                ("a@x.io", "1", true),
+                ("a@x.io", "9", true),
+                ("b@x.io", "2", true),
+                ("c@x.io", "3", false),
+                ("d@x.io", "4", true),
+            ]
+        );
+        assert!(
+            matches!(both.find_recorded("a@x.io", Some("1")), Found::Live(o) if o.remote_id == "1")
+        );
+        assert!(matches!(both.find("b@x.io"), Found::Live(_)));
+        assert!(matches!(both.find("c@x.io"), Found::Inactive(_)));
+        assert_eq!(both.find("e@x.io"), Found::None);
     }
 
     #[test]
