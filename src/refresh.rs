@@ -767,8 +767,12 @@ users:
             // Accepted by name: v's 40 gone and its adoption stand.
             (40, 0, &["v"], &["w"], 41),
             (40, 0, &["v", "w"], &[], 41),
-            // Below min_existing (9 at v, 8 at w) the share is not enforced.
-            (8, 0, &[], &[], 9),
+            // Below min_existing in the whole state (5 at v and 4 at w), the
+            // share is not enforced.
+            (4, 0, &[], &[], 5),
+            // From it on, it is at every vendor, however few it records
+            // (9 at v and 8 at w).
+            (8, 0, &[], &["v", "w"], 0),
         ];
         for (i, (recorded, listed, accept, refused, kept)) in cases.into_iter().enumerate() {
             let (got, changes) = held_back(recorded, listed, accept);
