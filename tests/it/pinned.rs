@@ -30,7 +30,10 @@ fn a_failed_lookup_of_a_pending_pair_keeps_it_pending_and_sends_nothing() {
             .count()
     };
     assert_eq!(posts(&server), 1);
-    assert_eq!(t.state()["vendors"]["app"]["a@example.com"]["status"], "pending");
+    assert_eq!(
+        t.state()["vendors"]["app"]["a@example.com"]["status"],
+        "pending"
+    );
 
     // The list endpoint is down while apply verifies.
     server.mock.data().failing_lists = true;
@@ -41,7 +44,12 @@ fn a_failed_lookup_of_a_pending_pair_keeps_it_pending_and_sends_nothing() {
         server.mock.reads("/scim/v2/Users") > reads_before,
         "a lookup was sent"
     );
-    assert_eq!(posts(&server), 1, "the creation was sent again: {}", run.stdout);
+    assert_eq!(
+        posts(&server),
+        1,
+        "the creation was sent again: {}",
+        run.stdout
+    );
     let r = t.state()["vendors"]["app"]["a@example.com"].clone();
     assert_eq!(r["status"], "pending", "{r}");
     assert!(

@@ -425,7 +425,9 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
         .get_mut("acton")
         .unwrap()
         .remove("early@example.com");
-    let late = old.save(&mut state).expect_err("a save after the lease was lost");
+    let late = old
+        .save(&mut state)
+        .expect_err("a save after the lease was lost");
     assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
     assert_eq!(count(&pg, "SELECT serial FROM roster_workspaces"), serial);
     assert_eq!(
