@@ -67,3 +67,55 @@ fn a_failed_lookup_of_a_pending_pair_keeps_it_pending_and_sends_nothing() {
     let creations = server.mock.data().creations.clone();
     assert!(creations.values().all(|n| *n == 1), "{creations:?}");
 }
+
+/// A refusal that names something the vendor does not have ("... does not
+/// exist") is classified as a refusal by each driver whose "exists" words are
+/// only a hint: the pair fails with the vendor's words, and no lookup is sent
+/// (a lookup is what an "already exists" answer would send).
+#[test]
+fn a_does_not_exist_refusal_sends_no_lookup_at_activeplatform_or_forms_on_fire() {
+    let server = Server::start(Config::default());
+    let c = server.mock.config.clone();
+    // (vendor settings, a block naming what the vendor lacks, its list path)
+    let drivers = [
+        (
+            format!(
+                "activeplatform\n    base_url: {}/activeplatform\n    api_token: ${{SECRET}}",
+                server.url
+            ),
+            c.activeplatform_token.clone(),
+            "{ custom_attributes: { missing-0000: x } }",
+            "/activeplatform/api/vendor/v1/users.json",
+        ),
+        (
+            format!(
+                "formsonfire\n    base_url: {}/formsonfire/api/v2\n    company_id: {}\n    integration_key: ${{SECRET}}",
+                server.url, c.formsonfire_company
+            ),
+            c.formsonfire_key.clone(),
+            "{ time_zone: missing-0000 }",
+            "/formsonfire/api/v2/user/search",
+        ),
+    ];
+    for (settings, secret, block, list) in drivers {
+        let t = Test::new().env("SECRET", &secret);
+        t.write(
+            "roster.yaml",
+            &format!(
+                "version: 1\nvendors:\n  v:\n    kind: {settings}\n    rate_limit: 1000/s\nusers:\n  - email: m@example.com\n    first_name: M\n    last_name: N\n    password: generate\n    accounts:\n      v: {block}\n"
+            ),
+        );
+        let run = t.run(&["apply", "--yes"]);
+        run.code(3);
+        let r = t.state()["vendors"]["v"]["m@example.com"].clone();
+        assert_eq!(r["status"], "failed", "{settings}: {r}");
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("missing-0000 does not exist"),
+            "{settings}: the vendor's words: {r}"
+        );
+        assert_eq!(server.mock.reads(list), 0, "{settings}: a lookup was sent");
+    }
+}
