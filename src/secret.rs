@@ -688,6 +688,47 @@ mod tests {
     }
 
     #[test]
+    fn both_percent_forms_of_a_secret_with_space_tilde_and_star_in_base64_and_twice() {
+        // A space, `~` and `*` are where the two percent encodings differ:
+        // RFC 3986 keeps `~` and writes `%2A` and `%20`; a form encoder keeps
+        // `*` and writes `%7E` and `+`. Each form, then base64 of it (whole,
+        // unpadded, URL-safe, inside a longer text at every alignment) and
+        // each form encoded once more, is redacted.
+        const S: &str = "tok~en*with space/42";
+        let redactor = Redactor::new([&Secret::new(S)]);
+        let rfc = percent_encode(S, "-._~", false);
+        let form = percent_encode(S, "*-._", true);
+        assert_eq!(rfc, "tok~en%2Awith%20space%2F42");
+        assert_eq!(form, "tok%7Een*with+space%2F42");
+        for encoded in [&rfc, &form] {
+            let mut shown = vec![encoded.clone()];
+            for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+                shown.push(engine.encode(encoded));
+            }
+            shown.push(percent_encode(encoded, "-._~", false));
+            shown.push(percent_encode(encoded, "*-._", true));
+            for text in shown {
+                assert_eq!(
+                    redactor.redact(&format!("before {text} after")),
+                    "before *** after",
+                    "{encoded} as {text}"
+                );
+            }
+            for engine in [STANDARD, URL_SAFE_NO_PAD] {
+                for prefix in ["", "q", "q=", "q=x", "q=xy"] {
+                    let long = engine.encode(format!("{prefix}{encoded}&more=1"));
+                    let out = redactor.redact(&long);
+                    assert!(out.contains("***"), "{encoded} after {prefix:?}: {out}");
+                    assert!(
+                        !base64_holds(&out, b"with"),
+                        "{encoded} after {prefix:?}: {out}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn html_escaped() {
         gone("ap+SECRET/x y&quot;z\\1&#233;?");
     }

@@ -208,6 +208,27 @@ mod tests {
     }
 
     #[test]
+    fn a_removal_never_drops_a_record_the_other_side_changed() {
+        let pending = record(Status::Pending, T1, "p");
+        let created = record(Status::Created, T2, "id-9");
+        let base = state(1, &[("a", "p@x.io", pending.clone())]);
+        // The copy removed p@ (state rm); main verified it meanwhile (pending ->
+        // created with the vendor's id): main's change stands.
+        let mut main = state(2, &[("a", "p@x.io", created.clone())]);
+        let copy = state(2, &[]);
+        let m = merge(&mut main, &copy, Some(&base)).unwrap();
+        assert_eq!(m.removed, 0);
+        assert_eq!(main.get("a", "p@x.io"), Some(&created));
+        // The other way round: main removed it, the copy verified it: the
+        // copy's change is taken.
+        let mut main = state(2, &[]);
+        let copy = state(2, &[("a", "p@x.io", created.clone())]);
+        let m = merge(&mut main, &copy, Some(&base)).unwrap();
+        assert_eq!((m.taken, m.removed), (1, 0));
+        assert_eq!(main.get("a", "p@x.io"), Some(&created));
+    }
+
+    #[test]
     fn without_a_base_every_record_counts_and_other_lineages_are_refused() {
         let mut main = state(1, &[]);
         let copy = state(7, &[("a", "n@x.io", record(Status::Created, T1, "n"))]);

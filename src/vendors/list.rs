@@ -876,6 +876,47 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_page_after_a_promise_is_never_the_end_whatever_it_says() {
+        let at = |n| Next::At(Cursor::Offset(n));
+        // Page 1 says more follow (a cursor, a total not reached); page 2 is
+        // empty and says, in turn, each thing a vendor's rule can say: the
+        // end, short-so-the-end, more at a cursor. Taken as the end, the list
+        // would be partial and every account past page 1 marked gone.
+        for (end, total) in [
+            (Next::Last, Some(4)),
+            (Next::Last, None),
+            (Next::UnlessShort(Cursor::Offset(5)), None),
+            (Next::UnlessShort(Cursor::Offset(5)), Some(4)),
+            (at(5), Some(4)),
+        ] {
+            let what = format!("{end:?} {total:?}");
+            let f = scripted(vec![
+                (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), total),
+                (vec![], end, total),
+            ]);
+            let e = run_scripted(&f)
+                .map(|l| l.items.len())
+                .expect_err(&what)
+                .to_string();
+            assert!(
+                e.contains("page 2") && e.contains("stopped paging"),
+                "{what}: {e}"
+            );
+        }
+        // Without a promise, an empty page after a full one is the end of a
+        // list that gives no total (its length was a multiple of the page).
+        let f = scripted(vec![
+            (
+                vec![("a@x.io", "1"), ("b@x.io", "2")],
+                Next::UnlessShort(Cursor::Offset(3)),
+                None,
+            ),
+            (vec![], Next::UnlessShort(Cursor::Offset(5)), None),
+        ]);
+        assert_eq!(run_scripted(&f).unwrap().items.len(), 2);
+    }
+
+    #[test]
     fn listing_stops_at_max_accounts_and_max_pages_naming_the_setting() {
         let at = |n| Next::At(Cursor::Offset(n));
         // A total that keeps growing is read only up to the caps.

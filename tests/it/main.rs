@@ -22,6 +22,7 @@ mod loader_fuzz;
 mod lock;
 mod mass_gone;
 mod output;
+mod pinned;
 mod pipeline;
 mod plan;
 mod postgres;

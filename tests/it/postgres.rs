@@ -375,6 +375,79 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
     );
 }
 
+/// A fenced-out holder's late `save` changes nothing: not the serial, not a
+/// record (neither the one it adds nor the one it removes), not the history.
+/// The fence is checked on saves as on journal appends.
+#[test]
+fn a_fenced_out_holders_late_save_changes_nothing() {
+    let pg = Pg::start();
+    let server = Server::start(Config::default());
+    let t = test(&server);
+    t.write("roster.yaml", &yaml(&server.url, 2));
+
+    let old = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let lease = old
+        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .unwrap();
+    old.journal()
+        .unwrap()
+        .append(&[pending("early@example.com")])
+        .unwrap();
+    let mut state = old.load().unwrap();
+    assert!(state.get("acton", "early@example.com").is_some());
+
+    // The holder stalls past its lease's expiry; another apply takes over.
+    pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
+    t.run(&["apply", "--yes", "--state", pg.url()]).code(0);
+    let tables = |pg: &Pg| {
+        let mut text = String::new();
+        for table in ["roster_records", "roster_history", "roster_workspaces"] {
+            let mut rows: Vec<String> = pg
+                .sql(&format!("SELECT t::text FROM {table} t"))
+                .into_iter()
+                .map(|r| r[0].clone().unwrap_or_default())
+                .collect();
+            rows.sort();
+            text.push_str(&rows.join("\n"));
+            text.push('\n');
+        }
+        text
+    };
+    let before = tables(&pg);
+    let serial = count(&pg, "SELECT serial FROM roster_workspaces");
+    assert!(serial > 0);
+
+    // The old holder wakes up and saves: a record added, one removed.
+    let (v, e, r) = pending("late@example.com");
+    state.set(&v, &e, r);
+    state
+        .vendors
+        .get_mut("acton")
+        .unwrap()
+        .remove("early@example.com");
+    let late = old
+        .save(&mut state)
+        .expect_err("a save after the lease was lost");
+    assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
+    assert_eq!(count(&pg, "SELECT serial FROM roster_workspaces"), serial);
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_records WHERE email = 'early@example.com'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM roster_history WHERE email = 'late@example.com'"
+        ),
+        0
+    );
+    assert_eq!(tables(&pg), before, "the late save wrote something");
+    drop(lease);
+}
+
 /// Every desired user exists once at the mock and has a created or adopted row
 /// with the vendor's id; nothing is pending.
 fn assert_converged(pg: &Pg, server: &Server, n: usize, what: &str) {

@@ -172,6 +172,10 @@ pub struct Data {
     /// More memberships per kind, listed beside `users` (DocuSign keeps closed
     /// ones under the same email).
     pub extra: BTreeMap<&'static str, Vec<Value>>,
+    /// While set, every list and search (a GET other than SCIM's
+    /// ServiceProviderConfig) is answered 503 without being served: a vendor
+    /// whose list endpoint is down while its creations still work.
+    pub failing_lists: bool,
     next_id: u64,
 }
 
@@ -403,6 +407,16 @@ async fn observe(
 ) -> Response {
     if mock.config.echo && request.method() == Method::POST {
         return echo(&mock, request, next).await;
+    }
+    if request.method() == Method::GET
+        && !request.uri().path().ends_with("/ServiceProviderConfig")
+        && mock.data().failing_lists
+    {
+        mock.record(request.method(), request.uri(), request.headers(), b"");
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "list endpoint down (injected)"}),
+        );
     }
     let creation = request.method() == Method::POST && !request.uri().path().ends_with("/token");
     if !creation {
