@@ -688,6 +688,33 @@ mod tests {
     }
 
     #[test]
+    fn each_spelling_of_a_character_is_read_exactly() {
+        // A carriage return written as JSON's `\r`, a tab as `\t`, the first
+        // character too (where the search for a secret starts).
+        let r = Redactor::new(&[Secret::new("tok\rsecret\tvalue")]);
+        assert_eq!(
+            r.redact(r#"["\rsecret\tvalue!"]"#).matches("***").count(),
+            1
+        );
+        assert_eq!(
+            r.redact(r#"{"echo":"tok\rsecret\tvalue"}"#),
+            r#"{"echo":"***"}"#
+        );
+        // A `%` that is not followed by the character's own code is not it, and
+        // neither is the code without its `%`.
+        let r = Redactor::new(&[Secret::new("ab cd/ef")]);
+        assert_eq!(r.redact("ab%20cd%2Fef"), "***");
+        for near in [
+            "ab%21cd%2Fef",
+            "ab%2xcd%2Fef",
+            "ab20cd%2Fef",
+            "ab%%20cd%2Fef",
+        ] {
+            assert_eq!(r.redact(near), near, "{near}");
+        }
+    }
+
+    #[test]
     fn both_percent_forms_of_a_secret_with_space_tilde_and_star_in_base64_and_twice() {
         // A space, `~` and `*` are where the two percent encodings differ:
         // RFC 3986 keeps `~` and writes `%2A` and `%20`; a form encoder keeps
