@@ -154,7 +154,7 @@ async fn read(r: &Reader, state: &State) -> Result<Listing, crate::vendors::Call
         "the list lacks {lacking} recorded account(s): reading it a second time before taking any for gone"
     );
     let second = list::all(r.driver.as_ref(), Query::All).await?;
-    let both = Listing::union(first, second);
+    let both = Listing::union(first, second, r.driver.unique_keys())?;
     let still = missing(r, state, &both);
     if still < lacking {
         tracing::warn!(
@@ -453,7 +453,13 @@ pub fn hold_back(
             .flatten()
             .filter(|(_, r)| r.status.exists())
             .collect();
-        let Some(why) = limit.judge(gone, records.len(), state.existing()) else {
+        // Every account the state keeps track of, inactive ones too: a vendor
+        // that first lists everyone inactive must not switch the guard off.
+        let recorded_in_all = state
+            .records()
+            .filter(|(_, _, r)| r.status.exists())
+            .count();
+        let Some(why) = limit.judge(gone, records.len(), recorded_in_all) else {
             continue;
         };
         let listed = records
@@ -750,6 +756,39 @@ users:
         let accept = accept.iter().map(|v| v.to_string()).collect();
         let refused = hold_back(&state, &seen, &mut changes, &limit, &accept);
         (refused, changes)
+    }
+
+    #[test]
+    fn accounts_first_listed_inactive_are_still_guarded_when_they_go() {
+        // A vendor lists all 30 inactive (refresh records it), then none: the
+        // records still count towards min_existing, and 30 gone of 30 is held.
+        let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
+        let mut state = State::default();
+        for i in 0..30 {
+            state.set(
+                "v",
+                &format!("a{i}@x.io"),
+                record(Status::Created, &i.to_string(), 3600, true),
+            );
+        }
+        assert_eq!(state.existing(), 0, "none live");
+        let seen = BTreeMap::from([(
+            "v".to_string(),
+            Seen::Listed {
+                listing: Listing::new(vec![], 1),
+                keys: BTreeMap::new(),
+                grace: Duration::from_secs(30),
+            },
+        )]);
+        let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
+        let limit = crate::plan::GoneLimit {
+            max_gone_percent: 20.0,
+            min_existing: 10,
+            source: "the default".into(),
+        };
+        let refused = hold_back(&state, &seen, &mut changes, &limit, &BTreeSet::new());
+        assert_eq!(refused.len(), 1, "{changes:?}");
+        assert!(changes.iter().all(|c| c.vendor != "v"), "{changes:?}");
     }
 
     #[test]
