@@ -494,8 +494,8 @@ impl Answer {
 /// speaks of something other than this user existing.
 const EXISTS_WORDS: &[&str] = &[
     "a", "an", "the", "this", "that", "user", "login", "username", "email", "e", "mail", "address",
-    "account", "with", "for", "in", "of", "is", "has", "been", "already", "exist", "exists",
-    "error", "err", "code",
+    "with", "for", "in", "of", "is", "has", "been", "already", "exist", "exists", "error", "err",
+    "code",
 ];
 
 /// Whether Act-On's text (its codes and messages, joined) says that the user
@@ -639,7 +639,13 @@ mod tests {
                 true,
             ),
             ("E1: User 'a@x.io' exists already.", true),
-            ("1001: a@x.io already exists in this account", true),
+            // "In account 98765" may be another tenant: only "exists" alone.
+            ("1001: a@x.io already exists in this account", false),
+            ("a@x.io already exists in account 98765", false),
+            (
+                "Error 4091: email a@x.io already exists for account 2",
+                false,
+            ),
             // Not naming this user's email.
             ("ALREADY_EXISTS", false),
             // A contact (a marketing list entry) is not a user.
