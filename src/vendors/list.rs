@@ -478,7 +478,12 @@ impl Listing {
         let mut by_key: Vec<usize> = (0..items.len()).collect();
         by_key.sort_by(|&a, &b| items[a].key.cmp(&items[b].key));
         let odd = (0..items.len())
-            .filter(|&i| items[i].key.chars().any(crate::desired::folds_into_ascii))
+            .filter(|&i| {
+                items[i]
+                    .key
+                    .chars()
+                    .any(|c| crate::desired::folds_into_ascii(c) || crate::secret::is_hidden(c))
+            })
             .collect();
         Listing {
             items,
@@ -495,7 +500,11 @@ impl Listing {
     /// seldom from two, and never the same one by chance: an account missing
     /// from both is gone. One listed by both (same id, same name) is kept
     /// once, as the later read saw it.
-    pub fn union(first: Listing, second: Listing) -> Listing {
+    ///
+    /// The two reads together must not contradict each other, as one read
+    /// must not (see [`all`]): one id given to two names, or, where the vendor
+    /// keeps names unique (`unique_keys`), one name under two ids, is an error.
+    pub fn union(first: Listing, second: Listing, unique_keys: bool) -> Result<Listing, CallError> {
         let earlier: Vec<Observed> = first
             .items
             .into_iter()
@@ -505,10 +514,29 @@ impl Listing {
         let reads = first.reads + second.reads;
         let mut items = second.items;
         items.extend(earlier);
-        Listing {
+        let mut names: std::collections::BTreeMap<&str, &str> = Default::default();
+        let mut ids: std::collections::BTreeMap<&str, &str> = Default::default();
+        for o in &items {
+            let contradiction = match names.insert(&o.remote_id, &o.key) {
+                Some(other) if other != o.key => Some("one id given to two accounts"),
+                _ => match ids.insert(&o.key, &o.remote_id) {
+                    Some(other) if unique_keys && other != o.remote_id => {
+                        Some("one name under two ids")
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(what) = contradiction {
+                return Err(CallError::Unknown(format!(
+                    "two reads of the list contradict each other ({what}: the account {:?}); nothing concluded (read again)",
+                    crate::desired::escaped(&o.key)
+                )));
+            }
+        }
+        Ok(Listing {
             reads,
             ..Listing::new(items, requests)
-        }
+        })
     }
 
     /// Whether the listing holds the account named `key` with the id `id`.
@@ -1204,7 +1232,7 @@ mod tests {
             ],
             3,
         );
-        let both = Listing::union(first, second);
+        let both = Listing::union(first, second, false).unwrap();
         assert_eq!((both.requests, both.reads), (5, 2));
         let mut held: Vec<(&str, &str, bool)> = both
             .items
@@ -1228,6 +1256,33 @@ mod tests {
         assert!(matches!(both.find("b@x.io"), Found::Live(_)));
         assert!(matches!(both.find("c@x.io"), Found::Inactive(_)));
         assert_eq!(both.find("e@x.io"), Found::None);
+    }
+
+    #[test]
+    fn two_reads_that_contradict_each_other_conclude_nothing() {
+        let read = |items| Listing::new(items, 1);
+        // One read gives u0 the id the other gives u1.
+        let e = Listing::union(
+            read(vec![observed("u1@x.io", "id-1", true)]),
+            read(vec![observed("u0@x.io", "id-1", true)]),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("one id given to two accounts"), "{e}");
+        // A unique name under two ids: refused where names are unique (SCIM),
+        // kept where they are not (DocuSign's closed memberships).
+        let twice = || {
+            (
+                read(vec![observed("u0@x.io", "id-0", true)]),
+                read(vec![observed("u0@x.io", "id-9", true)]),
+            )
+        };
+        let (a, b) = twice();
+        let e = Listing::union(a, b, true).unwrap_err().to_string();
+        assert!(e.contains("one name under two ids"), "{e}");
+        let (a, b) = twice();
+        assert_eq!(Listing::union(a, b, false).unwrap().items.len(), 2);
     }
 
     #[test]
