@@ -120,6 +120,9 @@ pub fn render(
             by_key.insert(&o.key, o);
         }
     }
+    // The names accounts are known by: an email that is another account's
+    // name belongs to that account, whoever else gives it.
+    let names: std::collections::BTreeSet<&str> = by_key.keys().copied().collect();
     let mut by_email: BTreeMap<String, Vec<&Observed>> = BTreeMap::new();
     let mut nameless = Vec::new();
     for o in by_key.into_values() {
@@ -136,7 +139,9 @@ pub fn render(
     let mut shared = Vec::new();
     for (email, accounts) in &by_email {
         let owner = match accounts.as_slice() {
-            [_] => Some(0),
+            [o] if o.key == *email || !names.contains(crate::desired::identity(email).as_str()) => {
+                Some(0)
+            }
             _ => accounts.iter().position(|o| o.key == *email),
         };
         for (i, o) in accounts.iter().enumerate() {
@@ -378,6 +383,22 @@ mod tests {
             dump.text
         );
         assert!(dump.text.contains("user_name: mallory"), "{}", dump.text);
+    }
+
+    #[test]
+    fn an_email_that_is_another_accounts_name_is_never_given_to_this_one() {
+        // mallory gives alice's address; alice's own account gives another.
+        let items = [
+            scim("m-1", "mallory", "alice@example.com"),
+            scim("a-1", "alice@example.com", "alice.personal@example.com"),
+        ];
+        let (dump, users) = loaded(&items);
+        assert!(
+            !users.iter().any(|(_, name)| name == "mallory"),
+            "{}",
+            dump.text
+        );
+        assert_eq!(dump.shared, vec!["m-1".to_string()]);
     }
 
     #[test]
