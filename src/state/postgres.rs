@@ -1127,20 +1127,13 @@ fn live_holder(who: &Writer, unexpired: bool, at: Place<'_>) -> bool {
 }
 
 /// This machine as of this boot: the kernel's boot id (new at every boot of
-/// every machine, containers sharing their host's), else the installation's
-/// machine id; `None` when neither is readable, and then no holder is ever
-/// judged by its pid. Each is marked with its source, so the two never match.
+/// every machine, containers sharing their host's); `None` when it is not
+/// readable, and then no holder is ever judged by its pid. Never
+/// `/etc/machine-id`: every container built from one image has the same.
 fn boot() -> Option<String> {
-    [
-        ("boot_id", "/proc/sys/kernel/random/boot_id"),
-        ("machine-id", "/etc/machine-id"),
-    ]
-    .iter()
-    .find_map(|(what, path)| {
-        let id = std::fs::read_to_string(path).ok()?;
-        let id = id.trim();
-        (!id.is_empty() && id.len() <= 128).then(|| format!("{what}:{id}"))
-    })
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let id = id.trim();
+    (!id.is_empty() && id.len() <= 128).then(|| format!("boot_id:{id}"))
 }
 
 /// Whether process `pid` runs on this host. Without /proc, assume it does (its
