@@ -108,6 +108,13 @@ pub fn lookalike(theirs: &str, ours: &str) -> bool {
 /// which imitates ASCII: written so in roster.yaml it is a look-alike of the
 /// ASCII address, and no vendor account could be matched to it safely.
 pub fn check_identity(what: &str, text: &str) -> Result<(), String> {
+    if let Some(c) = text.chars().find(|&c| is_hidden(c)) {
+        return Err(format!(
+            "{what} {:?} holds U+{:04X}, an invisible character: write it in plain ASCII (a look-alike is never matched to an account)",
+            escaped(text),
+            c as u32,
+        ));
+    }
     match text.chars().find(|&c| folds_into_ascii(c)) {
         None => Ok(()),
         Some(c) => Err(format!(
@@ -358,6 +365,8 @@ users:
         assert!(folds_into_ascii('\u{17f}'));
         assert_eq!(escaped("\u{212a}ate@x.io"), "\\u{212a}ate@x.io");
         assert!(check_identity("email", "kate@x.io").is_ok());
+        let e = check_identity("email", "ka\u{200b}te@x.io").unwrap_err();
+        assert!(e.contains("U+200B, an invisible character"), "{e}");
         let e = check_identity("email", "\u{212a}ate@x.io").unwrap_err();
         assert!(
             e.contains("U+212A") && e.contains("\\u{212a}ate@x.io"),
