@@ -68,6 +68,32 @@ fn a_failed_lookup_of_a_pending_pair_keeps_it_pending_and_sends_nothing() {
     assert!(creations.values().all(|n| *n == 1), "{creations:?}");
 }
 
+/// A pending pair past its grace period that the vendor does not hold is looked
+/// up once, then created: no second round of lookups (a round is a listing of
+/// the vendor's accounts; waiting for one is only for pairs within their grace).
+#[test]
+fn a_pending_pair_past_its_grace_and_not_held_is_looked_up_once_then_created() {
+    let server = Server::start(Config::default());
+    let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
+    t.write("roster.yaml", &scim_yaml(&server.url));
+    server.mock.data().faults.push_back(Fault::CommitThenDrop);
+    t.run(&["apply", "--yes"]).code(3);
+    // The creation turns out never to have taken: the vendor holds nothing.
+    server.mock.delete("scim", "a@example.com");
+    t.backdate(3600);
+    let reads = server.mock.reads("/scim/v2/Users");
+    let posts = server.mock.requests("/scim/v2/Users").len() - reads;
+    t.run(&["apply", "--yes"]).code(0);
+    assert_eq!(server.mock.reads("/scim/v2/Users") - reads, 1, "one lookup");
+    let now_posts =
+        server.mock.requests("/scim/v2/Users").len() - server.mock.reads("/scim/v2/Users");
+    assert_eq!(now_posts - posts, 1, "created once");
+    assert_eq!(
+        t.state()["vendors"]["app"]["a@example.com"]["status"],
+        "created"
+    );
+}
+
 /// A refusal that names something the vendor does not have ("... does not
 /// exist") is classified as a refusal by each driver whose "exists" words are
 /// only a hint: the pair fails with the vendor's words, and no lookup is sent
