@@ -176,18 +176,18 @@ fn missing(r: &Reader, state: &State, listing: &Listing) -> usize {
         .into_iter()
         .flatten()
         .filter(|(email, record)| r.filter.user(email) && record.status.exists())
-        .filter(|(email, record)| {
-            let key = r
-                .keys
-                .get(*email)
-                .cloned()
-                .unwrap_or_else(|| identity(email));
-            listing
-                .find_recorded(&key, record.remote_id.as_deref())
-                .observed()
-                .is_none()
-        })
+        .filter(|(email, record)| !lists(listing, &r.keys, email, record))
         .count()
+}
+
+/// Whether `listing` shows the account recorded for `email` (under its
+/// identity key at this vendor, preferring the recorded id).
+fn lists(listing: &Listing, keys: &BTreeMap<String, String>, email: &str, record: &Record) -> bool {
+    let key = keys.get(email).cloned().unwrap_or_else(|| identity(email));
+    listing
+        .find_recorded(&key, record.remote_id.as_deref())
+        .observed()
+        .is_some()
 }
 
 /// How one record changed.
@@ -434,6 +434,12 @@ pub fn hold_back(
     limit: &crate::plan::GoneLimit,
     accept: &BTreeSet<String>,
 ) -> Vec<Refused> {
+    // Every account the state keeps track of, inactive ones too: a vendor
+    // that first lists everyone inactive must not switch the guard off.
+    let recorded_in_all = state
+        .records()
+        .filter(|(_, _, r)| r.status.exists())
+        .count();
     let mut refused = Vec::new();
     for (vendor, seen) in seen {
         let Seen::Listed { listing, keys, .. } = seen else {
@@ -453,24 +459,12 @@ pub fn hold_back(
             .flatten()
             .filter(|(_, r)| r.status.exists())
             .collect();
-        // Every account the state keeps track of, inactive ones too: a vendor
-        // that first lists everyone inactive must not switch the guard off.
-        let recorded_in_all = state
-            .records()
-            .filter(|(_, _, r)| r.status.exists())
-            .count();
         let Some(why) = limit.judge(gone, records.len(), recorded_in_all) else {
             continue;
         };
         let listed = records
             .iter()
-            .filter(|(email, r)| {
-                let key = keys.get(*email).cloned().unwrap_or_else(|| identity(email));
-                listing
-                    .find_recorded(&key, r.remote_id.as_deref())
-                    .observed()
-                    .is_some()
-            })
+            .filter(|(email, r)| lists(listing, keys, email, r))
             .count();
         changes.retain(|c| &c.vendor != vendor);
         refused.push(Refused {
@@ -719,6 +713,24 @@ users:
         }
     }
 
+    /// The mass-gone limit's defaults.
+    fn default_limit() -> crate::plan::GoneLimit {
+        crate::plan::GoneLimit {
+            max_gone_percent: 20.0,
+            min_existing: 10,
+            source: "the default".into(),
+        }
+    }
+
+    /// A vendor whose list, read once, shows `items`.
+    fn listed_once(items: Vec<Observed>) -> Seen {
+        Seen::Listed {
+            listing: Listing::new(items, 1),
+            keys: BTreeMap::new(),
+            grace: Duration::from_secs(30),
+        }
+    }
+
     /// A state recording `recorded` accounts at `v` (a0@x.io, ...) and at
     /// `w`, a vendor `v` listing the first `listed` of them and adopting one
     /// more, and `w` listing none: which vendors are held back.
@@ -738,21 +750,12 @@ users:
             .map(|(i, e)| held(e, &i.to_string(), true))
             .collect();
         shown.push(held("b@x.io", "99", true));
-        let listing = |items: Vec<Observed>| Seen::Listed {
-            listing: Listing::new(items, 1),
-            keys: BTreeMap::new(),
-            grace: Duration::from_secs(30),
-        };
         let seen = BTreeMap::from([
-            ("v".to_string(), listing(shown)),
-            ("w".to_string(), listing(vec![])),
+            ("v".to_string(), listed_once(shown)),
+            ("w".to_string(), listed_once(vec![])),
         ]);
         let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
-        let limit = crate::plan::GoneLimit {
-            max_gone_percent: 20.0,
-            min_existing: 10,
-            source: "the default".into(),
-        };
+        let limit = default_limit();
         let accept = accept.iter().map(|v| v.to_string()).collect();
         let refused = hold_back(&state, &seen, &mut changes, &limit, &accept);
         (refused, changes)
@@ -772,20 +775,9 @@ users:
             );
         }
         assert_eq!(state.existing(), 0, "none live");
-        let seen = BTreeMap::from([(
-            "v".to_string(),
-            Seen::Listed {
-                listing: Listing::new(vec![], 1),
-                keys: BTreeMap::new(),
-                grace: Duration::from_secs(30),
-            },
-        )]);
+        let seen = BTreeMap::from([("v".to_string(), listed_once(vec![]))]);
         let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
-        let limit = crate::plan::GoneLimit {
-            max_gone_percent: 20.0,
-            min_existing: 10,
-            source: "the default".into(),
-        };
+        let limit = default_limit();
         let refused = hold_back(&state, &seen, &mut changes, &limit, &BTreeSet::new());
         assert_eq!(refused.len(), 1, "{changes:?}");
         assert!(changes.iter().all(|c| c.vendor != "v"), "{changes:?}");
