@@ -95,13 +95,18 @@ pub fn skeleton(identity: &str) -> String {
     twice.trim().to_string()
 }
 
+/// Whether `name` holds a character that lets it imitate another name: one
+/// that folds into ASCII, or an invisible one. Only such a name can be a
+/// look-alike.
+pub fn may_imitate(name: &str) -> bool {
+    name.chars().any(|c| folds_into_ascii(c) || is_hidden(c))
+}
+
 /// Whether the identity `theirs` (a vendor's name) equals `ours` (a desired
 /// identity) only once a non-ASCII character is folded into ASCII or an
 /// invisible one dropped: a look-alike, reported and never matched.
 pub fn lookalike(theirs: &str, ours: &str) -> bool {
-    theirs != ours
-        && theirs.chars().any(|c| folds_into_ascii(c) || is_hidden(c))
-        && skeleton(theirs) == skeleton(ours)
+    theirs != ours && may_imitate(theirs) && skeleton(theirs) == skeleton(ours)
 }
 
 /// Refuses an email (or a name given as an identity) that holds a character

@@ -478,12 +478,7 @@ impl Listing {
         let mut by_key: Vec<usize> = (0..items.len()).collect();
         by_key.sort_by(|&a, &b| items[a].key.cmp(&items[b].key));
         let odd = (0..items.len())
-            .filter(|&i| {
-                items[i]
-                    .key
-                    .chars()
-                    .any(|c| crate::desired::folds_into_ascii(c) || crate::secret::is_hidden(c))
-            })
+            .filter(|&i| crate::desired::may_imitate(&items[i].key))
             .collect();
         Listing {
             items,
