@@ -468,7 +468,7 @@ pub struct Listing {
     pub reads: usize,
     /// Indices of `items`, sorted by key (no second copy of every key).
     by_key: Vec<usize>,
-    /// The accounts whose name holds a character that imitates ASCII: the
+    /// The accounts whose name [`crate::desired::may_imitate`] another: the
     /// only ones that can be look-alikes.
     odd: Vec<usize>,
 }
