@@ -118,10 +118,10 @@ pub struct VendorConfig {
     #[serde(default, deserialize_with = "duration")]
     #[schemars(with = "Option<String>")]
     pub max_wait: Option<Duration>,
-    /// Most accounts one listing of this vendor may hold (default 250000, about
-    /// 150 MB of memory; raise it for a larger directory): a
-    /// longer list, or a vendor that says its list is longer, is an error
-    /// naming this setting, never read on.
+    /// Most accounts one listing of this vendor may hold (default 250000; a
+    /// listing keeps at most 512 bytes of account text for each): a longer
+    /// list, or a vendor that says its list is longer, is an error naming this
+    /// setting, never read on.
     #[schemars(range(min = 1))]
     pub max_accounts: Option<usize>,
     /// Most pages one listing of this vendor may take (default 25000).
