@@ -212,6 +212,7 @@ fn a_list_of_huge_accounts_keeps_memory_flat() {
     assert_eq!(reaped, pid);
     // Linux counts ru_maxrss in KiB.
     let max_rss_mib = usage.ru_maxrss / 1024;
+    eprintln!("max RSS of roster against a list of 40 pages of huge accounts: {max_rss_mib} MiB");
     assert!(
         max_rss_mib < 256,
         "max RSS {max_rss_mib} MiB reading 40 pages of 100 huge accounts"
