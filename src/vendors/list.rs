@@ -748,7 +748,8 @@ mod tests {
         Next::UnlessShort(Cursor::Offset(end))
     }
 
-    fn run(f: &Fake) -> Result<Listing, CallError> {
+    /// Lists everything `f` holds, as refresh does.
+    fn run(f: &dyn Driver) -> Result<Listing, CallError> {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -852,13 +853,6 @@ mod tests {
         }
     }
 
-    fn run_scripted(f: &Scripted) -> Result<Listing, CallError> {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(all(f, Query::All))
-    }
-
     #[test]
     fn a_list_that_contradicts_itself_is_an_error_naming_the_page() {
         let at = |n| Next::At(Cursor::Offset(n));
@@ -867,7 +861,7 @@ mod tests {
             (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(4)),
             (vec![("c@x.io", "3"), ("d@x.io", "1")], Next::Last, Some(4)),
         ]);
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(
             e.contains("contradicts itself") && e.contains("page 2"),
             "{e}"
@@ -880,12 +874,12 @@ mod tests {
             (vec![("c@x.io", "3"), ("a@x.io", "4")], Next::Last, Some(4)),
         ]);
         f.unique = true;
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(e.contains("unique name") && e.contains("page 2"), "{e}");
         // Where names are not unique (closed memberships), both are kept.
         f.unique = false;
         f.asked = Default::default();
-        assert_eq!(run_scripted(&f).unwrap().items.len(), 4);
+        assert_eq!(run(&f).unwrap().items.len(), 4);
 
         // The same account on two pages (the list moved): listed once, never
         // adopted twice.
@@ -893,7 +887,7 @@ mod tests {
             (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(3)),
             (vec![("b@x.io", "2"), ("c@x.io", "3")], Next::Last, Some(3)),
         ]);
-        let l = run_scripted(&f).unwrap();
+        let l = run(&f).unwrap();
         let ids: Vec<&str> = l.items.iter().map(|o| o.remote_id.as_str()).collect();
         assert_eq!(ids, ["1", "2", "3"]);
     }
@@ -917,10 +911,7 @@ mod tests {
                 (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), total),
                 (vec![], end, total),
             ]);
-            let e = run_scripted(&f)
-                .map(|l| l.items.len())
-                .expect_err(&what)
-                .to_string();
+            let e = run(&f).map(|l| l.items.len()).expect_err(&what).to_string();
             assert!(
                 e.contains("page 2") && e.contains("stopped paging"),
                 "{what}: {e}"
@@ -936,7 +927,7 @@ mod tests {
             ),
             (vec![], Next::UnlessShort(Cursor::Offset(5)), None),
         ]);
-        assert_eq!(run_scripted(&f).unwrap().items.len(), 2);
+        assert_eq!(run(&f).unwrap().items.len(), 2);
     }
 
     #[test]
@@ -960,20 +951,20 @@ mod tests {
         };
         let mut f = scripted(growing(8));
         f.caps.pages = 3;
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(e.contains("`max_pages` (3)"), "{e}");
         assert_eq!(f.asked.load(std::sync::atomic::Ordering::Relaxed), 3);
 
         let mut f = scripted(growing(8));
         f.caps.accounts = 4;
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(e.contains("`max_accounts` (4)"), "{e}");
         assert!(f.asked.load(std::sync::atomic::Ordering::Relaxed) <= 4);
 
         // A total above the cap is an error at once.
         let mut f = scripted(vec![(vec![("a@x.io", "1")], at(2), Some(5_000_000))]);
         f.caps.accounts = 1000;
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(
             e.contains("5000000") && e.contains("`max_accounts` (1000)"),
             "{e}"
@@ -1098,7 +1089,7 @@ mod tests {
             (vec![("a@x.io", "1"), ("b@x.io", "2")], at(3), Some(4)),
             (vec![("c@x.io", "3"), ("d@x.io", id)], Next::Last, Some(4)),
         ]);
-        let e = run_scripted(&f).unwrap_err().to_string();
+        let e = run(&f).unwrap_err().to_string();
         assert!(
             e.contains("page 2")
                 && e.contains("\"d@x.io\"")
@@ -1165,12 +1156,7 @@ mod tests {
             },
             redactor: Default::default(),
         };
-        let e = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(all(&f, Query::All))
-            .unwrap_err()
-            .to_string();
+        let e = run(&f).unwrap_err().to_string();
         // 40,000 x 512 bytes: about 12,300 accounts of 1.7 KiB, on page 123.
         assert!(
             e.contains("more than 20,480,000 bytes of account text at page 123")
