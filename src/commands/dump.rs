@@ -138,12 +138,12 @@ pub fn render(
     let mut entries: Vec<(&str, &Observed, Entry)> = Vec::new();
     let mut shared = Vec::new();
     for (email, accounts) in &by_email {
-        let owner = match accounts.as_slice() {
-            [o] if o.key == *email || !names.contains(crate::desired::identity(email).as_str()) => {
-                Some(0)
-            }
-            _ => accounts.iter().position(|o| o.key == *email),
-        };
+        // The account keyed on the email; else a lone account, unless the
+        // email is another account's name.
+        let owner = accounts.iter().position(|o| o.key == *email).or_else(|| {
+            (accounts.len() == 1 && !names.contains(crate::desired::identity(email).as_str()))
+                .then_some(0)
+        });
         for (i, o) in accounts.iter().enumerate() {
             let how = if owner != Some(i) {
                 shared.push(o.remote_id.clone());
