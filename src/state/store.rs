@@ -662,6 +662,25 @@ mod tests {
     }
 
     #[test]
+    fn the_complete_part_of_a_journal_is_found_past_one_read_chunk() {
+        // A journal longer than the 64 KiB read at a time, whose torn last
+        // line is longer than a chunk too: the search goes back chunk by chunk.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut text = "x".repeat(100_000);
+        text.push('\n');
+        let complete = text.len() as u64;
+        text.push_str(&"y".repeat(70_000));
+        std::fs::write(&path, &text).unwrap();
+        let mut file = File::open(&path).unwrap();
+        assert_eq!(
+            complete_len(&mut file, text.len() as u64).unwrap(),
+            complete
+        );
+        assert_eq!(complete_len(&mut file, 70_000).unwrap(), 0);
+    }
+
+    #[test]
     fn an_incomplete_last_line_is_cut_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("s.json"));
