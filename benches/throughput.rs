@@ -34,7 +34,8 @@ mod mock;
 #[path = "../tests/support/pg.rs"]
 mod pg;
 
-use roster::desired::{self, process_env};
+use roster::desired;
+use roster::model::process_env;
 use roster::plan::{self, render, Filter};
 use roster::state::{now, RawSpec, Record, State, Status, Store};
 use std::path::Path;

@@ -6,7 +6,8 @@
 //! state file is rewritten once at the end. Whatever kills roster in between, the
 //! next load knows every creation that may have happened.
 
-use crate::desired::{Account, Desired, Env, Password, User};
+use crate::desired::{Account, Desired, User};
+use crate::model::{Env, Password};
 use crate::plan::{Action, Change, Plan};
 use crate::secret::{Redactor, Secret};
 use crate::state::{now, Backend, RawSpec, Record, State, Status};
@@ -42,7 +43,7 @@ impl Job<'_> {
     fn new_user(&self) -> NewUser<'_> {
         NewUser {
             email: self.email,
-            user: self.user,
+            profile: &self.user.profile,
             account: &self.account.block,
             password: self.password.clone(),
         }

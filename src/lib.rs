@@ -10,6 +10,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod desired;
+pub mod model;
 pub mod plan;
 pub mod refresh;
 pub mod secret;

@@ -8,7 +8,8 @@
 //! planner then diffs the merged state as usual, so a refreshed plan is still a
 //! pure function of its inputs.
 
-use crate::desired::{identity, Desired};
+use crate::desired::Desired;
+use crate::model::identity;
 use crate::plan::Filter;
 use crate::state::{RawSpec, Record, State, Status};
 use crate::vendors::list::{self, Found, Listing, Observed, Query};
@@ -33,7 +34,7 @@ impl Reader {
     /// A reader for `vendor`, with the keys of the desired users that `filter`
     /// keeps.
     pub fn new(
-        vendor: &crate::desired::Vendor,
+        vendor: &crate::vendors::Vendor,
         driver: Box<dyn Driver>,
         desired: &Desired,
         filter: &Filter,
@@ -46,7 +47,7 @@ impl Reader {
                 let account = user.accounts.get(&vendor.name)?;
                 let new = NewUser {
                     email,
-                    user,
+                    profile: &user.profile,
                     account: &account.block,
                     password: None,
                 };
@@ -69,7 +70,7 @@ impl Reader {
 pub fn readers(
     desired: &Desired,
     filter: &Filter,
-    env: crate::desired::Env,
+    env: crate::model::Env,
 ) -> anyhow::Result<Vec<Reader>> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
@@ -417,8 +418,8 @@ impl Refused {
         let v = &self.vendor;
         format!(
             "{v}: listed {} of {} recorded accounts: refused as a probable bad read; if they really were deleted, run again with --accept-gone {v} ({}; {v}'s records are kept as they are)",
-            crate::plan::group(self.listed),
-            crate::plan::group(self.recorded),
+            crate::model::group(self.listed),
+            crate::model::group(self.recorded),
             self.why
         )
     }

@@ -7,7 +7,7 @@ use super::{
     AcceptGone, Guard, Input, Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
-use crate::desired::process_env;
+use crate::model::process_env;
 use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Baseline, Plan, Summary};

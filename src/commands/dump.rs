@@ -6,7 +6,7 @@
 
 use super::{emit, load_desired, runtime, Input, EXIT_OK};
 use crate::desired::emit as yaml;
-use crate::desired::process_env;
+use crate::model::process_env;
 use crate::secret::Redactor;
 use crate::vendors::list::{self, Observed, Query};
 use anyhow::{anyhow, bail};
@@ -141,7 +141,7 @@ pub fn render(
         // The account keyed on the email; else a lone account, unless the
         // email is another account's name.
         let owner = accounts.iter().position(|o| o.key == *email).or_else(|| {
-            (accounts.len() == 1 && !names.contains(crate::desired::identity(email).as_str()))
+            (accounts.len() == 1 && !names.contains(crate::model::identity(email).as_str()))
                 .then_some(0)
         });
         for (i, o) in accounts.iter().enumerate() {
@@ -252,7 +252,7 @@ fn redact_value(value: &Value, clean: &impl Fn(&str) -> String) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{identity, Password};
+    use crate::model::{identity, Password};
     use crate::vendors::AccountBlock;
     use proptest::prelude::*;
     use std::collections::BTreeSet;

@@ -38,7 +38,7 @@ pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
     let users: Vec<String> = args
         .users
         .iter()
-        .map(|u| crate::desired::identity(u))
+        .map(|u| crate::model::identity(u))
         .collect();
     let Some(entries) = store.history(&args.vendors, &users)? else {
         bail!(

@@ -14,7 +14,8 @@ pub mod state;
 pub mod stderr;
 pub mod validate;
 
-use crate::desired::{self, process_env, Desired};
+use crate::desired::{self, Desired};
+use crate::model::process_env;
 use crate::plan::{Baseline, Filter, GoneLimit, Threshold, Verdict};
 use crate::state::{Backend, FileBackend, State};
 use anyhow::{bail, Context};
@@ -157,7 +158,7 @@ fn percent(text: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;
-    crate::plan::check_percent(value)
+    crate::model::check_percent(value)
 }
 
 impl Safety {
@@ -279,7 +280,7 @@ fn check_settings(desired: &Desired) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for (name, vendor) in &desired.vendors {
         for (key, template) in vendor.config.templates() {
-            let secret = desired::yaml::SECRET_KEYS.contains(&key);
+            let secret = crate::vendors::SECRET_KEYS.contains(&key);
             let Some(t) = template.filter(|t| !t.is_literal() && !secret) else {
                 continue;
             };
@@ -317,7 +318,7 @@ pub fn filter(
         }
     }
     let users: std::collections::BTreeSet<String> =
-        users.iter().map(|u| desired::identity(u)).collect();
+        users.iter().map(|u| crate::model::identity(u)).collect();
     for u in &users {
         let recorded = state.vendors.values().any(|r| r.contains_key(u));
         if !desired.users.contains_key(u) && !recorded {

@@ -416,7 +416,7 @@ fn rm(args: &RmArgs) -> anyhow::Result<u8> {
         let emails: std::collections::BTreeSet<String> = args
             .emails
             .iter()
-            .map(|e| crate::desired::identity(e))
+            .map(|e| crate::model::identity(e))
             .collect();
         let missing: Vec<&str> = emails
             .iter()

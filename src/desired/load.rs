@@ -3,7 +3,9 @@
 //! its own rules. Every problem found is reported, not just the first.
 
 use super::yaml::{self, Block, Blocks, Document, Place, UserEntry};
-use super::{hex, Account, Desired, Env, Password, Profile, User, Vendor};
+use super::{Account, Desired, User};
+use crate::model::{hex, Env, Password, Profile};
+use crate::vendors::Vendor;
 use crate::vendors::{AccountBlock, Kind};
 use anyhow::{bail, Context};
 use serde_yaml::Value;
@@ -398,7 +400,7 @@ impl Loader<'_> {
         let mut users = BTreeMap::new();
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for entry in entries {
-            if let Err(e) = super::check_identity("email", &entry.user.email) {
+            if let Err(e) = crate::model::check_identity("email", &entry.user.email) {
                 self.problems.push(format!(
                     "{}: users[{}]: {e}",
                     self.name(entry.file),
@@ -406,7 +408,7 @@ impl Loader<'_> {
                 ));
                 continue;
             }
-            let key = super::identity(&entry.user.email);
+            let key = crate::model::identity(&entry.user.email);
             if let Some((file, index)) = seen.get(&key) {
                 self.problems.push(format!(
                     "{}: users[{}]: email {} is also given at {}: users[{index}]",
@@ -513,7 +515,7 @@ impl Loader<'_> {
                 }
             }
             let block = block.unwrap_or_else(|| kind.empty_account());
-            if let Err(e) = block.check(&user) {
+            if let Err(e) = block.check(&user.profile, user.password.as_ref()) {
                 found.push(format!(
                     "{} ({}): {e}",
                     at(&format!(".accounts.{name}")),

@@ -7,15 +7,15 @@
 //! an error calls [`locate`], which re-reads that one file with the kinds in hand
 //! so the message carries its line too.
 
-use super::interpolate::Template;
-use crate::vendors::{AccountBlock, Kind};
+use crate::model::de::{percent, Check};
+use crate::model::Template;
+use crate::vendors::{AccountBlock, Kind, VendorConfig};
 use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::time::Duration;
 
 /// One file of roster.yaml. `B` is how account blocks are read: [`Blocks`] for
 /// loading, [`CheckedBlocks`] to place an error (see [`locate`]).
@@ -63,315 +63,6 @@ pub struct Safety {
     #[serde(default, deserialize_with = "percent")]
     #[schemars(range(min = 0))]
     pub max_gone_percent: Option<f64>,
-}
-
-/// A vendor account's connection settings, as written. Which keys a kind needs or
-/// allows is the kind's own rule (`check_config` in its driver).
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VendorConfig {
-    pub kind: Kind,
-    pub base_url: Option<Template>,
-    pub token: Option<Template>,
-    pub client_id: Option<Template>,
-    pub client_secret: Option<Template>,
-    pub username: Option<Template>,
-    pub password: Option<Template>,
-    pub api_token: Option<Template>,
-    pub account_id: Option<Template>,
-    pub company_id: Option<Template>,
-    pub integration_key: Option<Template>,
-    /// DocuSign's JWT grant: the user roster acts as (a GUID).
-    pub user_id: Option<Template>,
-    /// DocuSign's JWT grant: the RSA private key in PEM, from `${VAR}`.
-    pub private_key: Option<Template>,
-    /// DocuSign's JWT grant: a file holding the RSA private key in PEM.
-    pub private_key_file: Option<Template>,
-    /// DocuSign's JWT grant: the OAuth host (default https://account.docusign.com).
-    pub oauth_base_url: Option<Template>,
-    pub batch_size: Option<usize>,
-    pub concurrency: Option<usize>,
-    /// Requests a second, minute or hour: `5/s`, `300/m`, `3000/h`.
-    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+/[smh]$"))]
-    pub rate_limit: Option<RateLimit>,
-    /// Per request: `30s`, `2m`.
-    #[serde(default, deserialize_with = "duration")]
-    #[schemars(with = "Option<String>")]
-    pub timeout: Option<Duration>,
-    /// How long after a creation was sent a vendor may still not list the new
-    /// account (it is processing, or its search lags): within it, an unanswered
-    /// creation that no lookup finds is looked up again rather than sent again,
-    /// and a refresh does not take a fresh account for deleted. Default `30s`.
-    #[serde(default, deserialize_with = "duration")]
-    #[schemars(with = "Option<String>")]
-    pub verify_grace: Option<Duration>,
-    /// The largest answer roster reads from this vendor, per response, counted
-    /// as it arrives: `8MiB` (the default), `16MiB`, or bytes. A larger one is
-    /// an error, never read whole.
-    #[serde(default, deserialize_with = "byte_size")]
-    #[schemars(schema_with = "byte_size_schema")]
-    pub max_response: Option<u64>,
-    /// The longest wait this vendor may ask for (`Retry-After`, a spent rate
-    /// limit's reset), and the longest it may hold one run waiting in all: `5m`
-    /// (the default). Asked for longer, roster stops this vendor's work and
-    /// says when a re-run can succeed.
-    #[serde(default, deserialize_with = "duration")]
-    #[schemars(with = "Option<String>")]
-    pub max_wait: Option<Duration>,
-    /// Most accounts one listing of this vendor may hold (default 250000; a
-    /// listing keeps at most 512 bytes of account text for each): a longer
-    /// list, or a vendor that says its list is longer, is an error naming this
-    /// setting, never read on.
-    #[schemars(range(min = 1))]
-    pub max_accounts: Option<usize>,
-    /// Most pages one listing of this vendor may take (default 25000).
-    #[schemars(range(min = 1))]
-    pub max_pages: Option<usize>,
-}
-
-impl VendorConfig {
-    /// The default of `verify_grace`.
-    pub const DEFAULT_VERIFY_GRACE: Duration = Duration::from_secs(30);
-
-    /// `verify_grace`, or its default.
-    pub fn grace(&self) -> Duration {
-        self.verify_grace.unwrap_or(Self::DEFAULT_VERIFY_GRACE)
-    }
-}
-
-/// Keys of a vendor's settings that hold credentials.
-pub const SECRET_KEYS: &[&str] = &[
-    "token",
-    "client_secret",
-    "password",
-    "api_token",
-    "integration_key",
-    "private_key",
-];
-
-impl VendorConfig {
-    /// The templated settings by key, in a fixed order.
-    pub fn templates(&self) -> [(&'static str, Option<&Template>); 14] {
-        [
-            ("base_url", self.base_url.as_ref()),
-            ("token", self.token.as_ref()),
-            ("client_id", self.client_id.as_ref()),
-            ("client_secret", self.client_secret.as_ref()),
-            ("username", self.username.as_ref()),
-            ("password", self.password.as_ref()),
-            ("api_token", self.api_token.as_ref()),
-            ("account_id", self.account_id.as_ref()),
-            ("company_id", self.company_id.as_ref()),
-            ("integration_key", self.integration_key.as_ref()),
-            ("user_id", self.user_id.as_ref()),
-            ("private_key", self.private_key.as_ref()),
-            ("private_key_file", self.private_key_file.as_ref()),
-            ("oauth_base_url", self.oauth_base_url.as_ref()),
-        ]
-    }
-
-    /// Whether `key` holds a credential, which the file must not spell out.
-    /// DocuSign's integration key is its app's public client id, not one.
-    pub fn is_secret(&self, key: &str) -> bool {
-        SECRET_KEYS.contains(&key) && !(self.kind == Kind::DocuSign && key == "integration_key")
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Template> {
-        self.templates()
-            .into_iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, t)| t)
-    }
-
-    /// Errors unless every key in `keys` is set.
-    pub fn require(&self, keys: &[&str]) -> Result<(), String> {
-        match keys.iter().find(|k| self.get(k).is_none()) {
-            Some(k) => Err(format!("kind {} needs `{k}`", self.kind)),
-            None => Ok(()),
-        }
-    }
-
-    /// Errors if a key outside `keys` is set (another kind's setting, probably).
-    pub fn allow_only(&self, keys: &[&str]) -> Result<(), String> {
-        match self
-            .templates()
-            .into_iter()
-            .find(|(k, t)| t.is_some() && !keys.contains(k))
-        {
-            Some((k, _)) => Err(format!(
-                "`{k}` is not a setting of kind {} (it takes: {})",
-                self.kind,
-                keys.join(", ")
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// The value of `key` with its variables substituted; an error names what is unset.
-    pub fn resolve(&self, key: &str, env: super::Env) -> anyhow::Result<String> {
-        let template = self
-            .get(key)
-            .ok_or_else(|| anyhow::anyhow!("`{key}` is not set"))?;
-        template.resolve(env).map_err(|missing| {
-            anyhow::anyhow!(
-                "`{key}` needs environment variable {} which is not set",
-                missing.join(", ")
-            )
-        })
-    }
-}
-
-impl Check for VendorConfig {
-    fn check(&self) -> Result<(), String> {
-        if self.batch_size == Some(0) || self.concurrency == Some(0) {
-            return Err("`batch_size` and `concurrency` must be at least 1".into());
-        }
-        if self.max_accounts == Some(0) || self.max_pages == Some(0) {
-            return Err("`max_accounts` and `max_pages` must be at least 1".into());
-        }
-        self.kind.check_config(self)
-    }
-}
-
-/// A request rate: `5/s`, `300/m`, `3000/h`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RateLimit {
-    pub count: u32,
-    pub per: Duration,
-}
-
-impl RateLimit {
-    pub fn per_second(self) -> f64 {
-        f64::from(self.count) / self.per.as_secs_f64()
-    }
-}
-
-impl std::str::FromStr for RateLimit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid rate {s:?}: expected N/s, N/m or N/h, N at least 1");
-        let (count, unit) = s.split_once('/').ok_or_else(bad)?;
-        let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        let per = match unit.trim() {
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            _ => return Err(bad()),
-        };
-        if count == 0 {
-            return Err(bad());
-        }
-        Ok(RateLimit { count, per })
-    }
-}
-
-impl<'de> Deserialize<'de> for RateLimit {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        parsed(d, "a rate such as 5/s", |s| s.parse())
-    }
-}
-
-/// A percentage: a finite number, not negative (`.nan` would switch the limit off).
-fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = f64::deserialize(d)?;
-    crate::plan::check_percent(value)
-        .map(Some)
-        .map_err(de::Error::custom)
-}
-
-/// A string value read by `parse`. The error is raised while the parser is at
-/// the value, so it carries the value's own line and column.
-fn parsed<'de, D, T>(
-    d: D,
-    expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct Parsed<T>(&'static str, fn(&str) -> Result<T, String>);
-    impl<T> Visitor<'_> for Parsed<T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(self.0)
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
-            (self.1)(s).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(Parsed(expecting, parse))
-}
-
-/// The longest `timeout` or `verify_grace`: longer ones are mistakes, and one
-/// long enough cannot be added to a date (apply would panic).
-const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
-
-/// A duration such as `30s` or `2m`; zero or negative ones are refused (a zero
-/// timeout fails every request), and so are ones over a day.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    parsed(d, "a duration such as 30s", |text| {
-        let positive =
-            || format!("invalid duration {text:?}: it must be more than 0 (e.g. 30s, 2m)");
-        if text.trim_start().starts_with('-') {
-            return Err(positive());
-        }
-        match humantime::parse_duration(text) {
-            Ok(d) if d.is_zero() => Err(positive()),
-            Ok(d) if d > MAX_DURATION => Err(format!(
-                "invalid duration {text:?}: it must be at most 1d (e.g. 30s, 2m)"
-            )),
-            Ok(d) => Ok(Some(d)),
-            Err(e) => Err(format!("invalid duration {text:?} (e.g. 30s, 2m): {e}")),
-        }
-    })
-}
-
-/// The largest `max_response`: a single answer larger than this is a mistake.
-const MAX_BYTE_SIZE: u64 = 1 << 30;
-
-/// A size such as `16MiB`, `500KB` or a number of bytes; more than 0, at most
-/// 1GiB. Read by `bytesize`; the error is raised at the value, so it carries
-/// its line and column.
-fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct Size;
-    fn check<E: de::Error>(size: u64, written: &dyn fmt::Display) -> Result<u64, E> {
-        if size == 0 || size > MAX_BYTE_SIZE {
-            return Err(E::custom(format!(
-                "invalid size {written}: it must be more than 0 and at most 1GiB (e.g. 16MiB)"
-            )));
-        }
-        Ok(size)
-    }
-    impl Visitor<'_> for Size {
-        type Value = u64;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a size such as 16MiB, or a number of bytes")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            check(v, &v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            check(u64::try_from(v).unwrap_or(0), &v)
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
-            let size = s.parse::<bytesize::ByteSize>().map_err(|e| {
-                E::custom(format!(
-                    "invalid size {s:?} (e.g. 16MiB, 500KB, or a number of bytes): {e}"
-                ))
-            })?;
-            check(size.as_u64(), &format_args!("{s:?}"))
-        }
-    }
-    d.deserialize_any(Size).map(Some)
-}
-
-fn byte_size_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "description": "A size: `16MiB`, `500KB`, or a number of bytes.",
-        "type": ["string", "integer", "null"],
-        "pattern": r"^\s*[0-9.]+\s*[A-Za-z]*\s*$",
-        "minimum": 1,
-    })
 }
 
 /// One entry of `users:`, as written.
@@ -525,12 +216,6 @@ fn vendors<'de, D: Deserializer<'de>>(
         }
     });
     Ok(map)
-}
-
-/// Validation that runs while the parser still knows where a mapping is, so a
-/// failure carries its line and column.
-pub trait Check {
-    fn check(&self) -> Result<(), String>;
 }
 
 /// A `T` read from a mapping and checked on the spot.
@@ -1007,28 +692,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn max_response_reads_sizes_and_bytes_and_refuses_the_absurd() {
-        #[derive(Deserialize)]
-        struct S {
-            #[serde(default, deserialize_with = "byte_size")]
-            max_response: Option<u64>,
-        }
-        let size = |v: &str| {
-            serde_yaml::from_str::<S>(&format!("max_response: {v}"))
-                .map(|s| s.max_response)
-                .map_err(|e| e.to_string())
-        };
-        assert_eq!(size("16MiB"), Ok(Some(16 << 20)));
-        assert_eq!(size("500 KB"), Ok(Some(500_000)));
-        assert_eq!(size("1048576"), Ok(Some(1 << 20)));
-        assert_eq!(size("1GiB"), Ok(Some(1 << 30)));
-        for bad in ["0", "-1", "0B", "2GiB", "lots", "[1]"] {
-            let err = size(bad).unwrap_err();
-            assert!(err.contains("size"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
     fn the_place_is_said_once() {
         let Err(err) = serde_yaml::from_str::<Document<Blocks>>("version: 1\nusers: [{email: x\n")
         else {
@@ -1057,17 +720,5 @@ mod tests {
         assert!(at(&lists).is_err());
         assert_eq!(at("a: 1\n---\nb: 2\n"), Err((2, 1)));
         assert_eq!(at("--- \na: 1\n"), Ok(()));
-    }
-
-    #[test]
-    fn rates() {
-        assert_eq!("5/s".parse::<RateLimit>().unwrap().per_second(), 5.0);
-        assert_eq!(
-            "3000/h".parse::<RateLimit>().unwrap().per_second(),
-            3000.0 / 3600.0
-        );
-        for bad in ["5", "0/s", "x/s", "5/d", "-1/s"] {
-            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
-        }
     }
 }

@@ -5,7 +5,7 @@ pub mod render;
 pub mod saved;
 mod threshold;
 
-pub use threshold::{check_percent, group, Baseline, GoneLimit, Threshold, Verdict};
+pub use threshold::{Baseline, GoneLimit, Threshold, Verdict};
 
 use crate::desired::Desired;
 use crate::state::{State, Status};
@@ -231,9 +231,11 @@ pub fn diff(desired: &Desired, state: &State, filter: &Filter) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{Account, Profile, User, Vendor, VendorConfig};
+    use crate::desired::{Account, User};
+    use crate::model::Profile;
     use crate::state::Record;
     use crate::vendors::{acton, AccountBlock};
+    use crate::vendors::{Vendor, VendorConfig};
 
     fn profile(email: &str, title: &str) -> Profile {
         Profile {

@@ -4,7 +4,8 @@
 //! showed it. No secret is ever in it.
 
 use super::{Action, Change, Filter, Plan, Summary, Verdict};
-use crate::desired::{hex, Desired};
+use crate::desired::Desired;
+use crate::model::hex;
 use crate::state::State;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};

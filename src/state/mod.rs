@@ -196,7 +196,7 @@ impl State {
         self.records().filter(|(_, _, r)| r.live()).count()
     }
 
-    /// Keys every record by its email's one normal form (`desired::identity`),
+    /// Keys every record by its email's one normal form (`model::identity`),
     /// as roster.yaml's users are: a state written before emails had one form,
     /// or edited by hand, would otherwise plan its accounts as new. Where two
     /// keys meet, the record that says more is kept (as `state merge` does).
@@ -204,12 +204,12 @@ impl State {
     pub fn normalise_keys(&mut self) -> usize {
         let mut changed = 0;
         for records in self.vendors.values_mut() {
-            if records.keys().all(|e| crate::desired::identity(e) == *e) {
+            if records.keys().all(|e| crate::model::identity(e) == *e) {
                 continue;
             }
             let mut out: BTreeMap<String, Record> = BTreeMap::new();
             for (email, record) in std::mem::take(records) {
-                let key = crate::desired::identity(&email);
+                let key = crate::model::identity(&email);
                 changed += usize::from(key != email);
                 let keep = match out.get(&key) {
                     Some(held) => {

@@ -293,7 +293,7 @@ impl Store {
                         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             });
             let email = field(&text, "email")
-                .map(|e| crate::desired::identity(&e))
+                .map(|e| crate::model::identity(&e))
                 .filter(|e| e.contains('@') && !e.chars().any(char::is_whitespace));
             let (Some(vendor), Some(email)) = (vendor, email) else {
                 report.unattributed.push(number);

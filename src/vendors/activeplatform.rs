@@ -7,7 +7,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Next, Observed, Page, Query};
 use super::{Defaults, Driver, NewUser, Outcome, PasswordPolicy};
-use crate::desired::{Env, User, Vendor, VendorConfig};
+use super::{Vendor, VendorConfig};
+use crate::model::{Env, Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -46,8 +47,12 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     super::check_literal_settings(config)
 }
 
-pub fn check_account(user: &User, _account: &Account) -> Result<(), String> {
-    super::check_password(PASSWORD, user.password.as_ref())
+pub fn check_account(
+    _profile: &Profile,
+    password: Option<&Password>,
+    _account: &Account,
+) -> Result<(), String> {
+    super::check_password(PASSWORD, password)
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
@@ -110,7 +115,7 @@ fn observed(u: &Value) -> Option<Observed> {
 impl ActivePlatform {
     async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
         let account: &Account = new.account.try_into()?;
-        let p = &new.user.profile;
+        let p = &new.profile;
         let mut body = json!({
             "first_name": p.first_name,
             "last_name": p.last_name,

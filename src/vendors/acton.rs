@@ -3,7 +3,8 @@
 
 use super::http::{Call, CallError, Http};
 use super::{Defaults, Driver, Limits, NewUser, Outcome, PasswordPolicy};
-use crate::desired::{Env, User, Vendor, VendorConfig};
+use super::{Vendor, VendorConfig};
+use crate::model::{Env, Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,7 @@ pub enum UserType {
 }
 
 // Fields in alphabetical order: blocks serialize to canonical JSON (see
-// `desired::fingerprint`).
+// `model::fingerprint`).
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "ActonMarketing")]
@@ -139,11 +140,15 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     }
 }
 
-pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
+pub fn check_account(
+    _profile: &Profile,
+    password: Option<&Password>,
+    account: &Account,
+) -> Result<(), String> {
     if account.user_type.is_none() {
         return Err("`user_type` is required (Marketing or Sales), in the block or a role".into());
     }
-    super::check_password(PASSWORD, user.password.as_ref())
+    super::check_password(PASSWORD, password)
 }
 
 pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
@@ -316,7 +321,7 @@ fn yn(b: bool) -> &'static str {
 
 /// The vendor's user spec for one user, password included.
 fn userspec(new: &NewUser<'_>, account: &Account) -> Value {
-    let p = &new.user.profile;
+    let p = &new.profile;
     let mut spec = Map::new();
     let mut put = |k: &str, v: Value| {
         spec.insert(k.to_string(), v);
@@ -508,7 +513,7 @@ const EXISTS_WORDS: &[&str] = &[
 /// by another account", "duplicate key value violates unique constraint" are
 /// failures, not adoptions.
 pub fn says_user_exists(text: &str, email: &str) -> bool {
-    let own = crate::desired::identity(email);
+    let own = crate::model::identity(email);
     if own.is_empty() {
         return false;
     }
@@ -519,7 +524,7 @@ pub fn says_user_exists(text: &str, email: &str) -> bool {
             .trim_matches(|c: char| "'\"<>()[]{},;:!?`".contains(c))
             .trim_end_matches('.');
         if bare.contains('@') {
-            if crate::desired::identity(bare) != own {
+            if crate::model::identity(bare) != own {
                 return false; // another address: about someone else
             }
             named = true;
@@ -613,7 +618,7 @@ impl Driver for Acton {
         Ok(answers
             .into_iter()
             .filter_map(|a| {
-                let email = crate::desired::identity(a.email.as_deref()?);
+                let email = crate::model::identity(a.email.as_deref()?);
                 let outcome = identified(a.outcome(), &email);
                 Some((email, outcome))
             })
@@ -819,7 +824,7 @@ mod tests {
         let user = &desired.users["a@x.io"];
         let new = NewUser {
             email: "a@x.io",
-            user,
+            profile: &user.profile,
             account: &user.accounts["a"].block,
             password: None,
         };

@@ -15,7 +15,8 @@
 use super::http::{self, Call, CallError, Http, Response};
 use super::list::{self, Cursor, Next, Observed, Page, Query};
 use super::{Defaults, Driver, Limits, NewUser, Outcome};
-use crate::desired::{Env, User, Vendor, VendorConfig};
+use super::{Vendor, VendorConfig};
+use crate::model::{Env, Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
@@ -38,7 +39,7 @@ pub const DEFAULTS: Defaults = Defaults {
 /// DocuSign sends an activation email instead of taking a password.
 pub const PASSWORD: Option<super::PasswordPolicy> = None;
 
-/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
+/// Fields in alphabetical order (canonical JSON, see `model::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "DocuSignAccount")]
 #[serde(deny_unknown_fields)]
@@ -129,8 +130,12 @@ fn oauth_url(text: &str) -> Result<reqwest::Url, String> {
     reqwest::Url::parse(text).map_err(|e| format!("`oauth_base_url` is not a URL: {e}"))
 }
 
-pub fn check_account(user: &User, account: &Account) -> Result<(), String> {
-    let p = &user.profile;
+pub fn check_account(
+    profile: &Profile,
+    _password: Option<&Password>,
+    account: &Account,
+) -> Result<(), String> {
+    let p = profile;
     let limits = [
         ("first_name", Some(&p.first_name), 50),
         ("last_name", Some(&p.last_name), 50),
@@ -540,7 +545,7 @@ fn one_id_one_user(outcomes: Vec<(String, Outcome)>) -> Vec<(String, Outcome)> {
 }
 
 fn new_user(new: &NewUser<'_>, account: &Account) -> Value {
-    let p = &new.user.profile;
+    let p = &new.profile;
     let mut u = Map::new();
     let user_name = account
         .user_name
@@ -606,7 +611,7 @@ impl Driver for DocuSign {
             answer
                 .new_users
                 .into_iter()
-                .filter_map(|u| Some((crate::desired::identity(u.email.as_deref()?), u.outcome())))
+                .filter_map(|u| Some((crate::model::identity(u.email.as_deref()?), u.outcome())))
                 .collect(),
         ))
     }
@@ -742,7 +747,7 @@ fn next_page(url: &str, answer: &Value, start: u64, n: usize) -> Result<Next, Ca
     if next.origin() != base.origin() {
         return Err(bad(format!(
             "its `nextUri` points to another origin ({}), not {}",
-            crate::desired::escaped(&next.origin().ascii_serialization()),
+            crate::model::escaped(&next.origin().ascii_serialization()),
             base.origin().ascii_serialization()
         )));
     }

@@ -8,7 +8,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Next, Observed, Page, Query};
 use super::{Defaults, Driver, NewUser, Outcome};
-use crate::desired::{Env, User, Vendor, VendorConfig};
+use super::{Vendor, VendorConfig};
+use crate::model::{Env, Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ pub enum WebsiteRole {
     EnterpriseAdmin,
 }
 
-/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
+/// Fields in alphabetical order (canonical JSON, see `model::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "FormsOnFireAccount")]
 #[serde(deny_unknown_fields)]
@@ -72,7 +73,11 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     super::check_literal_settings(config)
 }
 
-pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
+pub fn check_account(
+    _profile: &Profile,
+    _password: Option<&Password>,
+    account: &Account,
+) -> Result<(), String> {
     if account
         .external_id
         .as_ref()
@@ -146,7 +151,7 @@ fn problem(response: &Response) -> Option<(String, String)> {
 impl FormsOnFire {
     async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
         let account: &Account = new.account.try_into()?;
-        let p = &new.user.profile;
+        let p = &new.profile;
         let mut body = json!({
             "CompanyId": self.company,
             "IntegrationKey": self.key.expose(),

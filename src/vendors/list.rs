@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 /// One account as the vendor holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
-    /// Its identity at this vendor, normalised (see `desired::identity`): the
+    /// Its identity at this vendor, normalised (see `model::identity`): the
     /// email, or the vendor's own unique name where it has one (SCIM userName).
     pub key: String,
     /// Its email, normalised, where the vendor tells it.
@@ -67,7 +67,7 @@ impl Observed {
     /// One account of a vendor keyed on email, read by the vendor's `fields`;
     /// `None` without an email or an id. Live unless its status word says not.
     pub fn by_email(u: &Value, fields: &Fields) -> Option<Observed> {
-        let email = crate::desired::identity(u.get(fields.email)?.as_str()?);
+        let email = crate::model::identity(u.get(fields.email)?.as_str()?);
         let status = text(u.get(fields.status));
         let block = fields
             .block
@@ -175,7 +175,7 @@ fn oversized_in(
 /// `text` escaped for a message, cut after `most` characters (with `…`):
 /// redact it first, or a cut could leave half a secret unrecognised.
 fn clipped(text: &str, most: usize) -> String {
-    let mut out = crate::desired::escaped(&text.chars().take(most).collect::<String>());
+    let mut out = crate::model::escaped(&text.chars().take(most).collect::<String>());
     if text.chars().nth(most).is_some() {
         out.push('…');
     }
@@ -244,7 +244,7 @@ impl Caps {
     pub const DEFAULT_PAGES: usize = 25_000;
 
     /// The caps a vendor's settings give, or the defaults.
-    pub fn of(config: &crate::desired::VendorConfig) -> Caps {
+    pub fn of(config: &crate::vendors::VendorConfig) -> Caps {
         Caps {
             accounts: config.max_accounts.unwrap_or(Self::DEFAULT_ACCOUNTS).max(1),
             pages: config.max_pages.unwrap_or(Self::DEFAULT_PAGES).max(1),
@@ -355,8 +355,8 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
                 if items[i].key != o.key {
                     return Err(CallError::Unknown(format!(
                         "the vendor's list contradicts itself: {which} gives an id it gave before to \"{}\" to \"{}\"; stopped paging",
-                        crate::desired::escaped(&items[i].key),
-                        crate::desired::escaped(&o.key)
+                        crate::model::escaped(&items[i].key),
+                        crate::model::escaped(&o.key)
                     )));
                 }
                 // The same account listed twice (the list moved while it was
@@ -367,7 +367,7 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
                 if let Some(i) = names.get(&o.key, &items, |o| &o.key) {
                     return Err(CallError::Unknown(format!(
                         "the vendor's list contradicts itself: {which} lists \"{}\", a unique name, under a second id (it was listed before under another); stopped paging",
-                        crate::desired::escaped(&items[i].key)
+                        crate::model::escaped(&items[i].key)
                     )));
                 }
                 names.insert(&o.key, items.len());
@@ -379,7 +379,7 @@ pub async fn all(driver: &dyn Driver, query: Query<'_>) -> Result<Listing, CallE
         if kept > budget {
             return Err(CallError::Unknown(format!(
                 "the vendor's list holds more than {} bytes of account text at {which}, more than one listing keeps (512 bytes for each of `max_accounts` ({}), at least {} MiB); stopped paging (raise `max_accounts` if the vendor does hold that much)",
-                crate::plan::group(budget),
+                crate::model::group(budget),
                 caps.accounts,
                 MIN_LISTING_BYTES >> 20
             )));
@@ -468,7 +468,7 @@ pub struct Listing {
     pub reads: usize,
     /// Indices of `items`, sorted by key (no second copy of every key).
     by_key: Vec<usize>,
-    /// The accounts whose name [`crate::desired::may_imitate`] another: the
+    /// The accounts whose name [`crate::model::may_imitate`] another: the
     /// only ones that can be look-alikes.
     odd: Vec<usize>,
 }
@@ -478,7 +478,7 @@ impl Listing {
         let mut by_key: Vec<usize> = (0..items.len()).collect();
         by_key.sort_by(|&a, &b| items[a].key.cmp(&items[b].key));
         let odd = (0..items.len())
-            .filter(|&i| crate::desired::may_imitate(&items[i].key))
+            .filter(|&i| crate::model::may_imitate(&items[i].key))
             .collect();
         Listing {
             items,
@@ -524,7 +524,7 @@ impl Listing {
             if let Some(what) = contradiction {
                 return Err(CallError::Unknown(format!(
                     "two reads of the list contradict each other ({what}: the account {:?}); nothing concluded (read again)",
-                    crate::desired::escaped(&o.key)
+                    crate::model::escaped(&o.key)
                 )));
             }
         }
@@ -581,7 +581,7 @@ impl Listing {
         self.odd
             .iter()
             .map(|&i| &self.items[i])
-            .filter(|o| crate::desired::lookalike(&o.key, key))
+            .filter(|o| crate::model::lookalike(&o.key, key))
             .collect()
     }
 
@@ -602,7 +602,7 @@ impl Listing {
                 n += 1;
                 tracing::warn!(
                     "look-alike: vendor `{vendor}` holds an account named \"{}\", which imitates {email} with a non-ASCII character: not matched, not adopted",
-                    crate::desired::escaped(&o.key)
+                    crate::model::escaped(&o.key)
                 );
             }
         }
@@ -640,7 +640,7 @@ pub async fn lookup(driver: &dyn Driver, user: &NewUser<'_>) -> Result<Listing, 
     let items = listing
         .items
         .into_iter()
-        .filter(|o| o.key == key || crate::desired::lookalike(&o.key, &key))
+        .filter(|o| o.key == key || crate::model::lookalike(&o.key, &key))
         .collect();
     Ok(Listing::new(items, requests))
 }
@@ -1169,7 +1169,7 @@ mod tests {
     fn matches_on_the_key_only_and_names_lookalikes() {
         let mut mallory = observed("mallory", "m", true);
         mallory.email = Some("alice@x.io".into());
-        let kelvin = observed(&crate::desired::identity("\u{212a}ate@x.io"), "k", true);
+        let kelvin = observed(&crate::model::identity("\u{212a}ate@x.io"), "k", true);
         let l = Listing::new(vec![mallory, kelvin], 1);
         assert_eq!(l.find("alice@x.io"), Found::None);
         assert_eq!(l.find("kate@x.io"), Found::None);

@@ -9,18 +9,20 @@
 
 pub mod activeplatform;
 pub mod acton;
+mod config;
 pub mod docusign;
 pub mod formsonfire;
 pub mod http;
 pub mod list;
 pub mod scim;
 
-use crate::desired::{Password, User, VendorConfig};
+use crate::model::{Password, Profile};
 use crate::secret::{Redactor, Secret};
 use async_trait::async_trait;
 use serde::de::MapAccess;
 use std::time::Duration;
 
+pub use config::{RateLimit, Vendor, VendorConfig, SECRET_KEYS};
 pub use http::{CallError, Http};
 
 /// What creating one user came to.
@@ -49,7 +51,7 @@ pub enum Outcome {
 /// One user to create, as handed to a driver.
 pub struct NewUser<'a> {
     pub email: &'a str,
-    pub user: &'a User,
+    pub profile: &'a Profile,
     pub account: &'a AccountBlock,
     pub password: Option<Secret>,
 }
@@ -112,7 +114,7 @@ pub trait Driver: Send + Sync {
     /// The identity of `user` at this vendor, normalised: the email, unless the
     /// vendor keys accounts on something else (SCIM: userName).
     fn key_of(&self, user: &NewUser<'_>) -> String {
-        crate::desired::identity(user.email)
+        crate::model::identity(user.email)
     }
 }
 
@@ -300,7 +302,7 @@ macro_rules! registry {
             /// Builds the driver for one configured vendor, resolving its secrets.
             /// Every value a `${VAR}` gave its settings joins the driver's
             /// redactor: whatever the setting, a variable may hold a secret.
-            pub fn connect(self, vendor: &crate::desired::Vendor, env: crate::desired::Env) -> anyhow::Result<Box<dyn Driver>> {
+            pub fn connect(self, vendor: &crate::vendors::Vendor, env: crate::model::Env) -> anyhow::Result<Box<dyn Driver>> {
                 let driver = match self { $(Kind::$variant => $module::connect(vendor, env)?),+ };
                 for (value, credential) in interpolated(&vendor.config, env) {
                     if credential {
@@ -315,8 +317,8 @@ macro_rules! registry {
 
         impl AccountBlock {
             /// The vendor's load-time rules for one user's (merged) block.
-            pub fn check(&self, user: &User) -> Result<(), String> {
-                match self { $(AccountBlock::$variant(a) => $module::check_account(user, a)),+ }
+            pub fn check(&self, profile: &Profile, password: Option<&Password>) -> Result<(), String> {
+                match self { $(AccountBlock::$variant(a) => $module::check_account(profile, password, a)),+ }
             }
 
             /// The password rule of this block's vendor, if it takes a password.
@@ -328,7 +330,7 @@ macro_rules! registry {
             pub fn merge(&mut self, over: &AccountBlock) {
                 #[allow(unreachable_patterns)]
                 match (self, over) {
-                    $((AccountBlock::$variant(a), AccountBlock::$variant(b)) => crate::desired::Merge::merge(a, b),)+
+                    $((AccountBlock::$variant(a), AccountBlock::$variant(b)) => crate::model::Merge::merge(a, b),)+
                     _ => {}
                 }
             }
@@ -469,7 +471,7 @@ pub const MIN_INTERPOLATED: usize = 8;
 
 /// The values that `${VAR}`s give a vendor's settings, each with whether its
 /// setting is a credential: every one is a secret for its redactor.
-pub fn interpolated(config: &VendorConfig, env: crate::desired::Env) -> Vec<(Secret, bool)> {
+pub fn interpolated(config: &VendorConfig, env: crate::model::Env) -> Vec<(Secret, bool)> {
     config
         .templates()
         .into_iter()
@@ -492,7 +494,7 @@ pub fn check_literal_settings(config: &VendorConfig) -> Result<(), String> {
 }
 
 /// The base URL setting, resolved, without a trailing slash.
-pub fn base_url(config: &VendorConfig, env: crate::desired::Env) -> anyhow::Result<String> {
+pub fn base_url(config: &VendorConfig, env: crate::model::Env) -> anyhow::Result<String> {
     let url = config.resolve("base_url", env)?;
     check_setting("base_url", &url).map_err(anyhow::Error::msg)?;
     Ok(url.trim_end_matches('/').to_string())
@@ -510,8 +512,8 @@ pub struct Connection {
 impl Connection {
     /// Resolves `base_url` and the credential under `secret_key`.
     pub fn new(
-        vendor: &crate::desired::Vendor,
-        env: crate::desired::Env,
+        vendor: &crate::vendors::Vendor,
+        env: crate::model::Env,
         secret_key: &str,
         defaults: Defaults,
     ) -> anyhow::Result<Connection> {

@@ -9,7 +9,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Next, Observed, Page, Query};
 use super::{Defaults, Driver, NewUser, Outcome};
-use crate::desired::{Env, User, Vendor, VendorConfig};
+use super::{Vendor, VendorConfig};
+use crate::model::{Env, Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,7 @@ pub const PASSWORD: Option<super::PasswordPolicy> = None;
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CONTENT_TYPE: &str = "application/scim+json";
 
-/// Fields in alphabetical order (canonical JSON, see `desired::fingerprint`).
+/// Fields in alphabetical order (canonical JSON, see `model::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[schemars(rename = "ScimAccount")]
 #[serde(deny_unknown_fields)]
@@ -56,7 +57,11 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     super::check_literal_settings(config)
 }
 
-pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
+pub fn check_account(
+    _profile: &Profile,
+    _password: Option<&Password>,
+    account: &Account,
+) -> Result<(), String> {
     if account
         .user_name
         .as_deref()
@@ -65,7 +70,7 @@ pub fn check_account(_user: &User, account: &Account) -> Result<(), String> {
         return Err("`user_name` is empty".into());
     }
     match &account.user_name {
-        Some(name) => crate::desired::check_identity("`user_name`", name),
+        Some(name) => crate::model::check_identity("`user_name`", name),
         None => Ok(()),
     }
 }
@@ -108,7 +113,7 @@ fn user_name(new: &NewUser<'_>, account: &Account) -> String {
 }
 
 fn resource(new: &NewUser<'_>, account: &Account) -> Value {
-    let p = &new.user.profile;
+    let p = &new.profile;
     let mut name = json!({"givenName": p.first_name, "familyName": p.last_name});
     if let Some(m) = &p.middle_name {
         name["middleName"] = json!(m);
@@ -218,7 +223,7 @@ impl Driver for Scim {
 
     fn key_of(&self, new: &NewUser<'_>) -> String {
         let name = account(new).map(|a| user_name(new, a));
-        crate::desired::identity(&name.unwrap_or_else(|_| new.email.to_string()))
+        crate::model::identity(&name.unwrap_or_else(|_| new.email.to_string()))
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
@@ -270,7 +275,7 @@ impl Driver for Scim {
             if list::count(Some(said)) != Some(start) {
                 return Err(CallError::Unknown(format!(
                     "the server's page at startIndex {start} says it starts at {}; stopped paging",
-                    crate::desired::escaped(&said.to_string())
+                    crate::model::escaped(&said.to_string())
                 )));
             }
         }
@@ -338,10 +343,10 @@ fn observed(u: &Value) -> Option<Observed> {
                 .or_else(|| list.first())
         })
         .and_then(|e| e.get("value")?.as_str())
-        .map(crate::desired::identity);
+        .map(crate::model::identity);
     let active = u.get("active").and_then(Value::as_bool).unwrap_or(true);
     let key = match name {
-        Some(name) => crate::desired::identity(name),
+        Some(name) => crate::model::identity(name),
         None => email.clone()?,
     };
     let mut block = serde_json::Map::new();

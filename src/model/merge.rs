@@ -35,7 +35,7 @@ impl<T: Clone> Merge for Vec<T> {
 #[macro_export]
 macro_rules! merge_by_replacing {
     ($($t:ty),+ $(,)?) => {
-        $(impl $crate::desired::Merge for $t {
+        $(impl $crate::model::Merge for $t {
             fn merge(&mut self, over: &Self) {
                 self.clone_from(over);
             }
@@ -47,9 +47,9 @@ macro_rules! merge_by_replacing {
 #[macro_export]
 macro_rules! merge_fields {
     ($name:ident { $($field:ident),+ $(,)? }) => {
-        impl $crate::desired::Merge for $name {
+        impl $crate::model::Merge for $name {
             fn merge(&mut self, over: &Self) {
-                $($crate::desired::Merge::merge(&mut self.$field, &over.$field);)+
+                $($crate::model::Merge::merge(&mut self.$field, &over.$field);)+
             }
         }
     };
