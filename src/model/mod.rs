@@ -4,6 +4,7 @@
 //! blocks merge, content fingerprints and numbers. It depends on nothing in
 //! roster but `secret`; every other module may use it.
 
+mod budget;
 pub mod de;
 mod env;
 mod fingerprint;
@@ -12,6 +13,7 @@ mod merge;
 mod numbers;
 mod person;
 
+pub use budget::SharedBudget;
 pub use env::{process_env, Env, Template};
 pub use fingerprint::{fingerprint, hex};
 pub use identity::{

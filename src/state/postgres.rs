@@ -352,7 +352,7 @@ impl PgBackend {
 
     /// The vendor accounts' rate budgets in this database, for the vendors'
     /// HTTP clients (see [`crate::vendors::http::share_budget`]).
-    pub fn budget(&self) -> std::sync::Arc<dyn crate::vendors::http::SharedBudget> {
+    pub fn budget(&self) -> std::sync::Arc<dyn crate::model::SharedBudget> {
         std::sync::Arc::new(PgBackend {
             inner: Arc::clone(&self.inner),
         })
@@ -364,7 +364,7 @@ impl PgBackend {
     }
 }
 
-impl crate::vendors::http::SharedBudget for PgBackend {
+impl crate::model::SharedBudget for PgBackend {
     fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration> {
         PgBackend::reserve(self, account, 1, rate_per_second)
     }
