@@ -6,19 +6,96 @@
 #[path = "../tests/support/mock.rs"]
 mod mock;
 
-use clap::Parser;
-use std::path::Path;
+use roster::ops::{self, Context, Events, Limits, Narrow, StateLocation};
+use roster::plan::render::{self, View};
+use std::path::{Path, PathBuf};
 
-fn roster(args: &[&str]) -> u8 {
-    println!("\n$ roster {}", args.join(" "));
-    let cli = roster::cli::Cli::parse_from(std::iter::once("roster").chain(args.iter().copied()));
-    match roster::cli::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            1
-        }
+/// The workflows' notices, on stderr as the binary writes them.
+struct Notices;
+
+impl Events for Notices {
+    fn notice(&self, text: &str) {
+        eprintln!("{text}");
     }
+}
+
+/// One plan, shown as `roster plan` shows it; whether apply has work.
+fn plan(ctx: &Context<'_>, file: &Path, state: &Path) -> anyhow::Result<bool> {
+    println!(
+        "\n$ roster plan -f {} --state {}",
+        file.display(),
+        state.display()
+    );
+    let report = ops::plan::run(
+        ctx,
+        &ops::plan::Request {
+            file: file.to_path_buf(),
+            state: StateLocation::file(state),
+            narrow: Narrow::default(),
+            limits: Limits::default(),
+            refresh: false,
+            accept_gone: Vec::new(),
+            with_specs: false,
+            out: None,
+        },
+    )?;
+    let view = View {
+        changes: &report.plan.changes,
+        summary: report.summary,
+        verdict: Some(&report.verdict),
+        warnings: &report.warnings,
+    };
+    print!("{}", render::text(&view, false));
+    Ok(report.summary.has_work())
+}
+
+/// The quick start through the library's workflows, as the binary runs them.
+fn run(file: &Path, state: &Path) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let ctx = Context {
+        env: &roster::model::process_env,
+        runtime: &runtime,
+        events: &Notices,
+    };
+    println!("\n$ roster validate -f {}", file.display());
+    let desired = ops::load_desired(file, ctx.env)?;
+    println!(
+        "{} is valid: {} vendor(s), {} user(s).",
+        file.display(),
+        desired.vendors.len(),
+        desired.users.len()
+    );
+    plan(&ctx, file, state)?;
+    println!(
+        "\n$ roster apply -f {} --state {} --yes",
+        file.display(),
+        state.display()
+    );
+    let request = ops::apply::Request {
+        file: file.to_path_buf(),
+        state: StateLocation::file(state),
+        narrow: Narrow::default(),
+        limits: Limits::default(),
+        yes: true,
+        force: false,
+        refresh: false,
+        accept_gone: Vec::new(),
+        planfile: None,
+    };
+    let report = ops::apply::run(&ctx, &request, std::future::pending())?;
+    if let ops::apply::Outcome::Applied(r) = &report.outcome {
+        println!(
+            "Apply: {} created, {} adopted, {} failed, {} unverified ({} request(s)).",
+            r.created,
+            r.adopted,
+            r.failed.len(),
+            r.pending.len(),
+            r.requests
+        );
+    }
+    anyhow::ensure!(report.ok(), "apply did not finish cleanly");
+    anyhow::ensure!(!plan(&ctx, file, state)?, "the second plan still has work");
+    Ok(())
 }
 
 fn main() {
@@ -46,33 +123,18 @@ fn main() {
         eprintln!("quickstart: cannot create {}: {e}", work.display());
         std::process::exit(1);
     }
-    let state = work.join("roster.state.json");
-    let (file, state) = (file.to_string_lossy(), state.to_string_lossy());
-
-    roster::cli::init_tracing(0, false, roster::cli::LogFormat::Text);
-    let steps: [(&[&str], u8); 4] = [
-        (&["validate", "-f", &file], 0),
-        (&["plan", "-f", &file, "--state", &state], 0),
-        (&["apply", "-f", &file, "--state", &state, "--yes"], 0),
-        (
-            &[
-                "plan",
-                "-f",
-                &file,
-                "--state",
-                &state,
-                "--detailed-exitcode",
-            ],
-            0,
-        ),
-    ];
-    for (args, want) in steps {
-        let code = roster(args);
-        if code != want {
-            eprintln!("quickstart: expected exit {want}, got {code}");
-            std::process::exit(1);
-        }
+    let state: PathBuf = work.join("roster.state.json");
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+    if let Err(e) = run(&file, &state) {
+        eprintln!("quickstart: {e:#}");
+        std::process::exit(1);
     }
+    let state = state.display();
     let data = server.mock.data();
     let held: Vec<String> = data
         .users

@@ -7,10 +7,9 @@
 //! `plan::render` -> `apply::execute`; each step is usable without the CLI.
 
 pub mod apply;
-pub mod cli;
-pub mod commands;
 pub mod desired;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod refresh;
 pub mod secret;

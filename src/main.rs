@@ -1,7 +1,10 @@
-//! The `roster` binary: parse, run, turn the outcome into an exit code.
+//! The `roster` binary: parse, run one workflow of the library, render, and
+//! turn the outcome into an exit code (see `cli`).
+
+mod cli;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    roster::cli::main()
+    cli::main()
 }

@@ -1,15 +1,29 @@
-//! The command line: the clap definitions and the dispatch. Each command's flags
-//! and work live in its own file under `commands/`.
+//! The `roster` binary's own modules: the clap definitions, one file per
+//! command (its flags, one call of a workflow in `roster::ops`, the rendering
+//! of its report), and the terminal output (stderr, progress, colour). The
+//! library holds every workflow; nothing here decides what is sent or recorded.
 
-use crate::commands::{
-    self, apply, dump, history, import, plan, refresh, show, state, stderr, validate,
-};
-use crate::desired;
+mod apply;
+mod args;
+mod dump;
+mod history;
+mod import;
+mod output;
+mod plan;
+mod progress;
+mod refresh;
+mod show;
+mod state;
+mod stderr;
+mod validate;
+
+use anyhow::Context as _;
+use args::Input;
 use clap::{CommandFactory, Parser, Subcommand};
+use output::{emit, EXIT_ERROR, EXIT_OK};
+use roster::ops::Context;
 use std::process::ExitCode;
-
-pub use crate::commands::stderr::{init as init_tracing, LogFormat};
-pub use crate::commands::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
+use stderr::LogFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,7 +31,7 @@ pub use crate::commands::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
     version,
     about = "Declarative user provisioning: plan and apply user accounts across SaaS vendors"
 )]
-pub struct Cli {
+struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -32,9 +46,9 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+enum Command {
     /// Check roster.yaml: syntax, schema, vendor rules. Needs no secret.
-    Validate(commands::Input),
+    Validate(Input),
     /// Show what apply would do. Needs no secret.
     Plan(plan::PlanArgs),
     /// Create what the plan says is missing, and record it.
@@ -78,46 +92,61 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             if stderr::asks_for_json(&args) {
-                stderr::init(0, false, LogFormat::Json);
+                let stderr = stderr::init(0, false, LogFormat::Json);
                 let text = e.render().to_string();
                 let text = text.trim_end();
-                stderr::error(text.strip_prefix("error: ").unwrap_or(text));
+                stderr.error(text.strip_prefix("error: ").unwrap_or(text));
             } else {
                 let _ = e.print();
             }
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    init_tracing(cli.verbose, cli.quiet, cli.log_format);
-    match run(cli) {
+    let stderr = stderr::init(cli.verbose, cli.quiet, cli.log_format);
+    match run(cli, &stderr) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            stderr::error(&format!("{e:#}"));
+            stderr.error(&format!("{e:#}"));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
 /// Runs a parsed command; the exit code on success.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<u8> {
+    // The one async runtime every vendor call of this process runs on.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let terminal = output::Terminal {
+        stderr: stderr.clone(),
+        quiet: cli.quiet,
+        show_plan: !matches!(&cli.command, Command::Apply(a) if a.format == apply::Format::Json),
+    };
+    let ctx = Context {
+        env: &roster::model::process_env,
+        runtime: &runtime,
+        events: &terminal,
+    };
     match cli.command {
-        Command::Validate(input) => validate::exec(&input),
-        Command::Plan(args) => plan::exec(&args),
-        Command::Apply(args) => apply::exec(&args, cli.quiet),
-        Command::Refresh(args) => refresh::exec(&args),
-        Command::Import(args) => import::exec(&args),
-        Command::Dump(args) => dump::exec(&args),
+        Command::Validate(input) => validate::exec(&ctx, &input),
+        Command::Plan(args) => plan::exec(&ctx, stderr, &args),
+        Command::Apply(args) => apply::exec(&ctx, stderr, &args),
+        Command::Refresh(args) => refresh::exec(&ctx, stderr, &args),
+        Command::Import(args) => import::exec(&ctx, &args),
+        Command::Dump(args) => dump::exec(&ctx, &args),
         Command::Show(args) => show::exec(&args),
         Command::History(args) => history::exec(&args),
         Command::State { command } => state::exec(&command),
         Command::Schema => {
-            commands::emit(&desired::schema());
+            emit(&roster::desired::schema());
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "roster", &mut script);
-            commands::emit(&String::from_utf8_lossy(&script));
+            emit(&String::from_utf8_lossy(&script));
             Ok(EXIT_OK)
         }
     }

@@ -1,11 +1,12 @@
 //! `roster state`: inspect or repair the recorded state. `rm`, `mv` and `merge`
 //! change only the state file (under its lock), never a vendor.
 
-use super::{emit, say, StateFile, EXIT_OK};
-use crate::secret::sanitise;
-use crate::state::{merge, Lock, LockRecord, Scope, State, Store, Unlocked};
+use super::args::StateFile;
+use super::output::{emit, say, EXIT_OK};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use roster::secret::sanitise;
+use roster::state::{merge, Lock, LockRecord, Scope, State, Store, Unlocked};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -125,7 +126,7 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
         StateCommand::Mv(args) => mv(args),
         StateCommand::Merge(args) => merge_files(args),
         StateCommand::Unlock(args) => unlock(args),
-        StateCommand::Repair(file) => repair(file.path()),
+        StateCommand::Repair(file) => repair(&file.path()),
         StateCommand::Push(args) => {
             let file = file_of(&args.state, "push")?;
             let database = database_of(&args.state, &args.to, "--to")?;
@@ -140,9 +141,9 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
 }
 
 /// The state file of a push or pull: `--state`, never a URL.
-fn file_of(state: &StateFile, what: &str) -> anyhow::Result<Box<dyn crate::state::Backend>> {
+fn file_of(state: &StateFile, what: &str) -> anyhow::Result<Box<dyn roster::state::Backend>> {
     if let Some(url) = state.state.as_deref().and_then(Path::to_str) {
-        if crate::state::postgres::is_url(url) {
+        if roster::state::postgres::is_url(url) {
             bail!(
                 "state {what}: --state (or ROSTER_STATE) names a database; it must name the state file"
             );
@@ -156,11 +157,11 @@ fn database_of(
     state: &StateFile,
     url: &str,
     flag: &str,
-) -> anyhow::Result<Box<dyn crate::state::Backend>> {
-    if !crate::state::postgres::is_url(url) {
+) -> anyhow::Result<Box<dyn roster::state::Backend>> {
+    if !roster::state::postgres::is_url(url) {
         bail!(
             "{flag} {}: not a PostgreSQL URL (postgres://...)",
-            crate::state::postgres::redact(url)
+            roster::state::postgres::redact(url)
         );
     }
     StateFile {
@@ -175,8 +176,8 @@ fn database_of(
 /// record), both locked. Refuses to overwrite another state, or a newer copy
 /// of this one.
 fn copy(
-    from: &dyn crate::state::Backend,
-    to: &dyn crate::state::Backend,
+    from: &dyn roster::state::Backend,
+    to: &dyn roster::state::Backend,
     command: &str,
 ) -> anyhow::Result<u8> {
     let _source = from.lock(&Scope::All, command)?;
@@ -227,7 +228,7 @@ fn copy(
 
 fn unlock(args: &UnlockArgs) -> anyhow::Result<u8> {
     let url = args.state.state.as_deref().and_then(Path::to_str);
-    if url.is_some_and(crate::state::postgres::is_url) {
+    if url.is_some_and(roster::state::postgres::is_url) {
         if args.lock_id.is_some() {
             bail!("state unlock LOCK_ID is for a state file; a database's leases expire on their own, and `state unlock` removes those of a holder that is gone");
         }
@@ -239,13 +240,13 @@ fn unlock(args: &UnlockArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     let path = args.state.path();
-    match crate::state::unlock(path, args.lock_id.as_deref())? {
+    match roster::state::unlock(&path, args.lock_id.as_deref())? {
         Unlocked::Cleared(LockRecord::Holder(holder)) => {
             say!("Cleared the lock record of {holder}: that process no longer holds the lock.")
         }
         Unlocked::Cleared(_) => say!(
             "Cleared {}, which held no roster lock record.",
-            crate::state::lock_path(path).display()
+            roster::state::lock_path(&path).display()
         ),
         Unlocked::NotLocked => say!("{} is not locked.", path.display()),
     }
@@ -416,7 +417,7 @@ fn rm(args: &RmArgs) -> anyhow::Result<u8> {
         let emails: std::collections::BTreeSet<String> = args
             .emails
             .iter()
-            .map(|e| crate::model::identity(e))
+            .map(|e| roster::model::identity(e))
             .collect();
         let missing: Vec<&str> = emails
             .iter()

@@ -1,40 +1,32 @@
-//! `roster dump --vendor NAME`: every account that vendor holds, printed as
+//! The dump workflow (`roster dump --vendor NAME`): every account that vendor holds, printed as
 //! roster.yaml `users:` entries (like `octodns-dump`), so a team can start from
 //! today's reality. It reads the vendor's list and changes nothing; no secret is
 //! in what it prints, and nothing a vendor sends can add a line to it: every
 //! value and key is written by the one YAML emitter (`desired::emit`).
 
-use super::{emit, load_desired, runtime, Input, EXIT_OK};
+use super::{load_desired, Context};
 use crate::desired::emit as yaml;
-use crate::model::process_env;
 use crate::secret::Redactor;
 use crate::vendors::list::{self, Observed, Query};
 use anyhow::{anyhow, bail};
-use clap::Args;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::path::Path;
 
-#[derive(Args, Debug)]
-pub struct DumpArgs {
-    #[command(flatten)]
-    pub input: Input,
-    /// The vendor whose accounts to print (a name from `vendors:`).
-    #[arg(long = "vendor", value_name = "NAME")]
-    pub vendor: String,
-}
-
-pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
-    let desired = load_desired(&args.input)?;
-    let name = args.vendor.as_str();
+/// The accounts vendor `name` holds as roster.yaml `users:` entries; what
+/// needs a person's eye is logged as warnings.
+pub fn run(ctx: &Context<'_>, file: &Path, name: &str) -> anyhow::Result<Dump> {
+    let desired = load_desired(file, ctx.env)?;
     let Some(vendor) = desired.vendors.get(name) else {
         bail!("--vendor {name}: no vendor of that name in the desired state");
     };
     let kind = vendor.config.kind;
-    let driver = kind.connect(vendor, &process_env)?;
+    let driver = kind.connect(vendor, ctx.env)?;
     if !driver.lists() {
         bail!("vendor `{name}` ({kind}) has no API to list its users, so there is nothing to dump");
     }
-    let listing = runtime()?
+    let listing = ctx
+        .runtime
         .block_on(list::all(driver.as_ref(), Query::All))
         .map_err(|e| anyhow!("cannot list the accounts of `{name}`: {e}"))?;
     // Existing accounts never get this password; it only satisfies the
@@ -47,7 +39,6 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
         &listing.items,
         driver.redactor(),
     );
-    emit(&dump.text);
     if dump.unnamed > 0 {
         tracing::warn!(
             "{} account(s) have no first or last name at the vendor: fill them in before use",
@@ -68,7 +59,7 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
             driver.redactor().redact(&dump.nameless.join(", "))
         );
     }
-    Ok(EXIT_OK)
+    Ok(dump)
 }
 
 /// What `dump` prints, and what it has to say about it.

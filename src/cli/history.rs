@@ -1,10 +1,10 @@
 //! `roster history`: who recorded which account, when, from which run and
 //! commit. Only a PostgreSQL state keeps a history; a state file's is its git log.
 
-use super::{emit, say, StateFile, EXIT_OK};
-use crate::secret::sanitise;
-use anyhow::bail;
+use super::args::StateFile;
+use super::output::{emit, say, EXIT_OK};
 use clap::{Args, ValueEnum};
+use roster::secret::sanitise;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -30,22 +30,12 @@ pub struct HistoryArgs {
 #[derive(Serialize)]
 struct JsonHistory<'a> {
     format_version: u32,
-    entries: &'a [crate::state::HistoryEntry],
+    entries: &'a [roster::state::HistoryEntry],
 }
 
 pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
-    let store = args.state.store()?;
-    let users: Vec<String> = args
-        .users
-        .iter()
-        .map(|u| crate::model::identity(u))
-        .collect();
-    let Some(entries) = store.history(&args.vendors, &users)? else {
-        bail!(
-            "{} is a state file, which keeps no history (its git log does); a PostgreSQL state (--state postgres://...) keeps one",
-            store.describe()
-        );
-    };
+    let (entries, path) =
+        roster::ops::history::run(&args.state.location(), &args.vendors, &args.users)?;
     match args.format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&JsonHistory {
@@ -58,7 +48,7 @@ pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
         }
         Format::Text => {
             if entries.is_empty() {
-                say!("{}: no history recorded.", store.describe());
+                say!("{path}: no history recorded.");
             }
             for e in &entries {
                 let mut line = format!(

@@ -1,11 +1,11 @@
 //! `roster show PLANFILE`: a plan saved by `roster plan --out`, rendered as the
 //! plan showed it (for a pipeline's artifacts and comments). Reads nothing else.
 
-use super::plan::Format;
-use super::{color, emit, EXIT_OK};
-use crate::plan::render::{self, View};
-use crate::plan::saved::SavedPlan;
+use super::output::{emit, EXIT_OK};
+use super::plan::{render, Format};
 use clap::Args;
+use roster::plan::render::View;
+use roster::plan::saved::SavedPlan;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -27,10 +27,6 @@ pub fn exec(args: &ShowArgs) -> anyhow::Result<u8> {
         verdict: saved.verdict.as_ref(),
         warnings: &saved.warnings,
     };
-    emit(&match args.format {
-        Format::Text => render::text(&view, color()),
-        Format::Json => render::json(&view),
-        Format::Markdown => render::markdown(&view),
-    });
+    emit(&render(&view, args.format));
     Ok(EXIT_OK)
 }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct Progress {
+    stderr: super::stderr::Stderr,
     bar: Option<indicatif::ProgressBar>,
     failed: AtomicUsize,
     plain: Option<Mutex<Plain>>,
@@ -24,16 +25,23 @@ struct Plain {
 impl Progress {
     const EVERY: Duration = Duration::from_secs(5);
 
-    pub fn new(what: &'static str, total: usize, quiet: bool) -> Progress {
+    pub fn new(
+        what: &'static str,
+        total: usize,
+        quiet: bool,
+        stderr: &super::stderr::Stderr,
+    ) -> Progress {
+        let stderr = stderr.clone();
         if quiet || total == 0 {
             return Progress {
+                stderr,
                 bar: None,
                 failed: AtomicUsize::new(0),
                 plain: None,
             };
         }
         // A bar only for a person: JSON logs get lines they can parse.
-        if std::io::stderr().is_terminal() && !super::stderr::json() {
+        if std::io::stderr().is_terminal() && !stderr.json() {
             let bar = indicatif::ProgressBar::new(total as u64);
             let style = indicatif::ProgressStyle::with_template(
                 "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} accounts, {per_sec}, eta {eta} {msg}",
@@ -43,8 +51,9 @@ impl Progress {
             bar.set_prefix(what);
             bar.enable_steady_tick(Duration::from_millis(200));
             // A warning while the bar runs (a vendor asking to wait) is shown above it.
-            super::stderr::draw_over(Some(bar.clone()));
+            stderr.draw_over(Some(bar.clone()));
             return Progress {
+                stderr,
                 bar: Some(bar),
                 failed: AtomicUsize::new(0),
                 plain: None,
@@ -52,6 +61,7 @@ impl Progress {
         }
         let now = Instant::now();
         Progress {
+            stderr,
             bar: None,
             failed: AtomicUsize::new(0),
             plain: Some(Mutex::new(Plain {
@@ -80,7 +90,7 @@ impl Progress {
             if p.last.elapsed() >= Self::EVERY {
                 p.last = Instant::now();
                 let rate = p.done as f64 / p.started.elapsed().as_secs_f64().max(0.001);
-                super::stderr::progress(
+                self.stderr.progress(
                     &format!(
                         "{}: {}/{} accounts ({}%), {} failed, {rate:.1}/s",
                         p.what,
@@ -103,8 +113,18 @@ impl Progress {
 
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
-            super::stderr::draw_over(None);
+            self.stderr.draw_over(None);
             bar.finish_and_clear();
         }
+    }
+}
+
+impl roster::ops::Progress for Progress {
+    fn advance(&self, n: usize, failed: usize) {
+        Progress::advance(self, n, failed);
+    }
+
+    fn finish(&self) {
+        Progress::finish(self);
     }
 }

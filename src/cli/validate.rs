@@ -1,9 +1,11 @@
 //! `roster validate`: syntax, schema and vendor rules of the desired state.
 
-use super::{load_desired, say, Input, EXIT_OK};
+use super::args::Input;
+use super::output::{say, EXIT_OK};
+use roster::ops::{self, Context};
 
-pub fn exec(input: &Input) -> anyhow::Result<u8> {
-    let d = load_desired(input)?;
+pub fn exec(ctx: &Context<'_>, input: &Input) -> anyhow::Result<u8> {
+    let d = ops::load_desired(&input.file, ctx.env)?;
     let accounts: usize = d.users.values().map(|u| u.accounts.len()).sum();
     say!(
         "{} is valid: {} vendor(s), {} user(s), {} account(s).",

@@ -1,0 +1,21 @@
+//! `roster dump --vendor NAME`: every account that vendor holds, printed as
+//! roster.yaml `users:` entries (see `roster::ops::dump`).
+
+use super::{emit, Input, EXIT_OK};
+use clap::Args;
+use roster::ops::{self, Context};
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// The vendor whose accounts to print (a name from `vendors:`).
+    #[arg(long = "vendor", value_name = "NAME")]
+    pub vendor: String,
+}
+
+pub fn exec(ctx: &Context<'_>, args: &DumpArgs) -> anyhow::Result<u8> {
+    let dump = ops::dump::run(ctx, &args.input.file, &args.vendor)?;
+    emit(&dump.text);
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,99 @@
+//! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
+
+use super::args::{AcceptGone, Input, Narrow, Safety, StateFile};
+use super::output::{color, emit, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use super::stderr::Stderr;
+use clap::{Args, ValueEnum};
+use roster::ops::{self, Context};
+use roster::plan::render::{self, View};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub state: StateFile,
+    #[command(flatten)]
+    pub narrow: Narrow,
+    #[command(flatten)]
+    pub safety: Safety,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan, for `roster apply FILE` to carry out exactly.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when apply has work (a create or a verify), 0 when it has none.
+    /// Drift and orphans are shown, not counted: apply changes nothing there.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// First read what each vendor holds (their lists) and plan from that, in
+    /// memory: accounts deleted at the vendor are created again, accounts found
+    /// there are adopted. Needs the vendors' credentials; writes no state.
+    #[arg(long)]
+    pub refresh: bool,
+    #[command(flatten)]
+    pub accept_gone: AcceptGone,
+}
+
+/// Renders a plan in `format`.
+pub fn render(view: &View<'_>, format: Format) -> String {
+    match format {
+        Format::Text => render::text(view, color()),
+        Format::Json => render::json(view),
+        Format::Markdown => render::markdown(view),
+    }
+}
+
+pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Result<u8> {
+    let report = ops::plan::run(
+        ctx,
+        &ops::plan::Request {
+            file: args.input.file.clone(),
+            state: args.state.location(),
+            narrow: args.narrow.only(),
+            limits: args.safety.limits(),
+            refresh: args.refresh,
+            accept_gone: args.accept_gone.accept_gone.clone(),
+            with_specs: matches!(args.format, Format::Markdown),
+            out: args.out.clone(),
+        },
+    )?;
+    let view = View {
+        changes: &report.plan.changes,
+        summary: report.summary,
+        verdict: Some(&report.verdict),
+        warnings: &report.warnings,
+    };
+    emit(&render(&view, args.format));
+    if !report.refused.is_empty() {
+        // A scheduled drift check must see it: the plan is shown, not saved.
+        let names: Vec<&str> = report.refused.iter().map(|r| r.vendor.as_str()).collect();
+        stderr.error(&format!(
+            "--refresh took the list of {} for a probable bad read; its records were kept{}. Pass --accept-gone VENDOR if the accounts really were deleted",
+            names.join(", "),
+            if args.out.is_some() { " and the plan was not saved" } else { "" }
+        ));
+        return Ok(EXIT_ERROR);
+    }
+    if let Some(out) = &args.out {
+        stderr.notice(&format!(
+            "Plan saved to {}; `roster apply {}` carries it out exactly.",
+            out.display(),
+            out.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && report.summary.has_work() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}

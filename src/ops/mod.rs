@@ -1,0 +1,94 @@
+//! The workflows of roster, each a function from a request to a typed report:
+//! plan, apply, refresh, import, dump, history. A workflow holds the order of
+//! the steps (load the desired state, lock, read the state, read the vendors,
+//! diff, judge, execute, record); the front end (the `roster` binary) parses
+//! its flags into a request, calls one workflow and renders the report.
+//!
+//! What a workflow needs from outside is handed to it in a [`Context`]: the
+//! environment `${VAR}`s are read from, the one async runtime, and where it
+//! says what it is doing ([`Events`]). Nothing is read from a process global.
+
+pub mod apply;
+pub mod dump;
+pub mod history;
+pub mod import;
+pub mod plan;
+mod read;
+pub mod refresh;
+mod settings;
+
+pub use read::{read_vendors, refresh_in_memory, Read, Unread};
+pub use settings::{check_settings, filter, Guard, Limits, Narrow, StateLocation};
+
+use crate::desired::{self, Desired};
+use crate::model::Env;
+use crate::state::{Backend, State};
+use std::path::Path;
+
+/// What every workflow is given.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Where `${VAR}` is looked up: the process environment in the binary.
+    pub env: Env<'a>,
+    /// The one async runtime the vendors' calls run on.
+    pub runtime: &'a tokio::runtime::Runtime,
+    /// Where a workflow says what it is doing, and asks what it must ask.
+    pub events: &'a dyn Events,
+}
+
+/// What a workflow says while it runs, for the front end to show. Every
+/// method has a silent default, for callers with no one to tell.
+pub trait Events: Sync {
+    /// A line for a person (the binary writes it to stderr, not under --quiet).
+    fn notice(&self, _text: &str) {}
+
+    /// The plan apply is about to carry out, with its verdict, before it asks
+    /// for confirmation.
+    fn planned(&self, _view: &crate::plan::render::View<'_>) {}
+
+    /// Whether to go on creating or verifying `accounts` accounts; asked only
+    /// when the request did not say yes already.
+    fn confirm(&self, _accounts: usize) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    /// A counter of `total` accounts for `what` ("apply"), advanced as each
+    /// finishes.
+    fn progress(&self, _what: &'static str, _total: usize) -> Box<dyn Progress + '_> {
+        Box::new(Silent)
+    }
+}
+
+/// Progress of a run over many accounts.
+pub trait Progress: Sync {
+    /// `n` more accounts finished, `failed` of them failed.
+    fn advance(&self, _n: usize, _failed: usize) {}
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// Events nobody is told of.
+pub struct Silent;
+
+impl Events for Silent {}
+impl Progress for Silent {}
+
+/// Loads the desired state from `file`, checks the vendor settings that come
+/// from the environment, and logs the warnings.
+pub fn load_desired(file: &Path, env: Env<'_>) -> anyhow::Result<Desired> {
+    let desired = desired::load(file, env)?;
+    check_settings(&desired, env)?;
+    for w in &desired.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(desired)
+}
+
+/// The state in `store`; says so when there is none yet.
+pub fn load_state(store: &dyn Backend, events: &dyn Events, what: &str) -> anyhow::Result<State> {
+    let state = store.load()?;
+    if state.lineage.is_empty() && state.vendors.is_empty() && !store.exists()? {
+        events.notice(&format!("No state at {}: {what}.", store.describe()));
+    }
+    Ok(state)
+}

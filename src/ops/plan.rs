@@ -1,0 +1,88 @@
+//! The plan workflow: what apply would do, judged as apply judges it, and
+//! optionally saved for `apply PLANFILE` to carry out exactly.
+
+use super::{filter, load_desired, load_state, refresh_in_memory, Context, Limits, Narrow};
+use super::{Guard, StateLocation};
+use crate::plan::saved::SavedPlan;
+use crate::plan::{self, Plan, Summary, Verdict};
+use crate::refresh::Refused;
+use std::path::PathBuf;
+
+/// What to plan.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// roster.yaml: a file, or a folder of them.
+    pub file: PathBuf,
+    pub state: StateLocation,
+    pub narrow: Narrow,
+    pub limits: Limits,
+    /// Read the vendors' lists first and plan from them, in memory.
+    pub refresh: bool,
+    /// Vendors whose refresh may record a mass `gone`.
+    pub accept_gone: Vec<String>,
+    /// Keep what each create grants in the plan (for Markdown and saving).
+    pub with_specs: bool,
+    /// Save the plan here (not when a refresh was refused).
+    pub out: Option<PathBuf>,
+}
+
+/// The plan and what it was judged.
+pub struct Report {
+    pub plan: Plan,
+    pub summary: Summary,
+    pub verdict: Verdict,
+    /// The refusals of a refresh, then the desired state's warnings.
+    pub warnings: Vec<String>,
+    /// Vendors whose list a `--refresh` took for a probable bad read: their
+    /// records were kept, and the plan was not saved.
+    pub refused: Vec<Refused>,
+}
+
+pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
+    let store = req.state.store()?;
+    let desired = load_desired(&req.file, ctx.env)?;
+    let mut state = load_state(
+        store.as_ref(),
+        ctx.events,
+        "planning against an empty state; the first apply starts it",
+    )?;
+    let filter = filter(&req.narrow.vendors, &req.narrow.users, &desired, &state)?;
+    let recorded = state.clone();
+    let guard = Guard::new(
+        &desired,
+        &req.file,
+        req.accept_gone.iter().cloned().collect(),
+    )?;
+    let refused = if req.refresh {
+        refresh_in_memory(ctx, &desired, &mut state, &filter, &guard)?.1
+    } else {
+        Vec::new()
+    };
+    let mut plan = plan::diff(&desired, &state, &filter);
+    let summary = plan.summary();
+    // What a create grants is shown in Markdown and kept in a saved plan.
+    if req.out.is_some() || req.with_specs {
+        plan = plan.with_specs(&desired);
+    }
+    // Judged, as apply judges it, against what the state recorded before any
+    // refresh: a read that lost accounts must not lower the bar for creating
+    // them again.
+    let verdict = req
+        .limits
+        .verdict(&req.file, &desired, &recorded, summary.create);
+    let mut warnings: Vec<String> = refused.iter().map(|r| r.describe()).collect();
+    warnings.extend(desired.warnings.iter().cloned());
+    if let (Some(out), true) = (&req.out, refused.is_empty()) {
+        SavedPlan::new(&plan, &desired, &recorded, &filter, Some(&verdict))
+            .refreshed(req.refresh)
+            .accepting_gone(&guard.accept)
+            .write(out)?;
+    }
+    Ok(Report {
+        plan,
+        summary,
+        verdict,
+        warnings,
+        refused,
+    })
+}

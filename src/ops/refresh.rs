@@ -1,0 +1,57 @@
+//! The refresh workflow: the state from what the vendors hold (like `terraform
+//! apply -refresh-only`). Changes nothing at any vendor.
+
+use super::StateLocation;
+use super::{filter, load_desired, load_state, read_vendors, Context, Guard, Narrow, Read};
+use crate::refresh;
+use crate::state::Scope;
+use std::path::PathBuf;
+
+/// What to refresh.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub file: PathBuf,
+    pub state: StateLocation,
+    pub narrow: Narrow,
+    /// Vendors whose list may record a mass `gone`.
+    pub accept_gone: Vec<String>,
+}
+
+/// What a refresh read, and whether it wrote the state.
+pub struct Report {
+    pub read: Read,
+    /// Where the state is, and its serial when this refresh wrote it.
+    pub state_path: String,
+    pub written: Option<u64>,
+}
+
+pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
+    let store = req.state.store()?;
+    let scope = if req.narrow.vendors.is_empty() {
+        Scope::All
+    } else {
+        Scope::vendors(req.narrow.vendors.iter().cloned())
+    };
+    let _lock = store.lock(&scope, "roster refresh")?;
+    let desired = load_desired(&req.file, ctx.env)?;
+    let mut state = load_state(store.as_ref(), ctx.events, "this refresh starts a new one")?;
+    let filter = filter(&req.narrow.vendors, &req.narrow.users, &desired, &state)?;
+    let guard = Guard::new(
+        &desired,
+        &req.file,
+        req.accept_gone.iter().cloned().collect(),
+    )?;
+    let read = read_vendors(ctx, &desired, &state, &filter, Some(&guard))?;
+    let written = if read.changes.is_empty() && !store.has_journal()? {
+        None
+    } else {
+        refresh::apply_to(&mut state, &read.changes);
+        store.save(&mut state)?;
+        Some(state.serial)
+    };
+    Ok(Report {
+        read,
+        state_path: store.describe(),
+        written,
+    })
+}

@@ -1,0 +1,219 @@
+//! What a request names: where the state is, which vendors and users it is
+//! narrowed to, the safety limits on top of roster.yaml's, and the checks of
+//! vendor settings once the environment gives them.
+
+use crate::desired::{self, Desired};
+use crate::model::Env;
+use crate::plan::{Baseline, Filter, GoneLimit, Threshold, Verdict};
+use crate::state::{Backend, FileBackend, State};
+use anyhow::bail;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the recorded state is: a file, or a PostgreSQL URL and workspace.
+#[derive(Clone, Debug)]
+pub struct StateLocation {
+    /// A file, or a PostgreSQL URL; `None` is [`StateLocation::DEFAULT`].
+    pub state: Option<PathBuf>,
+    /// With a PostgreSQL state: the workspace.
+    pub workspace: String,
+    /// How long to wait for another run holding the state.
+    pub lock_timeout: Duration,
+}
+
+impl StateLocation {
+    pub const DEFAULT: &'static str = "state/roster.state.json";
+
+    /// A state file at `path`, failing at once when it is locked.
+    pub fn file(path: impl Into<PathBuf>) -> StateLocation {
+        StateLocation {
+            state: Some(path.into()),
+            workspace: "default".into(),
+            lock_timeout: Duration::ZERO,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.state
+            .as_deref()
+            .unwrap_or_else(|| Path::new(Self::DEFAULT))
+    }
+
+    /// The backend `--state` names, refusing a file whose folder does not
+    /// exist: a typo there would otherwise start a new, empty state and plan to
+    /// create everyone.
+    pub fn store(&self) -> anyhow::Result<Box<dyn Backend>> {
+        if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
+            if crate::state::postgres::is_url(url) {
+                let backend = crate::state::postgres::PgBackend::connect(
+                    url,
+                    &self.workspace,
+                    self.lock_timeout,
+                )?;
+                // Runners sharing this database share each vendor account's rate.
+                crate::vendors::http::share_budget(backend.budget());
+                return Ok(Box::new(backend));
+            }
+        }
+        if let Some(path) = &self.state {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                // A mistyped database URL lands here: its password is not shown.
+                bail!(
+                    "--state {}: the folder {} does not exist (create it to start a new state there)",
+                    crate::secret::without_userinfo(&path.display().to_string()),
+                    crate::secret::without_userinfo(&dir.display().to_string())
+                );
+            }
+        }
+        Ok(Box::new(
+            FileBackend::new(self.path()).with_lock_timeout(self.lock_timeout),
+        ))
+    }
+}
+
+/// Which vendors and users a request is narrowed to (all when empty).
+#[derive(Clone, Debug, Default)]
+pub struct Narrow {
+    pub vendors: Vec<String>,
+    pub users: Vec<String>,
+}
+
+/// The safety limits a request sets on top of roster.yaml's `safety:`.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// Most accounts one apply may create.
+    pub max_create: Option<usize>,
+    /// Most accounts one apply may create, as a percentage of those recorded.
+    pub max_create_percent: Option<f64>,
+}
+
+impl Limits {
+    /// The threshold from roster.yaml's `safety:`, with the flags on top.
+    pub fn threshold(&self, desired: &Desired, file: &Path) -> Threshold {
+        let s = &desired.safety;
+        let source = if self.max_create.is_some() || self.max_create_percent.is_some() {
+            "from the command line".to_string()
+        } else if *s != desired::Safety::default() {
+            format!("from safety: in {}", file.display())
+        } else {
+            "the default".to_string()
+        };
+        Threshold {
+            max_create: self.max_create.or(s.max_create),
+            max_create_percent: self
+                .max_create_percent
+                .or(s.max_create_percent)
+                .unwrap_or(Threshold::DEFAULT_PERCENT),
+            min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
+            source,
+        }
+    }
+
+    /// The verdict on creating `creates` accounts from `state`.
+    pub fn verdict(
+        &self,
+        file: &Path,
+        desired: &Desired,
+        state: &State,
+        creates: usize,
+    ) -> Verdict {
+        self.threshold(desired, file)
+            .judge(creates, &Baseline::of(state, &desired.digest))
+    }
+}
+
+/// The mass-gone guard of a refresh: see [`crate::refresh::hold_back`].
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub limit: GoneLimit,
+    pub accept: std::collections::BTreeSet<String>,
+}
+
+impl Guard {
+    pub fn new(
+        desired: &Desired,
+        file: &Path,
+        accept: std::collections::BTreeSet<String>,
+    ) -> anyhow::Result<Guard> {
+        for v in &accept {
+            if !desired.vendors.contains_key(v) {
+                bail!("--accept-gone {v}: no vendor of that name in the desired state");
+            }
+        }
+        let s = &desired.safety;
+        let source = if s.max_gone_percent.is_some() || s.min_existing.is_some() {
+            format!("from safety: in {}", file.display())
+        } else {
+            "the default".to_string()
+        };
+        Ok(Guard {
+            limit: GoneLimit {
+                max_gone_percent: s.max_gone_percent.unwrap_or(GoneLimit::DEFAULT_PERCENT),
+                min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
+                source,
+            },
+            accept,
+        })
+    }
+}
+
+/// The load checks settings written literally; a `${VAR}` one is checked here
+/// when the environment gives it, so plan catches a bad URL before apply does.
+pub fn check_settings(desired: &Desired, env: Env<'_>) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for (name, vendor) in &desired.vendors {
+        for (key, template) in vendor.config.templates() {
+            let secret = crate::vendors::SECRET_KEYS.contains(&key);
+            let Some(t) = template.filter(|t| !t.is_literal() && !secret) else {
+                continue;
+            };
+            let Ok(value) = t.resolve(env) else {
+                continue;
+            };
+            // The variable and the setting are named, never the value: it may
+            // be a secret, and this message reaches CI logs and PR comments.
+            if let Err(why) = crate::vendors::check_setting(key, &value) {
+                problems.push(format!(
+                    "{}: vendors.{name}.{key}: the value of {}: {why}",
+                    vendor.file.display(),
+                    t.raw()
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(())
+}
+
+/// Builds the filter from flags, refusing names that match nothing (a typo would
+/// otherwise narrow the plan to nothing, silently).
+pub fn filter(
+    vendors: &[String],
+    users: &[String],
+    desired: &Desired,
+    state: &State,
+) -> anyhow::Result<Filter> {
+    for v in vendors {
+        if !desired.vendors.contains_key(v) && !state.vendors.contains_key(v) {
+            bail!("--vendor {v}: no vendor of that name in the desired or recorded state");
+        }
+    }
+    let users: std::collections::BTreeSet<String> =
+        users.iter().map(|u| crate::model::identity(u)).collect();
+    for u in &users {
+        let recorded = state.vendors.values().any(|r| r.contains_key(u));
+        if !desired.users.contains_key(u) && !recorded {
+            bail!("--user {u}: no user with that email in the desired or recorded state");
+        }
+    }
+    Ok(Filter {
+        vendors: vendors.iter().cloned().collect(),
+        users,
+    })
+}
