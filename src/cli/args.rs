@@ -52,16 +52,6 @@ impl StateFile {
             lock_timeout: self.lock_timeout,
         }
     }
-
-    /// The backend `--state` names (see [`StateLocation::store`]).
-    pub fn store(&self) -> anyhow::Result<Box<dyn roster::state::Backend>> {
-        self.location().store()
-    }
-
-    /// The state file `--state` names, or the default one.
-    pub fn path(&self) -> PathBuf {
-        self.location().path().to_path_buf()
-    }
 }
 
 /// The safety threshold's flags; `plan` takes them too, so that its verdict is

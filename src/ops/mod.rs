@@ -1,5 +1,5 @@
 //! The workflows of roster, each a function from a request to a typed report:
-//! plan, apply, refresh, import, dump, history. A workflow holds the order of
+//! plan, apply, refresh, import, dump, history, and the state's upkeep. A workflow holds the order of
 //! the steps (load the desired state, lock, read the state, read the vendors,
 //! diff, judge, execute, record); the front end (the `roster` binary) parses
 //! its flags into a request, calls one workflow and renders the report.
@@ -16,6 +16,7 @@ pub mod plan;
 mod read;
 pub mod refresh;
 mod settings;
+pub mod state;
 
 pub use read::{read_vendors, refresh_in_memory, Read, Unread};
 pub use settings::{check_settings, filter, Guard, Limits, Narrow, StateLocation};

@@ -11,7 +11,7 @@ mod store;
 pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
 pub use file::FileBackend;
 pub use lock::{hostname, lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
-pub use store::{write_atomically, Journal, Store};
+pub use store::{write_atomically, Journal, Repaired, Store};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

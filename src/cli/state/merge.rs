@@ -1,0 +1,11 @@
+//! `state merge`: fold in a journal, and merge in another copy of the state.
+
+use super::MergeArgs;
+
+pub fn exec(args: &MergeArgs) -> anyhow::Result<u8> {
+    super::said(roster::ops::state::merge::run(
+        &args.state.location(),
+        args.file.as_deref(),
+        args.base.as_deref(),
+    )?)
+}

@@ -1,0 +1,15 @@
+//! `state mv`: rename a vendor in the state.
+
+use super::MvArgs;
+use anyhow::bail;
+
+pub fn exec(args: &MvArgs) -> anyhow::Result<u8> {
+    let [old, new] = args.vendor.as_slice() else {
+        bail!("--vendor takes two names: OLD NEW");
+    };
+    super::said(roster::ops::state::mv::run(
+        &args.state.location(),
+        old,
+        new,
+    )?)
+}

@@ -1,0 +1,20 @@
+//! `state unlock`: clear a lock left by a run that is gone.
+
+use super::super::output::{say, EXIT_OK};
+use super::UnlockArgs;
+use roster::ops::state::unlock::{self, Outcome};
+
+pub fn exec(args: &UnlockArgs) -> anyhow::Result<u8> {
+    match unlock::run(&args.state.location(), args.lock_id.as_deref())? {
+        Outcome::Removed(holder) => say!("Removed the lock held by {holder}."),
+        Outcome::NotLocked(what) => say!("{what} is not locked."),
+        Outcome::Cleared(holder) => {
+            say!("Cleared the lock record of {holder}: that process no longer holds the lock.")
+        }
+        Outcome::ClearedFile(path) => say!(
+            "Cleared {}, which held no roster lock record.",
+            path.display()
+        ),
+    }
+    Ok(EXIT_OK)
+}
