@@ -3,10 +3,8 @@
 //! plan, apply, and plan again to show nothing is left to do. The state file is
 //! left in target/quickstart/ to look at.
 
-#[path = "../tests/support/mock.rs"]
-mod mock;
-
 use clap::Parser;
+use roster_mock as mock;
 use std::path::Path;
 
 fn roster(args: &[&str]) -> u8 {
