@@ -14,7 +14,7 @@
 //!        allow: the pages the longest list needs, ceil(N / page) x latency
 //!        (vendors are read at once; one vendor's pages follow one another).
 //!
-//! state: starts a throwaway PostgreSQL cluster (tests/support/pg.rs) and, for
+//! state: starts a throwaway PostgreSQL cluster (roster_mock::pg, tests/mock/src/pg.rs) and, for
 //!        N users on Act-On at the mock (no latency, a rate limit far above what
 //!        is used, so the vendor is not the bottleneck), times the real binary
 //!        with the file state and with `--state postgres://...` in the same run:
@@ -28,16 +28,12 @@
 //! `--refresh-users 10000`, `--refresh-latency-ms 200`, `--state-users 10000,100000`.
 //! Times are medians over the runs; ratios are taken in the same run.
 
-#[path = "../tests/support/mock.rs"]
-mod mock;
-#[allow(dead_code)]
-#[path = "../tests/support/pg.rs"]
-mod pg;
-
 use roster::desired;
 use roster::model::process_env;
 use roster::plan::{self, render, Filter};
 use roster::state::{now, RawSpec, Record, State, Status, Store};
+use roster_mock as mock;
+use roster_mock::pg;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

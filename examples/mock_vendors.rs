@@ -1,9 +1,7 @@
 //! Runs the mock vendor server that the tests use, for demos and the quick start:
 //! `cargo run --example mock_vendors [-- --port 8787 --latency-ms 0]`.
 
-#[path = "../tests/support/mock.rs"]
-mod mock;
-
+use roster_mock as mock;
 use std::time::Duration;
 
 fn arg(name: &str) -> Option<String> {

@@ -3,11 +3,9 @@
 //! plan, apply, and plan again to show nothing is left to do. The state file is
 //! left in target/quickstart/ to look at.
 
-#[path = "../tests/support/mock.rs"]
-mod mock;
-
 use roster::ops::{self, Context, Events, Limits, Narrow, StateLocation};
 use roster::plan::render::{self, View};
+use roster_mock as mock;
 use std::path::{Path, PathBuf};
 
 /// The workflows' notices, on stderr as the binary writes them.

@@ -21,6 +21,7 @@ mod list_bounds;
 mod loader_fuzz;
 mod lock;
 mod mass_gone;
+mod mock_crate;
 mod output;
 mod pinned;
 mod pipeline;

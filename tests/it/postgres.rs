@@ -1,5 +1,5 @@
 //! The PostgreSQL state backend, at the real binary against a real server
-//! (tests/support/pg.rs) and the mock vendors.
+//! (tests/mock/src/pg.rs) and the mock vendors.
 
 use crate::support::pg::{Pg, PASSWORD};
 use crate::support::{Config, Server, Test};

@@ -1,15 +1,14 @@
-//! Test support: the mock vendor server and a builder that runs the real binary
-//! in a temp dir.
+//! Test support: a builder that runs the real binary in a temp dir, and the
+//! mock vendor server and PostgreSQL cluster (the `roster-mock` crate,
+//! tests/mock/) under their old names.
 
-#![allow(dead_code)]
-
-pub mod mock;
-pub mod pg;
+pub use roster_mock as mock;
+pub use roster_mock::pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-pub use mock::{Config, Server};
+pub use roster_mock::{Config, Server};
 
 /// A temp dir with a roster.yaml, and the real `roster` binary run inside it.
 pub struct Test {

@@ -18,6 +18,7 @@ use std::time::Duration;
 /// database for it to show it never leaks.
 pub const PASSWORD: &str = "pg-test-secret-7f3a9c";
 
+/// A PostgreSQL server (or database) of one test's own; see the module.
 pub struct Pg {
     url: String,
     cluster: Option<Cluster>,
@@ -422,8 +423,9 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database replaced by `name` (the query kept): how a test
+/// gets a database of its own on the server of ROSTER_TEST_DATABASE_URL.
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -480,13 +482,4 @@ fn try_sql_on(url: &str, query: &str) -> Result<Vec<Vec<Option<String>>>, String
             })
             .collect())
     })
-}
-
-#[test]
-fn a_url_gets_another_database() {
-    assert_eq!(
-        with_database("postgres://u:p@h:5/db?sslmode=disable", "x"),
-        "postgres://u:p@h:5/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }

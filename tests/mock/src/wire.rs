@@ -1,0 +1,37 @@
+//! Small pieces of HTTP every vendor's routes share: credentials, JSON answers,
+//! form and query parameters.
+
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// `body` as JSON with `status`.
+pub(crate) fn answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// The parameters of a form body or query string (the last of a repeated one).
+pub(crate) fn form(body: &[u8]) -> BTreeMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A number from a query, or `default`.
+pub(crate) fn number(q: &BTreeMap<String, String>, key: &str, default: usize) -> usize {
+    q.get(key).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The parameters of `uri`'s query.
+pub(crate) fn query(uri: &Uri) -> BTreeMap<String, String> {
+    form(uri.query().unwrap_or_default().as_bytes())
+}
