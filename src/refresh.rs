@@ -3,7 +3,7 @@
 //! vendor.
 //!
 //! `observe` does the I/O: one paged listing per vendor, every vendor at once.
-//! `merge` is pure: from the desired state, the recorded state and what was
+//! `updates` is pure: from the desired state, the recorded state and what was
 //! observed, the records a refresh rewrites, each with what changed and why. The
 //! planner then diffs the merged state as usual, so a refreshed plan is still a
 //! pure function of its inputs.
@@ -214,7 +214,7 @@ pub enum What {
 
 /// One record a refresh rewrites.
 #[derive(Clone, Debug)]
-pub struct Change {
+pub struct Update {
     pub vendor: String,
     pub email: String,
     pub what: What,
@@ -223,7 +223,7 @@ pub struct Change {
     pub confirmed: bool,
 }
 
-impl Change {
+impl Update {
     /// A line for people: what changed, in the vendor's terms.
     pub fn describe(&self) -> String {
         let r = &self.record;
@@ -254,13 +254,13 @@ impl Change {
 
 /// The records a refresh rewrites, sorted by vendor then email. Pure: `now`
 /// is the time the listings were read.
-pub fn merge(
+pub fn updates(
     desired: &Desired,
     state: &State,
     seen: &BTreeMap<String, Seen>,
     filter: &Filter,
     now: SystemTime,
-) -> Vec<Change> {
+) -> Vec<Update> {
     let at = humantime::format_rfc3339_seconds(now).to_string();
     let empty = BTreeMap::new();
     let mut changes = Vec::new();
@@ -344,7 +344,7 @@ pub fn merge(
                 (_, Found::None) => None,
             };
             if let Some((what, record)) = change {
-                changes.push(Change {
+                changes.push(Update {
                     vendor: vendor.clone(),
                     email: email.clone(),
                     confirmed: what == What::Gone && listing.reads > 1,
@@ -431,7 +431,7 @@ impl Refused {
 pub fn hold_back(
     state: &State,
     seen: &BTreeMap<String, Seen>,
-    changes: &mut Vec<Change>,
+    changes: &mut Vec<Update>,
     limit: &crate::plan::GoneLimit,
     accept: &BTreeSet<String>,
 ) -> Vec<Refused> {
@@ -479,14 +479,14 @@ pub fn hold_back(
 }
 
 /// Writes the changes into `state` (in memory).
-pub fn apply_to(state: &mut State, changes: &[Change]) {
+pub fn apply_to(state: &mut State, changes: &[Update]) {
     for c in changes {
         state.set(&c.vendor, &c.email, c.record.clone());
     }
 }
 
 /// A summary line: how many of each kind of change.
-pub fn summary(changes: &[Change]) -> String {
+pub fn summary(changes: &[Update]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for c in changes {
         let name = match c.what {
@@ -578,7 +578,7 @@ users:
             users: ["a@x.io".to_string()].into(),
             ..Filter::default()
         };
-        let mut changes = merge(&desired, &state, &seen, &filter, now());
+        let mut changes = updates(&desired, &state, &seen, &filter, now());
         assert!(changes.len() <= 1);
         changes.pop().map(|c| (c.what, c.record))
     }
@@ -735,7 +735,7 @@ users:
     /// A state recording `recorded` accounts at `v` (a0@x.io, ...) and at
     /// `w`, a vendor `v` listing the first `listed` of them and adopting one
     /// more, and `w` listing none: which vendors are held back.
-    fn held_back(recorded: usize, listed: usize, accept: &[&str]) -> (Vec<Refused>, Vec<Change>) {
+    fn held_back(recorded: usize, listed: usize, accept: &[&str]) -> (Vec<Refused>, Vec<Update>) {
         let desired = load_str("r.yaml", YAML, &|_| None).unwrap();
         let mut state = State::default();
         let emails: Vec<String> = (0..recorded).map(|i| format!("a{i}@x.io")).collect();
@@ -755,7 +755,7 @@ users:
             ("v".to_string(), listed_once(shown)),
             ("w".to_string(), listed_once(vec![])),
         ]);
-        let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
+        let mut changes = updates(&desired, &state, &seen, &Filter::default(), now());
         let limit = default_limit();
         let accept = accept.iter().map(|v| v.to_string()).collect();
         let refused = hold_back(&state, &seen, &mut changes, &limit, &accept);
@@ -777,7 +777,7 @@ users:
         }
         assert_eq!(state.existing(), 0, "none live");
         let seen = BTreeMap::from([("v".to_string(), listed_once(vec![]))]);
-        let mut changes = merge(&desired, &state, &seen, &Filter::default(), now());
+        let mut changes = updates(&desired, &state, &seen, &Filter::default(), now());
         let limit = default_limit();
         let refused = hold_back(&state, &seen, &mut changes, &limit, &BTreeSet::new());
         assert_eq!(refused.len(), 1, "{changes:?}");
@@ -845,10 +845,10 @@ users:
                 },
             )])
         };
-        let once = merge(&desired, &state, &listed(1), &Filter::default(), now());
+        let once = updates(&desired, &state, &listed(1), &Filter::default(), now());
         assert_eq!(summary(&once), "1 gone");
         assert_eq!(once[0].describe(), "gone: id 1 is no longer at the vendor");
-        let twice = merge(&desired, &state, &listed(2), &Filter::default(), now());
+        let twice = updates(&desired, &state, &listed(2), &Filter::default(), now());
         assert_eq!(summary(&twice), "1 gone (confirmed by a second read)");
         assert_eq!(
             twice[0].describe(),
@@ -863,7 +863,7 @@ users:
         state.set("v", "a@x.io", record(Status::Created, "1", 3600, false));
         for seen in [Seen::Failed("HTTP 500".into()), Seen::Unlistable] {
             let seen = BTreeMap::from([("v".to_string(), seen)]);
-            assert!(merge(&desired, &state, &seen, &Filter::default(), now()).is_empty());
+            assert!(updates(&desired, &state, &seen, &Filter::default(), now()).is_empty());
         }
     }
 }

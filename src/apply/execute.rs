@@ -14,13 +14,13 @@ use std::time::{Duration, SystemTime};
 use tracing::Instrument;
 
 /// Called as pairs finish: how many, and how many of those failed.
-pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+pub type Advance<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// Runs every vendor's jobs; a failing user or vendor never stops the others.
 pub async fn execute(
     work: Vec<VendorJobs<'_>>,
     recorder: &Recorder,
-    progress: Progress<'_>,
+    progress: Advance<'_>,
 ) -> anyhow::Result<Report> {
     let results = futures::future::join_all(work.into_iter().map(|v| {
         let span = tracing::info_span!("vendor", vendor = %v.name);
@@ -147,7 +147,7 @@ async fn verify<'a>(
 async fn run_vendor(
     work: VendorJobs<'_>,
     recorder: &Recorder,
-    progress: Progress<'_>,
+    progress: Advance<'_>,
 ) -> anyhow::Result<Report> {
     let VendorJobs {
         name,

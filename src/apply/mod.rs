@@ -11,10 +11,10 @@ mod prepare;
 mod record;
 mod report;
 
-pub use execute::{execute, Progress};
+pub use execute::{execute, Advance};
 pub use prepare::{prepare, Job, VendorJobs};
 pub use record::Recorder;
-pub use report::Report;
+pub use report::{Note, Report};
 
 #[cfg(test)]
 mod tests {

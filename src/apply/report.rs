@@ -7,10 +7,31 @@ use crate::state::{Record, Status};
 pub struct Report {
     pub created: usize,
     pub adopted: usize,
-    pub failed: Vec<(String, String, String)>,
-    pub pending: Vec<(String, String, String)>,
-    pub warnings: Vec<(String, String, String)>,
+    /// Pairs that failed (or are gone), with the reason.
+    pub failed: Vec<Note>,
+    /// Pairs without an answer, left pending for the next apply to verify.
+    pub pending: Vec<Note>,
+    /// What vendors warned of for pairs that were created.
+    pub warnings: Vec<Note>,
     pub requests: usize,
+}
+
+/// One (vendor, email) pair and what there is to say of it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    pub vendor: String,
+    pub email: String,
+    pub message: String,
+}
+
+impl Note {
+    fn new(vendor: &str, email: &str, message: impl Into<String>) -> Note {
+        Note {
+            vendor: vendor.to_string(),
+            email: email.to_string(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Report {
@@ -28,13 +49,7 @@ impl Report {
     }
 
     pub(super) fn count(&mut self, vendor: &str, email: &str, record: &Record) {
-        let entry = || {
-            (
-                vendor.to_string(),
-                email.to_string(),
-                record.error.clone().unwrap_or_default(),
-            )
-        };
+        let entry = || Note::new(vendor, email, record.error.clone().unwrap_or_default());
         match record.status {
             Status::Created => self.created += 1,
             Status::Adopted => self.adopted += 1,
@@ -42,8 +57,7 @@ impl Report {
             Status::Pending => self.pending.push(entry()),
         }
         for w in &record.warnings {
-            self.warnings
-                .push((vendor.to_string(), email.to_string(), w.clone()));
+            self.warnings.push(Note::new(vendor, email, w.clone()));
         }
     }
 }

@@ -1,21 +1,13 @@
 //! `roster apply`: create what the plan says is missing, within the safety
 //! threshold, and record every outcome (see `roster::ops::apply`).
 
-use super::args::{AcceptGone, Input, Narrow, Safety, StateFile};
-use super::output::{emit, interrupted, say, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
+use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
+use super::output::{emit, interrupted, say, Format, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
 use super::stderr::Stderr;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use roster::ops::apply::{self, Outcome, Report};
 use roster::ops::Context;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The plan, then the report, for a person.
-    Text,
-    /// Only the report, as one JSON document.
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -26,7 +18,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub narrow: Narrow,
     #[command(flatten)]
-    pub safety: Safety,
+    pub safety: LimitFlags,
     /// Don't ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -41,7 +33,8 @@ pub struct ApplyArgs {
     pub refresh: bool,
     #[command(flatten)]
     pub accept_gone: AcceptGone,
-    /// How to print the outcome.
+    /// How to print the outcome: the plan then the report (text), or only the
+    /// report as one JSON document (json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// A plan saved by `roster plan --out`: apply exactly it, or refuse if stale.
@@ -111,14 +104,19 @@ fn print(report: &Report) {
         r.pending.len(),
         r.requests
     );
-    for (vendor, email, why) in &r.failed {
-        say!("  failed      {vendor}  {email}: {why}");
+    for n in &r.failed {
+        say!("  failed      {}  {}: {}", n.vendor, n.email, n.message);
     }
-    for (vendor, email, why) in &r.pending {
-        say!("  unverified  {vendor}  {email}: {why} (the next apply verifies it)");
+    for n in &r.pending {
+        say!(
+            "  unverified  {}  {}: {} (the next apply verifies it)",
+            n.vendor,
+            n.email,
+            n.message
+        );
     }
-    for (vendor, email, why) in &r.warnings {
-        say!("  warning     {vendor}  {email}: {why}");
+    for n in &r.warnings {
+        say!("  warning     {}  {}: {}", n.vendor, n.email, n.message);
     }
     say!("State written to {path} (serial {serial}).");
 }

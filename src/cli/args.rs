@@ -57,7 +57,7 @@ impl StateFile {
 /// The safety threshold's flags; `plan` takes them too, so that its verdict is
 /// the one apply will reach.
 #[derive(Args, Debug)]
-pub struct Safety {
+pub struct LimitFlags {
     /// Most accounts one apply may create (overrides `safety.max_create`).
     #[arg(long, value_name = "N")]
     pub max_create: Option<usize>,
@@ -75,7 +75,7 @@ fn percent(text: &str) -> Result<f64, String> {
     roster::model::check_percent(value)
 }
 
-impl Safety {
+impl LimitFlags {
     pub fn limits(&self) -> Limits {
         Limits {
             max_create: self.max_create,

@@ -2,16 +2,10 @@
 //! commit. Only a PostgreSQL state keeps a history; a state file's is its git log.
 
 use super::args::StateFile;
-use super::output::{emit, say, EXIT_OK};
-use clap::{Args, ValueEnum};
+use super::output::{emit, say, Format, EXIT_OK};
+use clap::Args;
 use roster::secret::sanitise;
 use serde::Serialize;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct HistoryArgs {

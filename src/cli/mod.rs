@@ -122,7 +122,7 @@ fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<u8> {
     let terminal = output::Terminal {
         stderr: stderr.clone(),
         quiet: cli.quiet,
-        show_plan: !matches!(&cli.command, Command::Apply(a) if a.format == apply::Format::Json),
+        show_plan: !matches!(&cli.command, Command::Apply(a) if a.format == output::Format::Json),
     };
     let ctx = Context {
         env: &roster::model::process_env,

@@ -2,7 +2,7 @@
 //! [`Events`] of a workflow shown on a terminal (notices, the plan before
 //! confirmation, the question, progress).
 
-use super::progress::Progress;
+use super::progress::Meter;
 use super::stderr::Stderr;
 use anyhow::Context as _;
 use roster::ops::{self, Events};
@@ -61,6 +61,13 @@ pub async fn interrupted() -> &'static str {
     }
 }
 
+/// How a report is printed: for a person, or as one JSON document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 /// A workflow's events on this terminal.
 pub struct Terminal {
     /// Where notices, errors and progress lines go.
@@ -98,6 +105,6 @@ impl Events for Terminal {
     }
 
     fn progress(&self, what: &'static str, total: usize) -> Box<dyn ops::Progress + '_> {
-        Box::new(Progress::new(what, total, self.quiet, &self.stderr))
+        Box::new(Meter::new(what, total, self.quiet, &self.stderr))
     }
 }

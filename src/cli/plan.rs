@@ -1,6 +1,6 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
-use super::args::{AcceptGone, Input, Narrow, Safety, StateFile};
+use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
 use super::output::{color, emit, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use super::stderr::Stderr;
 use clap::{Args, ValueEnum};
@@ -9,7 +9,7 @@ use roster::plan::render::{self, View};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
+pub enum PlanFormat {
     Text,
     Json,
     Markdown,
@@ -24,10 +24,10 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub narrow: Narrow,
     #[command(flatten)]
-    pub safety: Safety,
+    pub safety: LimitFlags,
     /// How to print the plan.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Also save the plan, for `roster apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -45,11 +45,11 @@ pub struct PlanArgs {
 }
 
 /// Renders a plan in `format`.
-pub fn render(view: &View<'_>, format: Format) -> String {
+pub fn render(view: &View<'_>, format: PlanFormat) -> String {
     match format {
-        Format::Text => render::text(view, color()),
-        Format::Json => render::json(view),
-        Format::Markdown => render::markdown(view),
+        PlanFormat::Text => render::text(view, color()),
+        PlanFormat::Json => render::json(view),
+        PlanFormat::Markdown => render::markdown(view),
     }
 }
 
@@ -63,7 +63,7 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
             limits: args.safety.limits(),
             refresh: args.refresh,
             accept_gone: args.accept_gone.accept_gone.clone(),
-            with_specs: matches!(args.format, Format::Markdown),
+            with_specs: matches!(args.format, PlanFormat::Markdown),
             out: args.out.clone(),
         },
     )?;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct Progress {
+pub struct Meter {
     stderr: super::stderr::Stderr,
     bar: Option<indicatif::ProgressBar>,
     failed: AtomicUsize,
@@ -22,7 +22,7 @@ struct Plain {
     last: Instant,
 }
 
-impl Progress {
+impl Meter {
     const EVERY: Duration = Duration::from_secs(5);
 
     pub fn new(
@@ -30,10 +30,10 @@ impl Progress {
         total: usize,
         quiet: bool,
         stderr: &super::stderr::Stderr,
-    ) -> Progress {
+    ) -> Meter {
         let stderr = stderr.clone();
         if quiet || total == 0 {
-            return Progress {
+            return Meter {
                 stderr,
                 bar: None,
                 failed: AtomicUsize::new(0),
@@ -52,7 +52,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(200));
             // A warning while the bar runs (a vendor asking to wait) is shown above it.
             stderr.draw_over(Some(bar.clone()));
-            return Progress {
+            return Meter {
                 stderr,
                 bar: Some(bar),
                 failed: AtomicUsize::new(0),
@@ -60,7 +60,7 @@ impl Progress {
             };
         }
         let now = Instant::now();
-        Progress {
+        Meter {
             stderr,
             bar: None,
             failed: AtomicUsize::new(0),
@@ -119,12 +119,12 @@ impl Progress {
     }
 }
 
-impl roster::ops::Progress for Progress {
+impl roster::ops::Progress for Meter {
     fn advance(&self, n: usize, failed: usize) {
-        Progress::advance(self, n, failed);
+        Meter::advance(self, n, failed);
     }
 
     fn finish(&self) {
-        Progress::finish(self);
+        Meter::finish(self);
     }
 }

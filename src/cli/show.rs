@@ -2,7 +2,7 @@
 //! plan showed it (for a pipeline's artifacts and comments). Reads nothing else.
 
 use super::output::{emit, EXIT_OK};
-use super::plan::{render, Format};
+use super::plan::{render, PlanFormat};
 use clap::Args;
 use roster::plan::render::View;
 use roster::plan::saved::SavedPlan;
@@ -14,8 +14,8 @@ pub struct ShowArgs {
     #[arg(value_name = "PLANFILE")]
     pub planfile: PathBuf,
     /// How to print it.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 pub fn exec(args: &ShowArgs) -> anyhow::Result<u8> {

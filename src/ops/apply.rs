@@ -3,7 +3,7 @@
 
 use super::{filter, load_desired, load_state, refresh_in_memory, Context, Guard, Limits};
 use super::{Narrow, StateLocation};
-use crate::apply::{self, Recorder};
+use crate::apply::{self, Note, Recorder};
 use crate::plan::render::View;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Baseline, Plan, Summary};
@@ -285,9 +285,9 @@ pub fn json(report: &Report) -> String {
         plan: &report.summary,
         created: r.created,
         adopted: r.adopted,
-        failed: pairs(&r.failed),
-        unverified: pairs(&r.pending),
-        warnings: pairs(&r.warnings),
+        failed: &r.failed,
+        unverified: &r.pending,
+        warnings: &r.warnings,
         requests: r.requests,
         state: JsonState {
             path: &report.state_path,
@@ -309,32 +309,15 @@ struct JsonReport<'a> {
     plan: &'a Summary,
     created: usize,
     adopted: usize,
-    failed: Vec<JsonPair<'a>>,
-    unverified: Vec<JsonPair<'a>>,
-    warnings: Vec<JsonPair<'a>>,
+    failed: &'a [Note],
+    unverified: &'a [Note],
+    warnings: &'a [Note],
     requests: usize,
     state: JsonState<'a>,
-}
-
-#[derive(Serialize)]
-struct JsonPair<'a> {
-    vendor: &'a str,
-    email: &'a str,
-    message: &'a str,
 }
 
 #[derive(Serialize)]
 struct JsonState<'a> {
     path: &'a str,
     serial: u64,
-}
-
-fn pairs(list: &[(String, String, String)]) -> Vec<JsonPair<'_>> {
-    list.iter()
-        .map(|(vendor, email, message)| JsonPair {
-            vendor,
-            email,
-            message,
-        })
-        .collect()
 }

@@ -3,7 +3,7 @@
 //! nothing.
 
 use super::{filter, load_desired, load_state, read_vendors, Context, StateLocation};
-use crate::refresh::{self, Change, What};
+use crate::refresh::{self, Update, What};
 use crate::secret::Redactor;
 use crate::state::Scope;
 use anyhow::bail;
@@ -23,7 +23,7 @@ pub struct Request {
 /// What an import recorded.
 pub struct Report {
     /// The accounts adopted.
-    pub adopted: Vec<Change>,
+    pub adopted: Vec<Update>,
     /// (vendor, email) of desired accounts not at the vendor.
     pub absent: Vec<(String, String)>,
     /// List requests sent.

@@ -10,7 +10,7 @@ use anyhow::bail;
 /// What reading the vendors learnt.
 pub struct Read {
     /// The records to rewrite.
-    pub changes: Vec<crate::refresh::Change>,
+    pub changes: Vec<crate::refresh::Update>,
     /// Vendors that could not be read, and why.
     pub unread: Vec<(String, Unread)>,
     /// Vendors whose list lacked too many recorded accounts: none of their
@@ -91,7 +91,7 @@ pub fn read_vendors(
     use crate::refresh::{self, Seen};
     let readers = refresh::readers(desired, filter, ctx.env)?;
     let seen = ctx.runtime.block_on(refresh::observe(readers, state));
-    let mut changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
+    let mut changes = refresh::updates(desired, state, &seen, filter, std::time::SystemTime::now());
     let refused = match guard {
         Some(g) => refresh::hold_back(state, &seen, &mut changes, &g.limit, &g.accept),
         None => Vec::new(),
@@ -138,7 +138,7 @@ pub fn refresh_in_memory(
     state: &mut State,
     filter: &Filter,
     guard: &Guard,
-) -> anyhow::Result<(Vec<crate::refresh::Change>, Vec<crate::refresh::Refused>)> {
+) -> anyhow::Result<(Vec<crate::refresh::Update>, Vec<crate::refresh::Refused>)> {
     let read = read_vendors(ctx, desired, state, filter, Some(guard))?;
     for line in read.lines() {
         ctx.events.notice(&line);

@@ -1,7 +1,8 @@
 //! `state list`: the recorded (vendor, email) pairs and their status.
 
+use super::super::output::Format;
 use super::super::output::{emit, say, EXIT_OK};
-use super::{ListArgs, ListFormat};
+use super::ListArgs;
 use anyhow::bail;
 use serde::Serialize;
 
@@ -36,7 +37,7 @@ pub fn exec(args: &ListArgs) -> anyhow::Result<u8> {
         .records()
         .filter(|(v, _, _)| args.vendors.is_empty() || args.vendors.iter().any(|w| w == v));
     match args.format {
-        ListFormat::Json => {
+        Format::Json => {
             let doc = JsonList {
                 format_version: 1,
                 lineage: &state.lineage,
@@ -56,7 +57,7 @@ pub fn exec(args: &ListArgs) -> anyhow::Result<u8> {
             text.push('\n');
             emit(&text);
         }
-        ListFormat::Text => {
+        Format::Text => {
             let records: Vec<_> = records.collect();
             let vw = records.iter().map(|(v, _, _)| v.len()).max().unwrap_or(0);
             let ew = records.iter().map(|(_, e, _)| e.len()).max().unwrap_or(0);

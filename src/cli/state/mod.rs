@@ -12,8 +12,8 @@ mod show;
 mod unlock;
 
 use super::args::StateFile;
-use super::output::{say, EXIT_OK};
-use clap::{Args, Subcommand, ValueEnum};
+use super::output::{say, Format, EXIT_OK};
+use clap::{Args, Subcommand};
 use roster::ops::state::copy::Direction;
 use roster::ops::state::Rewritten;
 use std::path::PathBuf;
@@ -75,12 +75,6 @@ pub struct PullArgs {
     pub from: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
-    Text,
-    Json,
-}
-
 #[derive(Args, Debug)]
 pub struct ListArgs {
     #[command(flatten)]
@@ -88,8 +82,8 @@ pub struct ListArgs {
     /// Only this vendor (repeatable).
     #[arg(long = "vendor", value_name = "NAME")]
     pub vendors: Vec<String>,
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-    pub format: ListFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Args, Debug)]
