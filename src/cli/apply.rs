@@ -2,7 +2,7 @@
 //! threshold, and record every outcome (see `roster::ops::apply`).
 
 use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
-use super::output::{emit, interrupted, say, Format, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
+use super::output::{emit, interrupted, say, Exit, Format};
 use super::stderr::Stderr;
 use clap::Args;
 use roster::ops::apply::{self, Outcome, Report};
@@ -42,7 +42,7 @@ pub struct ApplyArgs {
     pub planfile: Option<PathBuf>,
 }
 
-pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &ApplyArgs) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &ApplyArgs) -> anyhow::Result<Exit> {
     let request = apply::Request {
         file: args.input.file.clone(),
         state: args.state.location(),
@@ -68,16 +68,16 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &ApplyArgs) -> anyhow::Res
     match (&report.outcome, args.format) {
         (Outcome::Cancelled, _) => {
             say!("Apply cancelled; nothing was sent.");
-            return Ok(EXIT_ERROR);
+            return Ok(Exit::Error);
         }
         (Outcome::RecordingFailed { .. }, Format::Text) => {}
         (_, Format::Json) => emit(&apply::json(&report)),
         (_, Format::Text) => print(&report),
     }
     Ok(match &report.outcome {
-        Outcome::NothingToApply => EXIT_OK,
-        Outcome::Applied(r) if r.ok() => EXIT_OK,
-        _ => EXIT_PARTIAL,
+        Outcome::NothingToApply => Exit::Ok,
+        Outcome::Applied(r) if r.ok() => Exit::Ok,
+        _ => Exit::Partial,
     })
 }
 

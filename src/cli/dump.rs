@@ -1,7 +1,9 @@
 //! `roster dump --vendor NAME`: every account that vendor holds, printed as
 //! roster.yaml `users:` entries (see `roster::ops::dump`).
 
-use super::{emit, Input, EXIT_OK};
+use super::args::Input;
+use super::output::emit;
+use super::output::Exit;
 use clap::Args;
 use roster::ops::{self, Context};
 
@@ -14,8 +16,8 @@ pub struct DumpArgs {
     pub vendor: String,
 }
 
-pub fn exec(ctx: &Context<'_>, args: &DumpArgs) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, args: &DumpArgs) -> anyhow::Result<Exit> {
     let dump = ops::dump::run(ctx, &args.input.file, &args.vendor)?;
     emit(&dump.text);
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -2,7 +2,7 @@
 //! commit. Only a PostgreSQL state keeps a history; a state file's is its git log.
 
 use super::args::StateFile;
-use super::output::{emit, say, Format, EXIT_OK};
+use super::output::{emit, say, Exit, Format};
 use clap::Args;
 use roster::secret::sanitise;
 use serde::Serialize;
@@ -27,7 +27,7 @@ struct JsonHistory<'a> {
     entries: &'a [roster::state::HistoryEntry],
 }
 
-pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
+pub fn exec(args: &HistoryArgs) -> anyhow::Result<Exit> {
     let (entries, path) =
         roster::ops::history::run(&args.state.location(), &args.vendors, &args.users)?;
     match args.format {
@@ -69,5 +69,5 @@ pub fn exec(args: &HistoryArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

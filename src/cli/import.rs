@@ -2,7 +2,7 @@
 //! adopted, with the vendor's ids, from one pass over its list. Creates nothing.
 
 use super::args::{Input, StateFile};
-use super::output::{say, EXIT_OK};
+use super::output::{say, Exit};
 use clap::Args;
 use roster::ops::{self, Context};
 
@@ -20,7 +20,7 @@ pub struct ImportArgs {
     pub users: Vec<String>,
 }
 
-pub fn exec(ctx: &Context<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, args: &ImportArgs) -> anyhow::Result<Exit> {
     let report = ops::import::run(
         ctx,
         &ops::import::Request {
@@ -52,5 +52,5 @@ pub fn exec(ctx: &Context<'_>, args: &ImportArgs) -> anyhow::Result<u8> {
         report.state_path,
         report.serial
     );
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

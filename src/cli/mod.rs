@@ -20,7 +20,7 @@ mod validate;
 use anyhow::Context as _;
 use args::Input;
 use clap::{CommandFactory, Parser, Subcommand};
-use output::{emit, EXIT_ERROR, EXIT_OK};
+use output::{emit, Exit};
 use roster::ops::Context;
 use std::process::ExitCode;
 use stderr::LogFormat;
@@ -99,7 +99,7 @@ pub fn main() -> ExitCode {
             } else {
                 let _ = e.print();
             }
-            return ExitCode::from(EXIT_ERROR);
+            return ExitCode::from(Exit::Error);
         }
     };
     let stderr = stderr::init(cli.verbose, cli.quiet, cli.log_format);
@@ -107,13 +107,13 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             stderr.error(&format!("{e:#}"));
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(Exit::Error)
         }
     }
 }
 
 /// Runs a parsed command; the exit code on success.
-fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<u8> {
+fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<Exit> {
     // The one async runtime every vendor call of this process runs on.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -141,13 +141,13 @@ fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<u8> {
         Command::State { command } => state::exec(&command),
         Command::Schema => {
             emit(&roster::desired::schema());
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "roster", &mut script);
             emit(&String::from_utf8_lossy(&script));
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
     }
 }

@@ -24,14 +24,27 @@ pub fn emit(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
-/// Success.
-pub const EXIT_OK: u8 = 0;
-/// An error; nothing was changed.
-pub const EXIT_ERROR: u8 = 1;
-/// `plan --detailed-exitcode`: apply has work (a create or a verify).
-pub const EXIT_CHANGES: u8 = 2;
-/// `apply` finished but some users failed or are unverified (the rest are recorded).
-pub const EXIT_PARTIAL: u8 = 3;
+/// How a command ended, as its exit code says it: the one place the codes
+/// are chosen (README, "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success.
+    Ok = 0,
+    /// 1: an error (nothing was changed, or what was is recorded), a usage
+    /// error, a refusal (safety threshold, policy, a probable bad read).
+    Error = 1,
+    /// 2: `plan --detailed-exitcode` and apply has work (a create or a verify).
+    Changes = 2,
+    /// 3: the run finished, but some users failed, are unverified, or a
+    /// vendor could not be read (the rest are recorded).
+    Partial = 3,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
 
 /// Whether stdout gets colour: a terminal, and NO_COLOR unset.
 pub fn color() -> bool {

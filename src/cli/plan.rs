@@ -1,7 +1,7 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
 use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
-use super::output::{color, emit, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use super::output::{color, emit, Exit};
 use super::stderr::Stderr;
 use clap::{Args, ValueEnum};
 use roster::ops::{self, Context};
@@ -53,7 +53,7 @@ pub fn render(view: &View<'_>, format: PlanFormat) -> String {
     }
 }
 
-pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Result<Exit> {
     let report = ops::plan::run(
         ctx,
         &ops::plan::Request {
@@ -82,7 +82,7 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
             names.join(", "),
             if args.out.is_some() { " and the plan was not saved" } else { "" }
         ));
-        return Ok(EXIT_ERROR);
+        return Ok(Exit::Error);
     }
     if let Some(out) = &args.out {
         stderr.notice(&format!(
@@ -92,8 +92,8 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
         ));
     }
     Ok(if args.detailed_exitcode && report.summary.has_work() {
-        EXIT_CHANGES
+        Exit::Changes
     } else {
-        EXIT_OK
+        Exit::Ok
     })
 }

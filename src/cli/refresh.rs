@@ -2,7 +2,7 @@
 //! -refresh-only`). Changes nothing at any vendor.
 
 use super::args::{AcceptGone, Input, Narrow, StateFile};
-use super::output::{say, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
+use super::output::{say, Exit};
 use super::stderr::Stderr;
 use clap::Args;
 use roster::ops::{self, Context};
@@ -20,7 +20,7 @@ pub struct RefreshArgs {
     pub accept_gone: AcceptGone,
 }
 
-pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &RefreshArgs) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &RefreshArgs) -> anyhow::Result<Exit> {
     let report = ops::refresh::run(
         ctx,
         &ops::refresh::Request {
@@ -65,10 +65,10 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &RefreshArgs) -> anyhow::R
     // A probable bad read is worse than a failed one: it would have taken
     // live accounts for deleted. The other vendors' results are saved above.
     Ok(if !read.refused.is_empty() {
-        EXIT_ERROR
+        Exit::Error
     } else if failed {
-        EXIT_PARTIAL
+        Exit::Partial
     } else {
-        EXIT_OK
+        Exit::Ok
     })
 }

@@ -1,7 +1,7 @@
 //! `roster show PLANFILE`: a plan saved by `roster plan --out`, rendered as the
 //! plan showed it (for a pipeline's artifacts and comments). Reads nothing else.
 
-use super::output::{emit, EXIT_OK};
+use super::output::{emit, Exit};
 use super::plan::{render, PlanFormat};
 use clap::Args;
 use roster::plan::render::View;
@@ -18,7 +18,7 @@ pub struct ShowArgs {
     pub format: PlanFormat,
 }
 
-pub fn exec(args: &ShowArgs) -> anyhow::Result<u8> {
+pub fn exec(args: &ShowArgs) -> anyhow::Result<Exit> {
     let saved = SavedPlan::read(&args.planfile)?;
     let plan = saved.plan();
     let view = View {
@@ -28,5 +28,5 @@ pub fn exec(args: &ShowArgs) -> anyhow::Result<u8> {
         warnings: &saved.warnings,
     };
     emit(&render(&view, args.format));
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

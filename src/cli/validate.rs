@@ -1,10 +1,10 @@
 //! `roster validate`: syntax, schema and vendor rules of the desired state.
 
 use super::args::Input;
-use super::output::{say, EXIT_OK};
+use super::output::{say, Exit};
 use roster::ops::{self, Context};
 
-pub fn exec(ctx: &Context<'_>, input: &Input) -> anyhow::Result<u8> {
+pub fn exec(ctx: &Context<'_>, input: &Input) -> anyhow::Result<Exit> {
     let d = ops::load_desired(&input.file, ctx.env)?;
     let accounts: usize = d.users.values().map(|u| u.accounts.len()).sum();
     say!(
@@ -14,5 +14,5 @@ pub fn exec(ctx: &Context<'_>, input: &Input) -> anyhow::Result<u8> {
         d.users.len(),
         accounts
     );
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

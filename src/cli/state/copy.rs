@@ -1,10 +1,10 @@
 //! `state push` and `state pull`: copy the state between a file and a database.
 
 use super::super::args::StateFile;
-use super::super::output::{say, EXIT_OK};
+use super::super::output::{say, Exit};
 use roster::ops::state::copy::{self, Direction};
 
-pub fn exec(file: &StateFile, url: &str, direction: Direction) -> anyhow::Result<u8> {
+pub fn exec(file: &StateFile, url: &str, direction: Direction) -> anyhow::Result<Exit> {
     let c = copy::run(&file.location(), url, direction)?;
     say!(
         "Copied {} record(s) from {} to {} (lineage {}, serial {}).",
@@ -14,5 +14,5 @@ pub fn exec(file: &StateFile, url: &str, direction: Direction) -> anyhow::Result
         c.lineage,
         c.serial
     );
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

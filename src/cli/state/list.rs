@@ -1,7 +1,7 @@
 //! `state list`: the recorded (vendor, email) pairs and their status.
 
 use super::super::output::Format;
-use super::super::output::{emit, say, EXIT_OK};
+use super::super::output::{emit, say, Exit};
 use super::ListArgs;
 use anyhow::bail;
 use serde::Serialize;
@@ -26,7 +26,7 @@ struct JsonRecord<'a> {
     error: Option<&'a str>,
 }
 
-pub fn exec(args: &ListArgs) -> anyhow::Result<u8> {
+pub fn exec(args: &ListArgs) -> anyhow::Result<Exit> {
     let (state, _) = roster::ops::state::read(&args.state.location())?;
     for v in &args.vendors {
         if !state.vendors.contains_key(v) {
@@ -66,5 +66,5 @@ pub fn exec(args: &ListArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

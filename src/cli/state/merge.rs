@@ -1,8 +1,9 @@
 //! `state merge`: fold in a journal, and merge in another copy of the state.
 
+use super::super::output::Exit;
 use super::MergeArgs;
 
-pub fn exec(args: &MergeArgs) -> anyhow::Result<u8> {
+pub fn exec(args: &MergeArgs) -> anyhow::Result<Exit> {
     super::said(roster::ops::state::merge::run(
         &args.state.location(),
         args.file.as_deref(),

@@ -12,7 +12,7 @@ mod show;
 mod unlock;
 
 use super::args::StateFile;
-use super::output::{say, Format, EXIT_OK};
+use super::output::{say, Exit, Format};
 use clap::{Args, Subcommand};
 use roster::ops::state::copy::Direction;
 use roster::ops::state::Rewritten;
@@ -120,7 +120,7 @@ pub struct MergeArgs {
     pub base: Option<PathBuf>,
 }
 
-pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
+pub fn exec(command: &StateCommand) -> anyhow::Result<Exit> {
     match command {
         StateCommand::Show(file) => show::exec(file),
         StateCommand::List(args) => list::exec(args),
@@ -135,10 +135,10 @@ pub fn exec(command: &StateCommand) -> anyhow::Result<u8> {
 }
 
 /// Says what a change of the state came to.
-fn said(r: Rewritten) -> anyhow::Result<u8> {
+fn said(r: Rewritten) -> anyhow::Result<Exit> {
     match r.serial {
         None => say!("{} {} is unchanged.", r.done, r.path),
         Some(serial) => say!("{} State written to {} (serial {serial}).", r.done, r.path),
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -1,9 +1,9 @@
 //! `state repair`: make a damaged journal loadable again, losing nothing.
 
 use super::super::args::StateFile;
-use super::super::output::{say, EXIT_OK};
+use super::super::output::{say, Exit};
 
-pub fn exec(file: &StateFile) -> anyhow::Result<u8> {
+pub fn exec(file: &StateFile) -> anyhow::Result<Exit> {
     let (journal, report) = roster::ops::state::repair::run(&file.location())?;
     if report.pending.is_empty() && report.unattributed.is_empty() && report.torn == 0 {
         say!(
@@ -11,7 +11,7 @@ pub fn exec(file: &StateFile) -> anyhow::Result<u8> {
             journal.display(),
             report.kept
         );
-        return Ok(EXIT_OK);
+        return Ok(Exit::Ok);
     }
     say!(
         "Repaired {}: kept {} complete record(s).",
@@ -36,5 +36,5 @@ pub fn exec(file: &StateFile) -> anyhow::Result<u8> {
             side.display()
         );
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -1,14 +1,14 @@
 //! `state show`: the recorded users, one line each, with ids, times and errors.
 
 use super::super::args::StateFile;
-use super::super::output::{say, EXIT_OK};
+use super::super::output::{say, Exit};
 use roster::secret::sanitise;
 
-pub fn exec(file: &StateFile) -> anyhow::Result<u8> {
+pub fn exec(file: &StateFile) -> anyhow::Result<Exit> {
     let (state, path) = roster::ops::state::read(&file.location())?;
     if state.lineage.is_empty() && state.vendors.is_empty() {
         say!("{path}: no state recorded yet.");
-        return Ok(EXIT_OK);
+        return Ok(Exit::Ok);
     }
     say!(
         "{}: lineage {}, serial {}",
@@ -28,5 +28,5 @@ pub fn exec(file: &StateFile) -> anyhow::Result<u8> {
         }
         say!("{line}");
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

@@ -1,10 +1,10 @@
 //! `state unlock`: clear a lock left by a run that is gone.
 
-use super::super::output::{say, EXIT_OK};
+use super::super::output::{say, Exit};
 use super::UnlockArgs;
 use roster::ops::state::unlock::{self, Outcome};
 
-pub fn exec(args: &UnlockArgs) -> anyhow::Result<u8> {
+pub fn exec(args: &UnlockArgs) -> anyhow::Result<Exit> {
     match unlock::run(&args.state.location(), args.lock_id.as_deref())? {
         Outcome::Removed(holder) => say!("Removed the lock held by {holder}."),
         Outcome::NotLocked(what) => say!("{what} is not locked."),
@@ -16,5 +16,5 @@ pub fn exec(args: &UnlockArgs) -> anyhow::Result<u8> {
             path.display()
         ),
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
