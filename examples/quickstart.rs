@@ -3,7 +3,7 @@
 //! plan, apply, and plan again to show nothing is left to do. The state file is
 //! left in target/quickstart/ to look at.
 
-use roster::ops::{self, Context, Events, Limits, Narrow, StateLocation};
+use roster::ops::{self, Context, Events, Limits, Narrow, StateLocation, Target};
 use roster::plan::render::{self, View};
 use roster_mock as mock;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,11 @@ fn plan(ctx: &Context<'_>, file: &Path, state: &Path) -> anyhow::Result<bool> {
     let report = ops::plan::run(
         ctx,
         &ops::plan::Request {
-            file: file.to_path_buf(),
-            state: StateLocation::file(state),
-            narrow: Narrow::default(),
+            target: Target {
+                file: file.to_path_buf(),
+                state: StateLocation::file(state),
+                narrow: Narrow::default(),
+            },
             limits: Limits::default(),
             refresh: false,
             accept_gone: Vec::new(),
@@ -70,9 +72,11 @@ fn run(file: &Path, state: &Path) -> anyhow::Result<()> {
         state.display()
     );
     let request = ops::apply::Request {
-        file: file.to_path_buf(),
-        state: StateLocation::file(state),
-        narrow: Narrow::default(),
+        target: Target {
+            file: file.to_path_buf(),
+            state: StateLocation::file(state),
+            narrow: Narrow::default(),
+        },
         limits: Limits::default(),
         yes: true,
         force: false,

@@ -1,7 +1,7 @@
 //! `roster apply`: create what the plan says is missing, within the safety
 //! threshold, and record every outcome (see `roster::ops::apply`).
 
-use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
+use super::args::{AcceptGone, LimitFlags, Target};
 use super::output::{emit, interrupted, say, Exit, Format};
 use super::stderr::Stderr;
 use clap::Args;
@@ -12,11 +12,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub input: Input,
-    #[command(flatten)]
-    pub state: StateFile,
-    #[command(flatten)]
-    pub narrow: Narrow,
+    pub target: Target,
     #[command(flatten)]
     pub safety: LimitFlags,
     /// Don't ask for confirmation (required when stdin is not a terminal).
@@ -44,9 +40,7 @@ pub struct ApplyArgs {
 
 pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &ApplyArgs) -> anyhow::Result<Exit> {
     let request = apply::Request {
-        file: args.input.file.clone(),
-        state: args.state.location(),
-        narrow: args.narrow.only(),
+        target: args.target.target(),
         limits: args.safety.limits(),
         yes: args.yes,
         force: args.force,

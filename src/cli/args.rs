@@ -2,7 +2,7 @@
 //! request types (`roster::ops`).
 
 use clap::Args;
-use roster::ops::{Limits, Narrow as Only, StateLocation};
+use roster::ops::{Limits, Narrow as Only, StateLocation, Target as Run};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -111,6 +111,27 @@ impl Narrow {
         Only {
             vendors: self.vendors.clone(),
             users: self.users.clone(),
+        }
+    }
+}
+
+/// What a run works on: `-f`, the state flags and the narrowing.
+#[derive(Args, Debug)]
+pub struct Target {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub state: StateFile,
+    #[command(flatten)]
+    pub narrow: Narrow,
+}
+
+impl Target {
+    pub fn target(&self) -> Run {
+        Run {
+            file: self.input.file.clone(),
+            state: self.state.location(),
+            narrow: self.narrow.only(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
-use super::args::{AcceptGone, Input, LimitFlags, Narrow, StateFile};
+use super::args::{AcceptGone, LimitFlags, Target};
 use super::output::{color, emit, Exit};
 use super::stderr::Stderr;
 use clap::{Args, ValueEnum};
@@ -18,11 +18,7 @@ pub enum PlanFormat {
 #[derive(Args, Debug)]
 pub struct PlanArgs {
     #[command(flatten)]
-    pub input: Input,
-    #[command(flatten)]
-    pub state: StateFile,
-    #[command(flatten)]
-    pub narrow: Narrow,
+    pub target: Target,
     #[command(flatten)]
     pub safety: LimitFlags,
     /// How to print the plan.
@@ -57,9 +53,7 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
     let report = ops::plan::run(
         ctx,
         &ops::plan::Request {
-            file: args.input.file.clone(),
-            state: args.state.location(),
-            narrow: args.narrow.only(),
+            target: args.target.target(),
             limits: args.safety.limits(),
             refresh: args.refresh,
             accept_gone: args.accept_gone.accept_gone.clone(),

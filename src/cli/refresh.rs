@@ -1,7 +1,7 @@
 //! `roster refresh`: the state from what the vendors hold (like `terraform apply
 //! -refresh-only`). Changes nothing at any vendor.
 
-use super::args::{AcceptGone, Input, Narrow, StateFile};
+use super::args::{AcceptGone, Target};
 use super::output::{say, Exit};
 use super::stderr::Stderr;
 use clap::Args;
@@ -11,11 +11,7 @@ use roster::refresh;
 #[derive(Args, Debug)]
 pub struct RefreshArgs {
     #[command(flatten)]
-    pub input: Input,
-    #[command(flatten)]
-    pub state: StateFile,
-    #[command(flatten)]
-    pub narrow: Narrow,
+    pub target: Target,
     #[command(flatten)]
     pub accept_gone: AcceptGone,
 }
@@ -24,9 +20,7 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &RefreshArgs) -> anyhow::R
     let report = ops::refresh::run(
         ctx,
         &ops::refresh::Request {
-            file: args.input.file.clone(),
-            state: args.state.location(),
-            narrow: args.narrow.only(),
+            target: args.target.target(),
             accept_gone: args.accept_gone.accept_gone.clone(),
         },
     )?;

@@ -1,8 +1,8 @@
 //! The apply workflow: create what the plan says is missing, within the safety
 //! threshold, recording every outcome as it comes (journal, then checkpoint).
 
-use super::{filter, load_desired, load_state, refresh_in_memory, Context, Guard, Limits};
-use super::{Narrow, StateLocation};
+use super::Target;
+use super::{load_desired, load_state, refresh_in_memory, Context, Guard, Limits};
 use crate::apply::{self, Note, Recorder};
 use crate::plan::render::View;
 use crate::plan::saved::SavedPlan;
@@ -17,10 +17,8 @@ use std::path::PathBuf;
 /// What to apply.
 #[derive(Clone, Debug)]
 pub struct Request {
-    /// roster.yaml: a file, or a folder of them.
-    pub file: PathBuf,
-    pub state: StateLocation,
-    pub narrow: Narrow,
+    /// The desired file, the state, and the narrowing.
+    pub target: Target,
     pub limits: Limits,
     /// Go on without asking ([`super::Events::confirm`] is not called).
     pub yes: bool,
@@ -80,10 +78,10 @@ impl Report {
 /// desired state. A saved plan's own narrowing is within the desired state.
 /// (The state's other vendors are only read.)
 fn write_scope(req: &Request, desired: &crate::desired::Desired) -> Scope {
-    if req.narrow.vendors.is_empty() {
+    if req.target.narrow.vendors.is_empty() {
         Scope::vendors(desired.vendors.keys().cloned())
     } else {
-        Scope::vendors(req.narrow.vendors.iter().cloned())
+        Scope::vendors(req.target.narrow.vendors.iter().cloned())
     }
 }
 
@@ -94,8 +92,8 @@ pub fn run(
     req: &Request,
     stop: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Report> {
-    let store = req.state.store()?;
-    let desired = load_desired(&req.file, ctx.env)?;
+    let store = req.target.state.store()?;
+    let desired = load_desired(&req.target.file, ctx.env)?;
     store.set_input(&desired.digest);
     // Locked before the state is read, so the plan is made from the latest one;
     // a database leases only the vendors this apply writes.
@@ -104,7 +102,7 @@ pub fn run(
     let saved = req.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
-        None => filter(&req.narrow.vendors, &req.narrow.users, &desired, &state)?,
+        None => req.target.narrow.filter(&desired, &state)?,
     };
     let recorded = state.clone();
     // A saved plan made accepting a mass `gone` was reviewed as such.
@@ -114,7 +112,7 @@ pub fn run(
         .chain(saved.iter().flat_map(|s| &s.accept_gone))
         .cloned()
         .collect();
-    let guard = Guard::new(&desired, &req.file, accept)?;
+    let guard = Guard::new(&desired, &req.target.file, accept)?;
     let refreshed = if req.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
         let (changes, refused) = refresh_in_memory(ctx, &desired, &mut state, &filter, &guard)?;
         if !refused.is_empty() {
@@ -141,7 +139,7 @@ pub fn run(
     let baseline = Baseline::of(&recorded, &desired.digest);
     let verdict = req
         .limits
-        .threshold(&desired, &req.file)
+        .threshold(&desired, &req.target.file)
         .judge(summary.create, &baseline);
     ctx.events.planned(&View {
         verdict: Some(&verdict),

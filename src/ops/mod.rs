@@ -19,7 +19,7 @@ mod settings;
 pub mod state;
 
 pub use read::{read_vendors, refresh_in_memory, Read, Unread};
-pub use settings::{check_settings, filter, Guard, Limits, Narrow, StateLocation};
+pub use settings::{check_settings, filter, Guard, Limits, Narrow, StateLocation, Target};
 
 use crate::desired::{self, Desired};
 use crate::model::Env;

@@ -1,8 +1,8 @@
 //! The plan workflow: what apply would do, judged as apply judges it, and
 //! optionally saved for `apply PLANFILE` to carry out exactly.
 
-use super::{filter, load_desired, load_state, refresh_in_memory, Context, Limits, Narrow};
-use super::{Guard, StateLocation};
+use super::{load_desired, load_state, refresh_in_memory, Context, Limits};
+use super::{Guard, Target};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, Summary, Verdict};
 use crate::refresh::Refused;
@@ -11,10 +11,8 @@ use std::path::PathBuf;
 /// What to plan.
 #[derive(Clone, Debug)]
 pub struct Request {
-    /// roster.yaml: a file, or a folder of them.
-    pub file: PathBuf,
-    pub state: StateLocation,
-    pub narrow: Narrow,
+    /// The desired file, the state, and the narrowing.
+    pub target: Target,
     pub limits: Limits,
     /// Read the vendors' lists first and plan from them, in memory.
     pub refresh: bool,
@@ -39,18 +37,18 @@ pub struct Report {
 }
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
-    let store = req.state.store()?;
-    let desired = load_desired(&req.file, ctx.env)?;
+    let store = req.target.state.store()?;
+    let desired = load_desired(&req.target.file, ctx.env)?;
     let mut state = load_state(
         store.as_ref(),
         ctx.events,
         "planning against an empty state; the first apply starts it",
     )?;
-    let filter = filter(&req.narrow.vendors, &req.narrow.users, &desired, &state)?;
+    let filter = req.target.narrow.filter(&desired, &state)?;
     let recorded = state.clone();
     let guard = Guard::new(
         &desired,
-        &req.file,
+        &req.target.file,
         req.accept_gone.iter().cloned().collect(),
     )?;
     let refused = if req.refresh {
@@ -69,7 +67,7 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     // them again.
     let verdict = req
         .limits
-        .verdict(&req.file, &desired, &recorded, summary.create);
+        .verdict(&req.target.file, &desired, &recorded, summary.create);
     let mut warnings: Vec<String> = refused.iter().map(|r| r.describe()).collect();
     warnings.extend(desired.warnings.iter().cloned());
     if let (Some(out), true) = (&req.out, refused.is_empty()) {

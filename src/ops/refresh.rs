@@ -1,18 +1,16 @@
 //! The refresh workflow: the state from what the vendors hold (like `terraform
 //! apply -refresh-only`). Changes nothing at any vendor.
 
-use super::StateLocation;
-use super::{filter, load_desired, load_state, read_vendors, Context, Guard, Narrow, Read};
+use super::Target;
+use super::{load_desired, load_state, read_vendors, Context, Guard, Read};
 use crate::refresh;
 use crate::state::Scope;
-use std::path::PathBuf;
 
 /// What to refresh.
 #[derive(Clone, Debug)]
 pub struct Request {
-    pub file: PathBuf,
-    pub state: StateLocation,
-    pub narrow: Narrow,
+    /// The desired file, the state, and the narrowing.
+    pub target: Target,
     /// Vendors whose list may record a mass `gone`.
     pub accept_gone: Vec<String>,
 }
@@ -26,19 +24,19 @@ pub struct Report {
 }
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
-    let store = req.state.store()?;
-    let scope = if req.narrow.vendors.is_empty() {
+    let store = req.target.state.store()?;
+    let scope = if req.target.narrow.vendors.is_empty() {
         Scope::All
     } else {
-        Scope::vendors(req.narrow.vendors.iter().cloned())
+        Scope::vendors(req.target.narrow.vendors.iter().cloned())
     };
     let _lock = store.lock(&scope, "roster refresh")?;
-    let desired = load_desired(&req.file, ctx.env)?;
+    let desired = load_desired(&req.target.file, ctx.env)?;
     let mut state = load_state(store.as_ref(), ctx.events, "this refresh starts a new one")?;
-    let filter = filter(&req.narrow.vendors, &req.narrow.users, &desired, &state)?;
+    let filter = req.target.narrow.filter(&desired, &state)?;
     let guard = Guard::new(
         &desired,
-        &req.file,
+        &req.target.file,
         req.accept_gone.iter().cloned().collect(),
     )?;
     let read = read_vendors(ctx, &desired, &state, &filter, Some(&guard))?;

@@ -75,11 +75,28 @@ impl StateLocation {
     }
 }
 
+/// What a run works on: the desired state's file (or folder), the recorded
+/// state, and the vendors and users it is narrowed to.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// roster.yaml: a file, or a folder of them.
+    pub file: PathBuf,
+    pub state: StateLocation,
+    pub narrow: Narrow,
+}
+
 /// Which vendors and users a request is narrowed to (all when empty).
 #[derive(Clone, Debug, Default)]
 pub struct Narrow {
     pub vendors: Vec<String>,
     pub users: Vec<String>,
+}
+
+impl Narrow {
+    /// The plan's filter (see [`filter`]).
+    pub fn filter(&self, desired: &Desired, state: &State) -> anyhow::Result<Filter> {
+        filter(&self.vendors, &self.users, desired, state)
+    }
 }
 
 /// The safety limits a request sets on top of roster.yaml's `safety:`.
