@@ -7,7 +7,7 @@
 //! next load knows every creation that may have happened.
 
 use crate::desired::{Account, Desired, User};
-use crate::model::{Env, Password};
+use crate::model::Password;
 use crate::plan::{Action, Change, Plan};
 use crate::secret::{Redactor, Secret};
 use crate::state::{now, Backend, RawSpec, Record, State, Status};
@@ -105,25 +105,25 @@ pub fn prepare<'a>(
     desired: &'a Desired,
     state: &State,
     plan: &Plan,
-    env: Env,
+    ctx: &crate::vendors::Context,
 ) -> anyhow::Result<Vec<VendorJobs<'a>>> {
+    let env = ctx.env;
     let mut by_vendor: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for change in plan.applied() {
         by_vendor.entry(&change.vendor).or_default().push(change);
     }
-    let mut problems = Vec::new();
+    let (mut drivers, mut problems) = crate::vendors::connect_all(
+        by_vendor.keys().filter_map(|n| desired.vendors.get(*n)),
+        ctx,
+    );
     let mut out = Vec::new();
     for (name, changes) in by_vendor {
         let Some(vendor) = desired.vendors.get(name) else {
             problems.push(format!("vendor `{name}` is not in the desired state"));
             continue;
         };
-        let driver = match vendor.config.kind.connect(vendor, env) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(format!("vendor `{name}`: {e:#}"));
-                continue;
-            }
+        let Some(driver) = drivers.remove(name) else {
+            continue;
         };
         let mut jobs = Vec::with_capacity(changes.len());
         for change in changes {
@@ -373,7 +373,7 @@ async fn look_up(
         .iter()
         .map(|j| (driver.key_of(&j.new_user()), j.email))
         .collect();
-    let pages = recorded.div_ceil(driver.page_size().max(1)) + 1;
+    let pages = recorded.div_ceil(driver.lister().map_or(1, |l| l.page_size()).max(1)) + 1;
     if jobs.len() > pages {
         return match list::all(driver, Query::All).await {
             Ok(listing) => {
@@ -485,7 +485,7 @@ async fn run_vendor(
     let mut report = Report::default();
     let (pending, mut create): (Vec<_>, Vec<_>) =
         jobs.into_iter().partition(|j| j.action == Action::Verify);
-    if !pending.is_empty() && driver.lists() {
+    if !pending.is_empty() && driver.lister().is_some() {
         let (records, absent) = verify(
             &name,
             driver.as_ref(),
@@ -690,7 +690,7 @@ async fn confirm_exists(
     said: &str,
     report: &mut Report,
 ) -> Record {
-    if !driver.lists() {
+    if driver.lister().is_none() {
         return job.record(Status::Adopted, None, None, vec![]);
     }
     let user = job.new_user();

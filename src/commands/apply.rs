@@ -4,10 +4,10 @@
 use super::progress::Progress;
 use super::{
     color, emit, filter, interrupted, load_desired, refresh_in_memory, runtime, say, stderr,
-    AcceptGone, Guard, Input, Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
+    vendor_context, AcceptGone, Guard, Input, Narrow, Safety, StateFile, EXIT_ERROR, EXIT_OK,
+    EXIT_PARTIAL,
 };
 use crate::apply::{self, Recorder, Report};
-use crate::model::process_env;
 use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Baseline, Plan, Summary};
@@ -107,7 +107,13 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         .collect();
     let guard = Guard::new(&desired, &args.input.file, accept)?;
     let refreshed = if args.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
-        let (changes, refused) = refresh_in_memory(&desired, &mut state, &filter, &guard)?;
+        let (changes, refused) = refresh_in_memory(
+            &desired,
+            &mut state,
+            &filter,
+            &guard,
+            &vendor_context(store.as_ref()),
+        )?;
         if !refused.is_empty() {
             // Creating again what a bad read lost would duplicate every one
             // of them: nothing is sent, nothing recorded. --force is for the
@@ -169,7 +175,7 @@ pub fn exec(args: &ApplyArgs, quiet: bool) -> anyhow::Result<u8> {
         say!("Apply cancelled; nothing was sent.");
         return Ok(EXIT_ERROR);
     }
-    let work = apply::prepare(&desired, &state, &plan, &process_env)?;
+    let work = apply::prepare(&desired, &state, &plan, &vendor_context(store.as_ref()))?;
     begin(store.as_ref(), &mut state, &desired.digest, baseline)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;

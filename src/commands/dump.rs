@@ -9,6 +9,7 @@ use crate::desired::emit as yaml;
 use crate::model::process_env;
 use crate::secret::Redactor;
 use crate::vendors::list::{self, Observed, Query};
+use crate::vendors::Context;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use serde_json::{Map, Value};
@@ -30,8 +31,8 @@ pub fn exec(args: &DumpArgs) -> anyhow::Result<u8> {
         bail!("--vendor {name}: no vendor of that name in the desired state");
     };
     let kind = vendor.config.kind;
-    let driver = kind.connect(vendor, &process_env)?;
-    if !driver.lists() {
+    let driver = kind.connect(vendor, &Context::new(&process_env, None))?;
+    if driver.lister().is_none() {
         bail!("vendor `{name}` ({kind}) has no API to list its users, so there is nothing to dump");
     }
     let listing = runtime()?

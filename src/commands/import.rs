@@ -1,7 +1,7 @@
 //! `roster import`: record desired users that already exist at a vendor as
 //! adopted, with the vendor's ids, from one pass over its list. Creates nothing.
 
-use super::{filter, load_desired, read_vendors, say, Input, StateFile, EXIT_OK};
+use super::{filter, load_desired, read_vendors, say, vendor_context, Input, StateFile, EXIT_OK};
 use crate::refresh::{self, What};
 use crate::state::Scope;
 use anyhow::bail;
@@ -35,7 +35,13 @@ pub fn exec(args: &ImportArgs) -> anyhow::Result<u8> {
         }
     }
     let filter = filter(&args.vendors, &args.users, &desired, &state)?;
-    let mut read = read_vendors(&desired, &state, &filter, None)?;
+    let mut read = read_vendors(
+        &desired,
+        &state,
+        &filter,
+        None,
+        &vendor_context(store.as_ref()),
+    )?;
     if let Some((vendor, why)) = read.unread.first() {
         bail!("cannot import from {vendor}: {why}");
     }

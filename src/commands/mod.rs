@@ -106,8 +106,6 @@ impl StateFile {
                     &self.workspace,
                     self.lock_timeout,
                 )?;
-                // Runners sharing this database share each vendor account's rate.
-                crate::vendors::http::share_budget(backend.budget());
                 return Ok(Box::new(backend));
             }
         }
@@ -401,6 +399,13 @@ impl Read {
     }
 }
 
+/// What the vendors of a run are given: the process environment, and the
+/// rate budget of `store` (runners sharing a database share each vendor
+/// account's rate).
+pub fn vendor_context(store: &dyn Backend) -> crate::vendors::Context<'static> {
+    crate::vendors::Context::new(&process_env, store.shared_budget())
+}
+
 /// Lists every vendor `filter` keeps and merges what they hold into what
 /// `state` records (the changes are returned, not applied). With a `guard`,
 /// a vendor whose list lacks too many recorded accounts keeps its records
@@ -410,9 +415,10 @@ pub fn read_vendors(
     state: &State,
     filter: &Filter,
     guard: Option<&Guard>,
+    ctx: &crate::vendors::Context,
 ) -> anyhow::Result<Read> {
     use crate::refresh::{self, Seen};
-    let readers = refresh::readers(desired, filter, &process_env)?;
+    let readers = refresh::readers(desired, filter, ctx)?;
     let seen = runtime()?.block_on(refresh::observe(readers, state));
     let mut changes = refresh::merge(desired, state, &seen, filter, std::time::SystemTime::now());
     let refused = match guard {
@@ -460,8 +466,9 @@ pub fn refresh_in_memory(
     state: &mut State,
     filter: &Filter,
     guard: &Guard,
+    ctx: &crate::vendors::Context,
 ) -> anyhow::Result<(Vec<crate::refresh::Change>, Vec<crate::refresh::Refused>)> {
-    let read = read_vendors(desired, state, filter, Some(guard))?;
+    let read = read_vendors(desired, state, filter, Some(guard), ctx)?;
     for line in read.lines() {
         stderr::notice(&line);
     }

@@ -1,8 +1,8 @@
 //! `roster plan`: what apply would do, as text, JSON or Markdown; optionally saved.
 
 use super::{
-    color, emit, filter, load_desired, refresh_in_memory, stderr, AcceptGone, Input, Narrow,
-    Safety, StateFile, EXIT_CHANGES, EXIT_ERROR, EXIT_OK,
+    color, emit, filter, load_desired, refresh_in_memory, stderr, vendor_context, AcceptGone,
+    Input, Narrow, Safety, StateFile, EXIT_CHANGES, EXIT_ERROR, EXIT_OK,
 };
 use crate::plan::render::{self, View};
 use crate::plan::saved::SavedPlan;
@@ -57,7 +57,14 @@ pub fn exec(args: &PlanArgs) -> anyhow::Result<u8> {
     let recorded = state.clone();
     let guard = args.accept_gone.guard(&desired, &args.input.file)?;
     let refused = if args.refresh {
-        refresh_in_memory(&desired, &mut state, &filter, &guard)?.1
+        refresh_in_memory(
+            &desired,
+            &mut state,
+            &filter,
+            &guard,
+            &vendor_context(store.as_ref()),
+        )?
+        .1
     } else {
         Vec::new()
     };

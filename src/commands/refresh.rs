@@ -2,8 +2,8 @@
 //! -refresh-only`). Changes nothing at any vendor.
 
 use super::{
-    filter, load_desired, read_vendors, say, AcceptGone, Input, Narrow, StateFile, EXIT_ERROR,
-    EXIT_OK, EXIT_PARTIAL,
+    filter, load_desired, read_vendors, say, vendor_context, AcceptGone, Input, Narrow, StateFile,
+    EXIT_ERROR, EXIT_OK, EXIT_PARTIAL,
 };
 use crate::refresh;
 use crate::state::Scope;
@@ -33,7 +33,13 @@ pub fn exec(args: &RefreshArgs) -> anyhow::Result<u8> {
     let mut state = StateFile::load(store.as_ref(), "this refresh starts a new one")?;
     let filter = filter(&args.narrow.vendors, &args.narrow.users, &desired, &state)?;
     let guard = args.accept_gone.guard(&desired, &args.input.file)?;
-    let read = read_vendors(&desired, &state, &filter, Some(&guard))?;
+    let read = read_vendors(
+        &desired,
+        &state,
+        &filter,
+        Some(&guard),
+        &vendor_context(store.as_ref()),
+    )?;
     for line in read.lines() {
         say!("{line}");
     }
