@@ -129,3 +129,92 @@ fn bearer(request: &reqwest::Request, token: &Secret) -> Result<reqwest::Request
     request.headers_mut().insert(AUTHORIZATION, value);
     Ok(request)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// The `n`th token a grant hands out.
+    fn nth(n: usize) -> String {
+        format!("tok-{n}-Zq8xYw7vU6tS5rR4")
+    }
+
+    /// A grant that hands out `nth(1)`, `nth(2)`, ... and counts its logins.
+    struct Counting(Arc<AtomicUsize>);
+
+    #[async_trait]
+    impl Grant for Counting {
+        async fn obtain(&self, _: &Http, _: Option<&Token>) -> Result<Token, CallError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            let access = Secret::new(nth(n));
+            Ok(Token::new(
+                access,
+                None,
+                Duration::from_secs(3600),
+                Duration::ZERO,
+            ))
+        }
+    }
+
+    /// A vendor on 127.0.0.1 that refuses every token but `nth(2)` (HTTP 401)
+    /// and counts the requests it is sent.
+    async fn vendor() -> (String, Arc<AtomicUsize>) {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&sent);
+        let app = axum::Router::new().route(
+            "/users",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let token = headers.get("authorization").and_then(|v| v.to_str().ok());
+                    if token == Some(&format!("Bearer {}", nth(2))) {
+                        axum::http::StatusCode::CREATED
+                    } else {
+                        axum::http::StatusCode::UNAUTHORIZED
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/users", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, sent)
+    }
+
+    fn post(http: &Http, url: &str) -> reqwest::Request {
+        http.client().post(url).body("{}").build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once_for_the_requests_refused_together() {
+        let (url, sent) = vendor().await;
+        let http = crate::vendors::http::test_client();
+        let logins = Arc::new(AtomicUsize::new(0));
+        let bearer = Bearer::granted(Counting(Arc::clone(&logins)));
+        let (a, b) = tokio::join!(
+            bearer.send(&http, Call::Create, post(&http, &url)),
+            bearer.send(&http, Call::Create, post(&http, &url)),
+        );
+        for answer in [a, b] {
+            assert_eq!(answer.unwrap().status, StatusCode::CREATED);
+        }
+        // One login, one renewal for both refusals; each request sent twice.
+        assert_eq!(logins.load(Ordering::SeqCst), 2);
+        assert_eq!(sent.load(Ordering::SeqCst), 4);
+        // Handed out at run time, so redacted.
+        assert_eq!(http.redact(&format!("{} {}", nth(1), nth(2))), "*** ***");
+    }
+
+    #[tokio::test]
+    async fn a_ready_token_refused_is_the_answer_never_sent_again() {
+        let (url, sent) = vendor().await;
+        let http = crate::vendors::http::test_client();
+        let bearer = Bearer::Ready(Secret::new(nth(1)));
+        let answer = bearer.send(&http, Call::Create, post(&http, &url)).await;
+        assert_eq!(answer.unwrap().status, StatusCode::UNAUTHORIZED);
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
+    }
+}

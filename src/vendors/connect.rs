@@ -207,4 +207,54 @@ mod tests {
             ]
         );
     }
+
+    /// A shared budget that records each reservation and never waits.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<(String, f64)>>);
+
+    impl SharedBudget for Recording {
+        fn reserve(&self, account: &str, rate: f64) -> anyhow::Result<std::time::Duration> {
+            self.0.lock().unwrap().push((account.to_string(), rate));
+            Ok(std::time::Duration::ZERO)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_budget_is_spent_by_the_drivers_of_its_context_only() {
+        // An ActivePlatform on 127.0.0.1 holding no user.
+        let app = axum::Router::new().route(
+            "/api/vendor/v1/users.json",
+            axum::routing::get(|| async { "[]" }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let vendor = |name: &str| Vendor {
+            name: name.into(),
+            config: serde_yaml::from_str(&format!(
+                "{{kind: activeplatform, base_url: '{base}', api_token: tok-Zq8xYw7vU6tS5rR4}}"
+            ))
+            .unwrap(),
+            file: "roster.yaml".into(),
+        };
+        let (shared, alone) = (vendor("shared"), vendor("alone"));
+        let budget = Arc::new(Recording::default());
+        let env: Env = &|_| None;
+        let (drivers, problems) = connect_all([&shared], &Context::new(env, Some(budget.clone())));
+        assert!(problems.is_empty(), "{problems:?}");
+        let (others, _) = connect_all([&alone], &Context::new(env, None));
+        for (name, driver) in drivers.iter().chain(others.iter()) {
+            super::super::list::all(driver.as_ref(), super::super::list::Query::All)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let key = super::super::http::account_key(
+            "activeplatform",
+            &base,
+            &[Secret::new("tok-Zq8xYw7vU6tS5rR4")],
+        );
+        let rate = super::super::activeplatform::DEFAULTS.rate_per_second;
+        // One page read by each driver; only the one given the budget spent it.
+        assert_eq!(*budget.0.lock().unwrap(), [(key, rate)]);
+    }
 }

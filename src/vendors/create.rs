@@ -186,4 +186,70 @@ mod tests {
             assert!(!says_exists(no), "{no:?} should not say exists");
         }
     }
+
+    /// A vendor whose created user's id is `id`, and whose refusal says the
+    /// user exists when its words say "already".
+    struct Plain;
+
+    impl Answers for Plain {
+        fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
+            let v: serde_json::Value = response.json().map_err(CallError::Unknown)?;
+            match v.get("id").and_then(|i| i.as_str()) {
+                Some(id) => Ok(Some(id.to_string())),
+                None => Err(CallError::Unknown("no id".into())),
+            }
+        }
+
+        fn says_exists(&self, _: &Response, message: &str) -> bool {
+            message.contains("already")
+        }
+    }
+
+    #[test]
+    fn one_ladder_reads_every_answer_to_a_creation() {
+        let http = crate::vendors::http::test_client();
+        let read = |status: u16, body: &str| {
+            let response = Response {
+                status: reqwest::StatusCode::from_u16(status).unwrap(),
+                headers: Default::default(),
+                body: body.as_bytes().to_vec(),
+            };
+            classify(&http, &Plain, &response)
+        };
+        assert_eq!(
+            read(201, r#"{"id":"u-1"}"#),
+            Ok(Outcome::Created {
+                remote_id: Some("u-1".into()),
+                warnings: vec![]
+            })
+        );
+        // A success without the id it should carry: nobody knows what was made.
+        assert!(matches!(read(201, "{}"), Err(CallError::Unknown(_))));
+        // Roster's own credentials refused: the whole request fails, even
+        // when the words say "already".
+        for status in [401, 403] {
+            assert!(
+                matches!(read(status, r#"{"message":"already"}"#), Err(CallError::Refused { status: s, .. }) if s == status),
+                "{status}"
+            );
+        }
+        assert_eq!(
+            read(422, r#"{"message":"email already taken"}"#),
+            Ok(Outcome::Exists {
+                remote_id: None,
+                said: "HTTP 422: email already taken".into()
+            })
+        );
+        assert_eq!(
+            read(400, r#"{"message":"group 7 does not exist"}"#),
+            Ok(Outcome::Rejected {
+                reason: "HTTP 400: group 7 does not exist".into()
+            })
+        );
+        // A 5xx may come after the vendor acted: unknown, whatever it says.
+        assert!(matches!(
+            read(502, r#"{"message":"already"}"#),
+            Err(CallError::Unknown(_))
+        ));
+    }
 }

@@ -508,3 +508,18 @@ impl Http {
         }
     }
 }
+
+/// A client for tests that send through nothing but a local server, or nothing
+/// at all: no rate limit, no secret, no shared budget.
+#[cfg(test)]
+pub(crate) fn test_client() -> Http {
+    let limits = Limits {
+        batch_size: 1,
+        concurrency: 1,
+        rate_per_second: 0.0,
+        timeout: Duration::from_secs(5),
+        max_response: Limits::DEFAULT_MAX_RESPONSE,
+        max_wait: Limits::DEFAULT_MAX_WAIT,
+    };
+    Http::new("app", "app".into(), &limits, vec![], None).expect("a client")
+}

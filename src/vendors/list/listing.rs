@@ -207,3 +207,112 @@ impl<'a> Found<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::observed;
+    use super::*;
+
+    #[test]
+    fn matches_on_the_key_only_and_names_lookalikes() {
+        let mut mallory = observed("mallory", "m", true);
+        mallory.email = Some("alice@x.io".into());
+        let kelvin = observed(&crate::model::identity("\u{212a}ate@x.io"), "k", true);
+        let l = Listing::new(vec![mallory, kelvin], 1);
+        assert_eq!(l.find("alice@x.io"), Found::None);
+        assert_eq!(l.find("kate@x.io"), Found::None);
+        let look = l.lookalikes("kate@x.io");
+        assert_eq!(look.len(), 1);
+        assert_eq!(look[0].remote_id, "k");
+        assert!(l.lookalikes("alice@x.io").is_empty());
+        assert_eq!(l.report_lookalikes("v", [("kate@x.io", "kate@x.io")]), 1);
+    }
+
+    #[test]
+    fn two_reads_together_hold_every_account_either_listed_once() {
+        let first = Listing::new(
+            vec![
+                observed("a@x.io", "1", true),
+                observed("b@x.io", "2", true),
+                observed("c@x.io", "3", true),
+            ],
+            2,
+        );
+        // The second read lacks b (the list moved), holds a new d, sees c
+        // closed meanwhile, and a under a new id.
+        let second = Listing::new(
+            vec![
+                observed("a@x.io", "9", true),
+                observed("c@x.io", "3", false),
+                observed("d@x.io", "4", true),
+            ],
+            3,
+        );
+        let both = Listing::union(first, second, false).unwrap();
+        assert_eq!((both.requests, both.reads), (5, 2));
+        let mut held: Vec<(&str, &str, bool)> = both
+            .items
+            .iter()
+            .map(|o| (o.key.as_str(), o.remote_id.as_str(), o.live))
+            .collect();
+        held.sort();
+        assert_eq!(
+            held,
+            [
+                ("a@x.io", "1", true),
+                ("a@x.io", "9", true),
+                ("b@x.io", "2", true),
+                ("c@x.io", "3", false),
+                ("d@x.io", "4", true),
+            ]
+        );
+        assert!(
+            matches!(both.find_recorded("a@x.io", Some("1")), Found::Live(o) if o.remote_id == "1")
+        );
+        assert!(matches!(both.find("b@x.io"), Found::Live(_)));
+        assert!(matches!(both.find("c@x.io"), Found::Inactive(_)));
+        assert_eq!(both.find("e@x.io"), Found::None);
+    }
+
+    #[test]
+    fn two_reads_that_contradict_each_other_conclude_nothing() {
+        let read = |items| Listing::new(items, 1);
+        // One read gives u0 the id the other gives u1.
+        let e = Listing::union(
+            read(vec![observed("u1@x.io", "id-1", true)]),
+            read(vec![observed("u0@x.io", "id-1", true)]),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("one id given to two accounts"), "{e}");
+        // A unique name under two ids: refused where names are unique (SCIM),
+        // kept where they are not (DocuSign's closed memberships).
+        let twice = || {
+            (
+                read(vec![observed("u0@x.io", "id-0", true)]),
+                read(vec![observed("u0@x.io", "id-9", true)]),
+            )
+        };
+        let (a, b) = twice();
+        let e = Listing::union(a, b, true).unwrap_err().to_string();
+        assert!(e.contains("one name under two ids"), "{e}");
+        let (a, b) = twice();
+        assert_eq!(Listing::union(a, b, false).unwrap().items.len(), 2);
+    }
+
+    #[test]
+    fn a_live_membership_wins_over_a_closed_one_whatever_the_order() {
+        let l = Listing::new(
+            vec![
+                observed("a@x.io", "old", false),
+                observed("a@x.io", "new", true),
+                observed("b@x.io", "b", false),
+            ],
+            1,
+        );
+        assert!(matches!(l.find("a@x.io"), Found::Live(o) if o.remote_id == "new"));
+        assert!(matches!(l.find("b@x.io"), Found::Inactive(o) if o.remote_id == "b"));
+        assert_eq!(l.find("c@x.io"), Found::None);
+    }
+}

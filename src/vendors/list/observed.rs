@@ -198,3 +198,18 @@ pub fn inactive_word(status: &str) -> bool {
         "closed" | "inactive" | "disabled" | "deactivated" | "suspended" | "deleted" | "archived"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words() {
+        for w in ["closed", "Inactive", " DISABLED "] {
+            assert!(inactive_word(w), "{w}");
+        }
+        for w in ["active", "ActivationSent", "Invited", ""] {
+            assert!(!inactive_word(w), "{w}");
+        }
+    }
+}
