@@ -134,14 +134,13 @@ impl ActivePlatform {
                 .map(|(k, v)| json!({"key": k, "value": v}))
                 .collect();
         }
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .query(&[("api_token", self.token.expose())])
-            .json(&body)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(&self.url)
+                .query(&[("api_token", self.token.expose())])
+                .json(&body),
+        )?;
         super::create_one(&self.http, self, request).await
     }
 }
@@ -198,11 +197,7 @@ impl Lister for ActivePlatform {
         }
         let request = self
             .http
-            .client()
-            .get(&self.url)
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+            .build(self.http.client().get(&self.url).query(&params))?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));

@@ -258,12 +258,7 @@ impl PasswordGrant {
         let mut form: Vec<(&str, &str)> = grant.to_vec();
         form.push(("client_id", self.client_id.expose()));
         form.push(("client_secret", self.client_secret.expose()));
-        let request = http
-            .client()
-            .post(&self.url)
-            .form(&form)
-            .build()
-            .map_err(|e| super::unbuildable(http, e))?;
+        let request = http.build(http.client().post(&self.url).form(&form))?;
         // A login is not resent on an unknown outcome: each one spends the hourly quota.
         let response = http.send(Call::Create, request).await?;
         if !response.status.is_success() {
@@ -558,11 +553,7 @@ impl Driver for Acton {
         }
         let request = self
             .http
-            .client()
-            .post(&self.url)
-            .json(&specs)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+            .build(self.http.client().post(&self.url).json(&specs))?;
         let response = self.auth.send(&self.http, Call::Create, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));

@@ -2,7 +2,7 @@
 //! every kind shares (checked, resolved, their `${VAR}` values redacted), and
 //! the connection most drivers are made of.
 
-use super::{CallError, Defaults, Driver, Http, Limits, Vendor, VendorConfig};
+use super::{Defaults, Driver, Http, Limits, Vendor, VendorConfig};
 use crate::model::{Env, SharedBudget};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
@@ -153,11 +153,6 @@ impl Connection {
             http,
         })
     }
-}
-
-/// The driver's request builder could not make a request: nothing was sent.
-pub fn unbuildable(http: &Http, e: reqwest::Error) -> CallError {
-    CallError::NotSent(http.redact(&format!("cannot build the request: {}", e.without_url())))
 }
 
 #[cfg(test)]

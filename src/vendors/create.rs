@@ -36,6 +36,21 @@ pub trait Answers: Sync {
     }
 }
 
+/// The id at `pointer` in a success's JSON answer, for vendors whose answer
+/// always gives one; without it, `Err(Unknown(missing))`: nobody knows what
+/// was made.
+pub fn id_at(
+    response: &Response,
+    pointer: &str,
+    missing: &str,
+) -> Result<Option<String>, CallError> {
+    let v: serde_json::Value = response.json().map_err(CallError::Unknown)?;
+    match v.pointer(pointer).and_then(serde_json::Value::as_str) {
+        Some(id) => Ok(Some(id.to_string())),
+        None => Err(CallError::Unknown(missing.into())),
+    }
+}
+
 /// Sends the creation of one user and reads its answer by `answers`: a
 /// success is `Created` with the id it gives; a refusal of roster's own
 /// credentials (401, 403) fails the whole request; a refusal that says the
@@ -193,11 +208,7 @@ mod tests {
 
     impl Answers for Plain {
         fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
-            let v: serde_json::Value = response.json().map_err(CallError::Unknown)?;
-            match v.get("id").and_then(|i| i.as_str()) {
-                Some(id) => Ok(Some(id.to_string())),
-                None => Err(CallError::Unknown("no id".into())),
-            }
+            id_at(response, "/id", "no id")
         }
 
         fn says_exists(&self, _: &Response, message: &str) -> bool {

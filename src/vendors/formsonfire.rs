@@ -181,25 +181,20 @@ impl FormsOnFire {
                 body[key] = v;
             }
         }
-        let request = self
-            .http
-            .client()
-            .post(format!("{}/user", self.base))
-            .query(&[("format", "json")])
-            .json(&body)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(format!("{}/user", self.base))
+                .query(&[("format", "json")])
+                .json(&body),
+        )?;
         super::create_one(&self.http, self, request).await
     }
 }
 
 impl Answers for FormsOnFire {
     fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
-        let v: Value = response.json().map_err(CallError::Unknown)?;
-        match v.pointer("/User/Id").and_then(Value::as_str) {
-            Some(id) => Ok(Some(id.to_string())),
-            None => Err(CallError::Unknown("the answer holds no User.Id".into())),
-        }
+        super::create::id_at(response, "/User/Id", "the answer holds no User.Id")
     }
 
     fn says_exists(&self, _: &Response, message: &str) -> bool {
@@ -275,13 +270,12 @@ impl Lister for FormsOnFire {
         if let Query::Key(email) = query {
             params.push(("Email", email));
         }
-        let request = self
-            .http
-            .client()
-            .get(format!("{}/user/search", self.base))
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .get(format!("{}/user/search", self.base))
+                .query(&params),
+        )?;
         let response = self.http.send(Call::Read, request).await?;
         if let Some((_, text)) = problem(&response) {
             return Err(CallError::Refused {

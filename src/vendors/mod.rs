@@ -33,8 +33,8 @@ use std::time::Duration;
 
 pub use config::{RateLimit, Vendor, VendorConfig, SECRET_KEYS};
 pub use connect::{
-    base_url, check_literal_settings, check_setting, connect_all, interpolated, unbuildable,
-    Connection, Context, MIN_INTERPOLATED,
+    base_url, check_literal_settings, check_setting, connect_all, interpolated, Connection,
+    Context, MIN_INTERPOLATED,
 };
 pub use create::{classify, create_one, one_by_one, says_exists, Answers};
 pub use http::{CallError, Http};

@@ -148,27 +148,22 @@ fn resource(new: &NewUser<'_>, account: &Account) -> Value {
 impl Scim {
     async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
         let body = resource(new, account(new)?);
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .bearer_auth(self.token.expose())
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .body(body.to_string())
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(&self.url)
+                .bearer_auth(self.token.expose())
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+                .body(body.to_string()),
+        )?;
         super::create_one(&self.http, self, request).await
     }
 }
 
 impl Answers for Scim {
     fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
-        let v: Value = response.json().map_err(CallError::Unknown)?;
-        match v.get("id").and_then(Value::as_str) {
-            Some(id) => Ok(Some(id.to_string())),
-            None => Err(CallError::Unknown("the created user has no `id`".into())),
-        }
+        super::create::id_at(response, "/id", "the created user has no `id`")
     }
 
     /// RFC 7644 3.3: a conflict is a 409, or (some servers) a 400 whose
@@ -234,15 +229,14 @@ impl Lister for Scim {
                 params.push(("filter", format!("userName eq \"{quoted}\"")));
             }
         }
-        let request = self
-            .http
-            .client()
-            .get(&self.url)
-            .bearer_auth(self.token.expose())
-            .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .get(&self.url)
+                .bearer_auth(self.token.expose())
+                .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+                .query(&params),
+        )?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));

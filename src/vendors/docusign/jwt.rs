@@ -130,15 +130,10 @@ impl Grant for JwtGrant {
             |why: String| CallError::NotSent(format!("DocuSign login (JWT grant) failed: {why}"));
         let assertion = self.assertion().map_err(failed)?;
         http.redactor().add(&assertion);
-        let request = http
-            .client()
-            .post(&self.token_url)
-            .form(&[
-                ("grant_type", JWT_BEARER),
-                ("assertion", assertion.expose()),
-            ])
-            .build()
-            .map_err(|e| crate::vendors::unbuildable(http, e))?;
+        let request = http.build(http.client().post(&self.token_url).form(&[
+            ("grant_type", JWT_BEARER),
+            ("assertion", assertion.expose()),
+        ]))?;
         // Asking again for a token does no harm: a read as far as retries go.
         let response = http
             .send(Call::Read, request)

@@ -244,13 +244,12 @@ impl Driver for DocuSign {
             let account: &Account = new.account.try_into()?;
             users.push(new_user(new, account));
         }
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .json(&json!({ "newUsers": users }))
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(&self.url)
+                .json(&json!({ "newUsers": users })),
+        )?;
         let response = self.auth.send(&self.http, Call::Create, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
@@ -295,11 +294,7 @@ impl Lister for DocuSign {
         }
         let request = self
             .http
-            .client()
-            .get(&self.url)
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+            .build(self.http.client().get(&self.url).query(&params))?;
         let response = self.auth.send(&self.http, Call::Read, request).await?;
         if matches!(query, Query::Key(_)) && response.status == reqwest::StatusCode::NOT_FOUND {
             // No user with that email in the account.

@@ -192,6 +192,16 @@ impl Http {
         &self.vendor
     }
 
+    /// The request `builder` makes (from [`Http::client`]); when it cannot
+    /// make one, nothing was sent, and the error says why without the URL.
+    pub fn build(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::Request, CallError> {
+        builder.build().map_err(|e| {
+            CallError::NotSent(
+                self.redact(&format!("cannot build the request: {}", e.without_url())),
+            )
+        })
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
