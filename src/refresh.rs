@@ -65,24 +65,24 @@ impl Reader {
 }
 
 /// Readers for every desired vendor that `filter` keeps, drivers connected
-/// (their credentials resolved from `env`). Fails, naming every problem, before
+/// (their credentials resolved from `ctx`'s environment). Fails, naming every problem, before
 /// any request.
 pub fn readers(
     desired: &Desired,
     filter: &Filter,
-    env: crate::model::Env,
+    ctx: &crate::vendors::Context,
 ) -> anyhow::Result<Vec<Reader>> {
-    let mut problems = Vec::new();
-    let mut out = Vec::new();
-    for (name, vendor) in &desired.vendors {
-        if !filter.vendor(name) {
-            continue;
-        }
-        match vendor.config.kind.connect(vendor, env) {
-            Ok(driver) => out.push(Reader::new(vendor, driver, desired, filter)),
-            Err(e) => problems.push(format!("vendor `{name}`: {e:#}")),
-        }
-    }
+    let kept: Vec<_> = desired
+        .vendors
+        .iter()
+        .filter(|(name, _)| filter.vendor(name))
+        .map(|(_, vendor)| vendor)
+        .collect();
+    let (mut drivers, problems) = crate::vendors::connect_all(kept.iter().copied(), ctx);
+    let out: Vec<Reader> = kept
+        .into_iter()
+        .filter_map(|v| Some(Reader::new(v, drivers.remove(&v.name)?, desired, filter)))
+        .collect();
     if !problems.is_empty() {
         anyhow::bail!(
             "cannot read the vendors; nothing was sent:\n  - {}",
@@ -112,7 +112,7 @@ pub enum Seen {
 /// a second time (see `read`).
 pub async fn observe(readers: Vec<Reader>, state: &State) -> BTreeMap<String, Seen> {
     let seen = futures::future::join_all(readers.into_iter().map(|r| async move {
-        let seen = if !r.driver.lists() {
+        let seen = if r.driver.lister().is_none() {
             Seen::Unlistable
         } else {
             tracing::info!(vendor = %r.vendor, "listing the vendor's accounts");

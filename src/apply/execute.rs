@@ -48,7 +48,7 @@ async fn look_up(
         .iter()
         .map(|j| (driver.key_of(&j.new_user()), j.email))
         .collect();
-    let pages = recorded.div_ceil(driver.page_size().max(1)) + 1;
+    let pages = recorded.div_ceil(driver.lister().map_or(1, |l| l.page_size()).max(1)) + 1;
     if jobs.len() > pages {
         return match list::all(driver, Query::All).await {
             Ok(listing) => {
@@ -160,7 +160,7 @@ async fn run_vendor(
     let mut report = Report::default();
     let (pending, mut create): (Vec<_>, Vec<_>) =
         jobs.into_iter().partition(|j| j.action == Action::Verify);
-    if !pending.is_empty() && driver.lists() {
+    if !pending.is_empty() && driver.lister().is_some() {
         let (records, absent) = verify(
             &name,
             driver.as_ref(),
@@ -365,7 +365,7 @@ async fn confirm_exists(
     said: &str,
     report: &mut Report,
 ) -> Record {
-    if !driver.lists() {
+    if driver.lister().is_none() {
         return job.record(Status::Adopted, None, None, vec![]);
     }
     let user = job.new_user();

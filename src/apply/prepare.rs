@@ -2,7 +2,7 @@
 //! its account, password and the driver that carries it out.
 
 use crate::desired::{Account, Desired, User};
-use crate::model::{Env, Password};
+use crate::model::Password;
 use crate::plan::{Action, Change, Plan};
 use crate::secret::Secret;
 use crate::state::{now, RawSpec, Record, State, Status};
@@ -97,25 +97,25 @@ pub fn prepare<'a>(
     desired: &'a Desired,
     state: &State,
     plan: &Plan,
-    env: Env,
+    ctx: &crate::vendors::Context,
 ) -> anyhow::Result<Vec<VendorJobs<'a>>> {
+    let env = ctx.env;
     let mut by_vendor: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for change in plan.applied() {
         by_vendor.entry(&change.vendor).or_default().push(change);
     }
-    let mut problems = Vec::new();
+    let (mut drivers, mut problems) = crate::vendors::connect_all(
+        by_vendor.keys().filter_map(|n| desired.vendors.get(*n)),
+        ctx,
+    );
     let mut out = Vec::new();
     for (name, changes) in by_vendor {
         let Some(vendor) = desired.vendors.get(name) else {
             problems.push(format!("vendor `{name}` is not in the desired state"));
             continue;
         };
-        let driver = match vendor.config.kind.connect(vendor, env) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(format!("vendor `{name}`: {e:#}"));
-                continue;
-            }
+        let Some(driver) = drivers.remove(name) else {
+            continue;
         };
         let mut jobs = Vec::with_capacity(changes.len());
         for change in changes {

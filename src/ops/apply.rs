@@ -93,6 +93,7 @@ pub fn run(
     stop: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Report> {
     let store = req.target.state.store()?;
+    let vendors = ctx.vendors(store.as_ref());
     let desired = load_desired(&req.target.file, ctx.env)?;
     store.set_input(&desired.digest);
     // Locked before the state is read, so the plan is made from the latest one;
@@ -114,7 +115,8 @@ pub fn run(
         .collect();
     let guard = Guard::new(&desired, &req.target.file, accept)?;
     let refreshed = if req.refresh || saved.as_ref().is_some_and(|s| s.refresh) {
-        let (changes, refused) = refresh_in_memory(ctx, &desired, &mut state, &filter, &guard)?;
+        let (changes, refused) =
+            refresh_in_memory(ctx, &vendors, &desired, &mut state, &filter, &guard)?;
         if !refused.is_empty() {
             // Creating again what a bad read lost would duplicate every one
             // of them: nothing is sent, nothing recorded. --force is for the
@@ -170,7 +172,7 @@ pub fn run(
     if saved.is_none() && !req.yes && !ctx.events.confirm(summary.create + summary.verify)? {
         return Ok(report(Outcome::Cancelled, state.serial));
     }
-    let work = apply::prepare(&desired, &state, &plan, ctx.env)?;
+    let work = apply::prepare(&desired, &state, &plan, &vendors)?;
     begin(store.as_ref(), &mut state, &desired.digest, baseline)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
     let recorder = Recorder::new(store, state)?;

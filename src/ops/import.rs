@@ -48,7 +48,14 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         }
     }
     let filter = filter(&req.vendors, &req.users, &desired, &state)?;
-    let mut read = read_vendors(ctx, &desired, &state, &filter, None)?;
+    let mut read = read_vendors(
+        ctx,
+        &ctx.vendors(store.as_ref()),
+        &desired,
+        &state,
+        &filter,
+        None,
+    )?;
     if let Some((vendor, why)) = read.unread.first() {
         bail!("cannot import from {vendor}: {why}");
     }

@@ -37,6 +37,15 @@ pub struct Context<'a> {
     pub events: &'a dyn Events,
 }
 
+impl<'a> Context<'a> {
+    /// What the vendors of a run are given: this environment, and the rate
+    /// budget of `store` (runners sharing a database share each vendor
+    /// account's rate).
+    pub fn vendors(&self, store: &dyn Backend) -> crate::vendors::Context<'a> {
+        crate::vendors::Context::new(self.env, store.shared_budget())
+    }
+}
+
 /// What a workflow says while it runs, for the front end to show. Every
 /// method has a silent default, for callers with no one to tell.
 pub trait Events: Sync {

@@ -52,7 +52,15 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         req.accept_gone.iter().cloned().collect(),
     )?;
     let refused = if req.refresh {
-        refresh_in_memory(ctx, &desired, &mut state, &filter, &guard)?.1
+        refresh_in_memory(
+            ctx,
+            &ctx.vendors(store.as_ref()),
+            &desired,
+            &mut state,
+            &filter,
+            &guard,
+        )?
+        .1
     } else {
         Vec::new()
     };

@@ -83,13 +83,14 @@ impl Read {
 /// (`Read::refused`). Changes nothing at any vendor.
 pub fn read_vendors(
     ctx: &Context<'_>,
+    vendors: &crate::vendors::Context<'_>,
     desired: &Desired,
     state: &State,
     filter: &Filter,
     guard: Option<&Guard>,
 ) -> anyhow::Result<Read> {
     use crate::refresh::{self, Seen};
-    let readers = refresh::readers(desired, filter, ctx.env)?;
+    let readers = refresh::readers(desired, filter, vendors)?;
     let seen = ctx.runtime.block_on(refresh::observe(readers, state));
     let mut changes = refresh::updates(desired, state, &seen, filter, std::time::SystemTime::now());
     let refused = match guard {
@@ -134,12 +135,13 @@ pub fn read_vendors(
 /// with the changes.
 pub fn refresh_in_memory(
     ctx: &Context<'_>,
+    vendors: &crate::vendors::Context<'_>,
     desired: &Desired,
     state: &mut State,
     filter: &Filter,
     guard: &Guard,
 ) -> anyhow::Result<(Vec<crate::refresh::Update>, Vec<crate::refresh::Refused>)> {
-    let read = read_vendors(ctx, desired, state, filter, Some(guard))?;
+    let read = read_vendors(ctx, vendors, desired, state, filter, Some(guard))?;
     for line in read.lines() {
         ctx.events.notice(&line);
     }

@@ -39,7 +39,14 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         &req.target.file,
         req.accept_gone.iter().cloned().collect(),
     )?;
-    let read = read_vendors(ctx, &desired, &state, &filter, Some(&guard))?;
+    let read = read_vendors(
+        ctx,
+        &ctx.vendors(store.as_ref()),
+        &desired,
+        &state,
+        &filter,
+        Some(&guard),
+    )?;
     let written = if read.changes.is_empty() && !store.has_journal()? {
         None
     } else {

@@ -50,8 +50,6 @@ impl StateLocation {
                     &self.workspace,
                     self.lock_timeout,
                 )?;
-                // Runners sharing this database share each vendor account's rate.
-                crate::vendors::http::share_budget(backend.budget());
                 return Ok(Box::new(backend));
             }
         }

@@ -49,6 +49,13 @@ pub trait Backend: Send + Sync {
     /// without its password and the workspace. Never carries a secret.
     fn describe(&self) -> String;
 
+    /// The vendor accounts' rate budget every runner sharing this store
+    /// spends, if it keeps one (PostgreSQL does): given to the vendors'
+    /// clients through `vendors::Context`.
+    fn shared_budget(&self) -> Option<std::sync::Arc<dyn crate::model::SharedBudget>> {
+        None
+    }
+
     /// Whether anything was ever recorded here.
     fn exists(&self) -> anyhow::Result<bool>;
 

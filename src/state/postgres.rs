@@ -351,7 +351,7 @@ impl PgBackend {
     }
 
     /// The vendor accounts' rate budgets in this database, for the vendors'
-    /// HTTP clients (see [`crate::vendors::http::share_budget`]).
+    /// HTTP clients (see [`crate::vendors::Context`]).
     pub fn budget(&self) -> std::sync::Arc<dyn crate::model::SharedBudget> {
         std::sync::Arc::new(PgBackend {
             inner: Arc::clone(&self.inner),
@@ -1186,6 +1186,10 @@ impl Columns {
 }
 
 impl Backend for PgBackend {
+    fn shared_budget(&self) -> Option<std::sync::Arc<dyn crate::model::SharedBudget>> {
+        Some(self.budget())
+    }
+
     fn describe(&self) -> String {
         format!("{} (workspace {})", self.inner.shown, self.inner.workspace)
     }

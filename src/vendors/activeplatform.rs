@@ -5,10 +5,10 @@
 //! carry the path only and errors are redacted.
 
 use super::http::{Call, CallError, Http, Response};
-use super::list::{self, Cursor, Next, Observed, Page, Query};
-use super::{Defaults, Driver, NewUser, Outcome, PasswordPolicy};
+use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::{Answers, Context, Defaults, Driver, NewUser, Outcome, PasswordPolicy};
 use super::{Vendor, VendorConfig};
-use crate::model::{Env, Password, Profile};
+use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -55,8 +55,8 @@ pub fn check_account(
     super::check_password(PASSWORD, password)
 }
 
-pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let c = super::Connection::new(vendor, env, "api_token", DEFAULTS)?;
+pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let c = super::Connection::new(vendor, ctx, "api_token", DEFAULTS)?;
     Ok(Box::new(ActivePlatform {
         url: format!("{}/api/vendor/v1/users.json", c.base),
         token: c.secret,
@@ -134,56 +134,45 @@ impl ActivePlatform {
                 .map(|(k, v)| json!({"key": k, "value": v}))
                 .collect();
         }
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .query(&[("api_token", self.token.expose())])
-            .json(&body)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
-        let response = self.http.send(Call::Create, request).await?;
-        self.outcome(&response)
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(&self.url)
+                .query(&[("api_token", self.token.expose())])
+                .json(&body),
+        )?;
+        super::create_one(&self.http, self, request).await
+    }
+}
+
+impl Answers for ActivePlatform {
+    fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
+        let user: ApUser = response.json().map_err(CallError::Unknown)?;
+        Ok(list::text(Some(&user.id)))
     }
 
-    fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
-        if response.status.is_success() {
-            let user: ApUser = response.json().map_err(CallError::Unknown)?;
-            return Ok(Outcome::Created {
-                remote_id: list::text(Some(&user.id)),
-                warnings: vec![],
-            });
-        }
-        match self.http.failure(response) {
-            CallError::Refused { status, message } if status == 401 || status == 403 => {
-                Err(CallError::Refused { status, message })
-            }
-            CallError::Refused { message, .. } if super::says_exists(&message) => {
-                Ok(Outcome::Exists {
-                    remote_id: None,
-                    said: message,
-                })
-            }
-            CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
-            other => Err(other),
-        }
+    fn says_exists(&self, _: &Response, message: &str) -> bool {
+        super::says_exists(message)
     }
 }
 
 #[async_trait]
 impl Driver for ActivePlatform {
-    fn redactor(&self) -> &crate::secret::Redactor {
-        self.http.redactor()
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    fn lists(&self) -> bool {
-        true
+    fn lister(&self) -> Option<&dyn Lister> {
+        Some(self)
     }
+}
 
+#[async_trait]
+impl Lister for ActivePlatform {
     fn page_size(&self) -> usize {
         PER_PAGE
     }
@@ -208,11 +197,7 @@ impl Driver for ActivePlatform {
         }
         let request = self
             .http
-            .client()
-            .get(&self.url)
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+            .build(self.http.client().get(&self.url).query(&params))?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));

@@ -1,10 +1,11 @@
 //! Act-On: `POST {base}/api/1/user` with a JSON array of user specs, any number per
 //! call; one answer element per user, matched by email. No lookup endpoint.
 
+use super::auth::{Bearer, Grant, Token};
 use super::http::{Call, CallError, Http};
-use super::{Defaults, Driver, Limits, NewUser, Outcome, PasswordPolicy};
+use super::{Context, Defaults, Driver, Limits, NewUser, Outcome, PasswordPolicy};
 use super::{Vendor, VendorConfig};
-use crate::model::{Env, Password, Profile};
+use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -151,31 +152,30 @@ pub fn check_account(
     super::check_password(PASSWORD, password)
 }
 
-pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let config = &vendor.config;
+pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let (config, env) = (&vendor.config, ctx.env);
     let base = super::base_url(config, env)?;
     let (auth, secrets) = if config.token.is_some() {
         let token = Secret::new(config.resolve("token", env)?);
-        (Auth::Ready(token.clone()), vec![token])
+        (Bearer::Ready(token.clone()), vec![token])
     } else {
         let [client_id, client_secret, username, password] =
             GRANT.map(|k| config.resolve(k, env).map(Secret::new));
         let (client_id, client_secret, username, password) =
             (client_id?, client_secret?, username?, password?);
         let secrets = vec![client_secret.clone(), password.clone()];
-        let grant = Grant {
+        let grant = PasswordGrant {
             url: format!("{base}/token"),
             client_id,
             client_secret,
             username,
             password,
-            cached: tokio::sync::Mutex::new(None),
         };
-        (Auth::Grant(Box::new(grant)), secrets)
+        (Bearer::granted(grant), secrets)
     };
     let limits = Limits::new(config, DEFAULTS);
     let account = super::http::account_key(config.kind.name(), &base, &secrets);
-    let http = Http::new(&vendor.name, account, &limits, secrets)?
+    let http = Http::new(&vendor.name, account, &limits, secrets, ctx.budget.clone())?
         .with_throttle(|r| matches!(r.status.as_u16(), 429 | 503));
     Ok(Box::new(Acton {
         url: format!("{base}/api/1/user"),
@@ -187,33 +187,20 @@ pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
 
 struct Acton {
     url: String,
-    auth: Auth,
+    /// A ready token, or the OAuth password grant's; the vendor allows 5
+    /// logins an hour, so a granted token is refreshed rather than fetched again.
+    auth: Bearer,
     batch: usize,
     http: Http,
 }
 
-/// How roster gets a bearer token.
-enum Auth {
-    /// An access token from the environment.
-    Ready(Secret),
-    /// The OAuth password grant; the vendor allows 5 logins an hour, so the token
-    /// is cached for the run and refreshed rather than fetched again.
-    Grant(Box<Grant>),
-}
-
-struct Grant {
+/// The OAuth password grant.
+struct PasswordGrant {
     url: String,
     client_id: Secret,
     client_secret: Secret,
     username: Secret,
     password: Secret,
-    cached: tokio::sync::Mutex<Option<Token>>,
-}
-
-struct Token {
-    access: Secret,
-    refresh: Option<Secret>,
-    expires: tokio::time::Instant,
 }
 
 #[derive(Deserialize)]
@@ -223,17 +210,13 @@ struct TokenAnswer {
     expires_in: Option<u64>,
 }
 
-impl Grant {
-    /// A valid access token: the cached one, a refreshed one, or a new login.
-    async fn token(&self, http: &Http) -> Result<Secret, CallError> {
-        let mut cached = self.cached.lock().await;
-        let soon = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        if let Some(t) = cached.as_ref().filter(|t| t.expires > soon) {
-            return Ok(t.access.clone());
-        }
-        let refresh = cached.as_ref().and_then(|t| t.refresh.clone());
+#[async_trait]
+impl Grant for PasswordGrant {
+    /// A refreshed token when the previous one gave a refresh token, a new
+    /// login otherwise (or when the refresh fails).
+    async fn obtain(&self, http: &Http, previous: Option<&Token>) -> Result<Token, CallError> {
         let mut answer = Err(CallError::NotSent("no login attempted".into()));
-        if let Some(refresh) = refresh {
+        if let Some(refresh) = previous.and_then(|t| t.refresh.as_ref()) {
             answer = self
                 .ask(
                     http,
@@ -260,32 +243,22 @@ impl Grant {
                 .await;
         }
         let answer = answer?;
-        let token = Token {
-            access: Secret::new(answer.access_token),
-            refresh: answer.refresh_token.map(Secret::new),
-            // A day at most: a longer promise is renewed early, and one long
-            // enough cannot be added to the clock.
-            expires: tokio::time::Instant::now()
-                + std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600).min(86_400)),
-        };
-        // Handed out at run time, redacted like the configured secrets.
-        http.redactor().add(&token.access);
-        token.refresh.iter().for_each(|r| http.redactor().add(r));
-        let access = token.access.clone();
-        *cached = Some(token);
-        Ok(access)
+        // Renewed a minute before it expires.
+        Ok(Token::new(
+            Secret::new(answer.access_token),
+            answer.refresh_token.map(Secret::new),
+            std::time::Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+            std::time::Duration::from_secs(60),
+        ))
     }
+}
 
+impl PasswordGrant {
     async fn ask(&self, http: &Http, grant: &[(&str, &str)]) -> Result<TokenAnswer, CallError> {
         let mut form: Vec<(&str, &str)> = grant.to_vec();
         form.push(("client_id", self.client_id.expose()));
         form.push(("client_secret", self.client_secret.expose()));
-        let request = http
-            .client()
-            .post(&self.url)
-            .form(&form)
-            .build()
-            .map_err(|e| super::unbuildable(http, e))?;
+        let request = http.build(http.client().post(&self.url).form(&form))?;
         // A login is not resent on an unknown outcome: each one spends the hourly quota.
         let response = http.send(Call::Create, request).await?;
         if !response.status.is_success() {
@@ -302,12 +275,6 @@ impl Grant {
         response
             .json()
             .map_err(|_| CallError::Unknown(format!("unreadable token answer (HTTP {status})")))
-    }
-
-    async fn forget(&self) {
-        if let Some(t) = self.cached.lock().await.as_mut() {
-            t.expires = tokio::time::Instant::now();
-        }
     }
 }
 
@@ -568,28 +535,10 @@ fn identified(outcome: Outcome, email: &str) -> Outcome {
     }
 }
 
-impl Acton {
-    async fn post(&self, specs: &[Value]) -> Result<super::http::Response, CallError> {
-        let token = match &self.auth {
-            Auth::Ready(token) => token.clone(),
-            Auth::Grant(grant) => grant.token(&self.http).await?,
-        };
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .bearer_auth(token.expose())
-            .json(specs)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
-        self.http.send(Call::Create, request).await
-    }
-}
-
 #[async_trait]
 impl Driver for Acton {
-    fn redactor(&self) -> &crate::secret::Redactor {
-        self.http.redactor()
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     fn batch_limit(&self) -> usize {
@@ -602,15 +551,10 @@ impl Driver for Acton {
             let account: &Account = new.account.try_into()?;
             specs.push(userspec(new, account));
         }
-        let mut response = self.post(&specs).await?;
-        if response.status == reqwest::StatusCode::UNAUTHORIZED {
-            if let Auth::Grant(grant) = &self.auth {
-                // The vendor did nothing with a request it refused: safe to send
-                // again once, with a fresh token.
-                grant.forget().await;
-                response = self.post(&specs).await?;
-            }
-        }
+        let request = self
+            .http
+            .build(self.http.client().post(&self.url).json(&specs))?;
+        let response = self.auth.send(&self.http, Call::Create, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
         }
@@ -817,15 +761,24 @@ mod tests {
     }
 
     fn spec_of(block: &str) -> Value {
-        let yaml = format!(
-            "version: 1\nvendors:\n  a: {{kind: acton, base_url: 'http://x', token: t}}\nusers:\n  - {{email: a@x.io, first_name: A, last_name: B, password: generate, accounts: {{a: {block}}}}}\n"
-        );
-        let desired = crate::desired::load_str("r.yaml", &yaml, &|_| None).unwrap();
-        let user = &desired.users["a@x.io"];
+        let block = super::super::Kind::Acton
+            .parse_account(serde_yaml::from_str(block).unwrap())
+            .unwrap();
+        let profile = Profile {
+            email: "a@x.io".into(),
+            fax: None,
+            first_name: "A".into(),
+            last_name: "B".into(),
+            middle_name: None,
+            mobile: None,
+            phone: None,
+            time_zone: None,
+            title: None,
+        };
         let new = NewUser {
             email: "a@x.io",
-            profile: &user.profile,
-            account: &user.accounts["a"].block,
+            profile: &profile,
+            account: &block,
             password: None,
         };
         let account: &Account = new.account.try_into().unwrap();

@@ -6,10 +6,10 @@
 //! URL is ever shown.
 
 use super::http::{Call, CallError, Http, Response};
-use super::list::{self, Cursor, Next, Observed, Page, Query};
-use super::{Defaults, Driver, NewUser, Outcome};
+use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
 use super::{Vendor, VendorConfig};
-use crate::model::{Env, Password, Profile};
+use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -94,13 +94,13 @@ pub fn check_account(
     Ok(())
 }
 
-pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let company = vendor.config.resolve("company_id", env)?;
+pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let company = vendor.config.resolve("company_id", ctx.env)?;
     let company: u64 = company
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("`company_id` must be a number"))?;
-    let c = super::Connection::new(vendor, env, "integration_key", DEFAULTS)?;
+    let c = super::Connection::new(vendor, ctx, "integration_key", DEFAULTS)?;
     Ok(Box::new(FormsOnFire {
         base: c.base,
         company,
@@ -181,67 +181,67 @@ impl FormsOnFire {
                 body[key] = v;
             }
         }
-        let request = self
-            .http
-            .client()
-            .post(format!("{}/user", self.base))
-            .query(&[("format", "json")])
-            .json(&body)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
-        let response = self.http.send(Call::Create, request).await?;
-        self.outcome(&response)
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(format!("{}/user", self.base))
+                .query(&[("format", "json")])
+                .json(&body),
+        )?;
+        super::create_one(&self.http, self, request).await
+    }
+}
+
+impl Answers for FormsOnFire {
+    fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
+        super::create::id_at(response, "/User/Id", "the answer holds no User.Id")
     }
 
-    fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
+    fn says_exists(&self, _: &Response, message: &str) -> bool {
+        super::says_exists(message)
+    }
+
+    /// A `ResponseStatus` with an `ErrorCode` is a refusal whatever the HTTP
+    /// status (a 5xx's outcome is unknown); an error status without one fails
+    /// the whole request.
+    fn refusal(
+        &self,
+        http: &Http,
+        response: &Response,
+    ) -> Result<Option<(u16, String)>, CallError> {
         let status = response.status.as_u16();
         if let Some((_, text)) = problem(response) {
-            let text = self.http.redact(&text);
+            let text = http.redact(&text);
             return match status {
-                401 | 403 => Err(CallError::Refused {
-                    status,
-                    message: format!("HTTP {status} {text}"),
-                }),
+                401 | 403 => Ok(Some((status, format!("HTTP {status} {text}")))),
                 500.. => Err(CallError::Unknown(format!("HTTP {status} {text}"))),
-                _ if super::says_exists(&text) => Ok(Outcome::Exists {
-                    remote_id: None,
-                    said: text,
-                }),
-                _ => Ok(Outcome::Rejected { reason: text }),
+                _ => Ok(Some((status, text))),
             };
         }
         if !response.status.is_success() {
-            return Err(self.http.failure(response));
+            return Err(http.failure(response));
         }
-        let v: Value = response.json().map_err(CallError::Unknown)?;
-        let id = v
-            .pointer("/User/Id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        match id {
-            Some(id) => Ok(Outcome::Created {
-                remote_id: Some(id),
-                warnings: vec![],
-            }),
-            None => Err(CallError::Unknown("the answer holds no User.Id".into())),
-        }
+        Ok(None)
     }
 }
 
 #[async_trait]
 impl Driver for FormsOnFire {
-    fn redactor(&self) -> &crate::secret::Redactor {
-        self.http.redactor()
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    fn lists(&self) -> bool {
-        true
+    fn lister(&self) -> Option<&dyn Lister> {
+        Some(self)
     }
+}
 
+#[async_trait]
+impl Lister for FormsOnFire {
     fn page_size(&self) -> usize {
         PAGE_SIZE
     }
@@ -270,13 +270,12 @@ impl Driver for FormsOnFire {
         if let Query::Key(email) = query {
             params.push(("Email", email));
         }
-        let request = self
-            .http
-            .client()
-            .get(format!("{}/user/search", self.base))
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .get(format!("{}/user/search", self.base))
+                .query(&params),
+        )?;
         let response = self.http.send(Call::Read, request).await?;
         if let Some((_, text)) = problem(&response) {
             return Err(CallError::Refused {

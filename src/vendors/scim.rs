@@ -7,10 +7,10 @@
 //! it cannot. userName is the identity of an account here.
 
 use super::http::{Call, CallError, Http, Response};
-use super::list::{self, Cursor, Next, Observed, Page, Query};
-use super::{Defaults, Driver, NewUser, Outcome};
+use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
 use super::{Vendor, VendorConfig};
-use crate::model::{Env, Password, Profile};
+use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -75,8 +75,8 @@ pub fn check_account(
     }
 }
 
-pub fn connect(vendor: &Vendor, env: Env) -> anyhow::Result<Box<dyn Driver>> {
-    let c = super::Connection::new(vendor, env, "token", DEFAULTS)?;
+pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let c = super::Connection::new(vendor, ctx, "token", DEFAULTS)?;
     Ok(Box::new(Scim {
         url: format!("{}/Users", c.base),
         config_url: format!("{}/ServiceProviderConfig", c.base),
@@ -148,72 +148,49 @@ fn resource(new: &NewUser<'_>, account: &Account) -> Value {
 impl Scim {
     async fn create_one(&self, new: &NewUser<'_>) -> Result<Outcome, CallError> {
         let body = resource(new, account(new)?);
-        let request = self
-            .http
-            .client()
-            .post(&self.url)
-            .bearer_auth(self.token.expose())
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .body(body.to_string())
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
-        let response = self.http.send(Call::Create, request).await?;
-        self.outcome(&response)
+        let request = self.http.build(
+            self.http
+                .client()
+                .post(&self.url)
+                .bearer_auth(self.token.expose())
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+                .body(body.to_string()),
+        )?;
+        super::create_one(&self.http, self, request).await
+    }
+}
+
+impl Answers for Scim {
+    fn created_id(&self, response: &Response) -> Result<Option<String>, CallError> {
+        super::create::id_at(response, "/id", "the created user has no `id`")
     }
 
-    fn outcome(&self, response: &Response) -> Result<Outcome, CallError> {
+    /// RFC 7644 3.3: a conflict is a 409, or (some servers) a 400 whose
+    /// scimType is `uniqueness`; nothing else says the user exists.
+    fn says_exists(&self, response: &Response, _: &str) -> bool {
         let status = response.status.as_u16();
-        if response.status.is_success() {
-            let v: Value = response.json().map_err(CallError::Unknown)?;
-            return match v.get("id").and_then(Value::as_str) {
-                Some(id) => Ok(Outcome::Created {
-                    remote_id: Some(id.to_string()),
-                    warnings: vec![],
-                }),
-                None => Err(CallError::Unknown("the created user has no `id`".into())),
-            };
-        }
-        // RFC 7644 3.3: a conflict is a 409, or (some servers) a 400 whose
-        // scimType is `uniqueness`; nothing else says the user exists.
-        let uniqueness = status == 409
+        status == 409
             || (status == 400
                 && serde_json::from_slice::<Value>(&response.body)
                     .ok()
                     .and_then(|v| v.get("scimType")?.as_str().map(|t| t == "uniqueness"))
-                    .unwrap_or(false));
-        match self.http.failure(response) {
-            CallError::Refused { message, .. } if uniqueness => Ok(Outcome::Exists {
-                remote_id: None,
-                said: message,
-            }),
-            e @ CallError::Refused { .. } if status == 401 || status == 403 => Err(e),
-            CallError::Refused { message, .. } => Ok(Outcome::Rejected { reason: message }),
-            other => Err(other),
-        }
+                    .unwrap_or(false))
     }
 }
 
 #[async_trait]
 impl Driver for Scim {
-    fn redactor(&self) -> &crate::secret::Redactor {
-        self.http.redactor()
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
         super::one_by_one(batch, |new| self.create_one(new)).await
     }
 
-    fn lists(&self) -> bool {
-        true
-    }
-
-    fn page_size(&self) -> usize {
-        PAGE
-    }
-
-    fn caps(&self) -> list::Caps {
-        self.caps
+    fn lister(&self) -> Option<&dyn Lister> {
+        Some(self)
     }
 
     /// userName is unique at a SCIM server (RFC 7643 4.1.1).
@@ -224,6 +201,17 @@ impl Driver for Scim {
     fn key_of(&self, new: &NewUser<'_>) -> String {
         let name = account(new).map(|a| user_name(new, a));
         crate::model::identity(&name.unwrap_or_else(|_| new.email.to_string()))
+    }
+}
+
+#[async_trait]
+impl Lister for Scim {
+    fn page_size(&self) -> usize {
+        PAGE
+    }
+
+    fn caps(&self) -> list::Caps {
+        self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
@@ -241,15 +229,14 @@ impl Driver for Scim {
                 params.push(("filter", format!("userName eq \"{quoted}\"")));
             }
         }
-        let request = self
-            .http
-            .client()
-            .get(&self.url)
-            .bearer_auth(self.token.expose())
-            .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .query(&params)
-            .build()
-            .map_err(|e| super::unbuildable(&self.http, e))?;
+        let request = self.http.build(
+            self.http
+                .client()
+                .get(&self.url)
+                .bearer_auth(self.token.expose())
+                .header(reqwest::header::ACCEPT, CONTENT_TYPE)
+                .query(&params),
+        )?;
         let response = self.http.send(Call::Read, request).await?;
         if !response.status.is_success() {
             return Err(self.http.failure(&response));
@@ -381,7 +368,13 @@ mod tests {
             config: serde_yaml::from_str("{kind: scim, base_url: 'http://x', token: t}").unwrap(),
             file: "roster.yaml".into(),
         };
-        let c = super::super::Connection::new(&vendor, &|_| None, "token", DEFAULTS).unwrap();
+        let c = super::super::Connection::new(
+            &vendor,
+            &Context::new(&|_| None, None),
+            "token",
+            DEFAULTS,
+        )
+        .unwrap();
         Scim {
             url: format!("{}/Users", c.base),
             config_url: String::new(),
@@ -396,11 +389,15 @@ mod tests {
     fn only_the_documented_conflict_says_exists() {
         let s = scim();
         let answer = |status: u16, body: &str| {
-            s.outcome(&Response {
-                status: reqwest::StatusCode::from_u16(status).unwrap(),
-                headers: Default::default(),
-                body: body.as_bytes().to_vec(),
-            })
+            super::super::classify(
+                &s.http,
+                &s,
+                &Response {
+                    status: reqwest::StatusCode::from_u16(status).unwrap(),
+                    headers: Default::default(),
+                    body: body.as_bytes().to_vec(),
+                },
+            )
         };
         let exists = |o: &Result<Outcome, CallError>| {
             matches!(

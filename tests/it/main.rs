@@ -36,5 +36,6 @@ mod scim_interop;
 mod second_read;
 mod trust_output;
 mod validate;
+mod vendor_context;
 mod vendor_fidelity;
 mod vendors;
