@@ -2,6 +2,7 @@
 //! JSON file the pipeline commits, plus the journal apply appends to as it runs.
 
 mod backend;
+mod error;
 mod file;
 mod lock;
 pub mod merge;
@@ -9,6 +10,7 @@ pub mod postgres;
 mod store;
 
 pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
+pub use error::{Error, Kind, Result};
 pub use file::FileBackend;
 pub use lock::{hostname, lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Store};

@@ -33,6 +33,7 @@ mod review;
 mod safety;
 mod scim_interop;
 mod second_read;
+mod state_errors;
 mod trust_output;
 mod validate;
 mod vendor_fidelity;

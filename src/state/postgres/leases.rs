@@ -4,7 +4,7 @@
 
 use super::{describe_error, open, Held, Inner, LeaseLine, Shared, Writer, ALL, CALL_TIMEOUT};
 use crate::state::backend::{LockGuard, Scope};
-use anyhow::bail;
+use crate::state::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ impl Inner {
         self: &Arc<Self>,
         scope: &Scope,
         command: &str,
-    ) -> anyhow::Result<Box<dyn LockGuard>> {
+    ) -> Result<Box<dyn LockGuard>> {
         let inner = self;
         // The lease's own connection, whose statements the server ends after
         // a renewal period: the renewal never queues behind another statement.
@@ -29,7 +29,13 @@ impl Inner {
             })
             .and_then(|opened| opened)
             .map_err(|e| {
-                anyhow::anyhow!("{}: cannot open the lease's connection: {e:#}", inner.shown)
+                Error::unreachable(
+                    &inner.shown,
+                    e.context(format!(
+                        "{}: cannot open the lease's connection",
+                        inner.shown
+                    )),
+                )
             })?;
         let line = LeaseLine {
             client: Arc::new(tokio::sync::Mutex::new(client)),
@@ -63,7 +69,7 @@ impl Inner {
     /// whose holder is alive and renewing it is never removed (as a file's
     /// lock held by a running process is never broken): that is refused,
     /// naming the holder, after the others are removed.
-    pub(super) fn unlock(&self) -> anyhow::Result<Option<String>> {
+    pub(super) fn unlock(&self) -> Result<Option<String>> {
         struct Row {
             vendor: String,
             who: String,
@@ -143,16 +149,21 @@ impl Inner {
             } else {
                 format!(" (removed the lease of a holder that is gone: {removed})")
             };
-            bail!(
-                "{}: the lease is held by {live}, which is running and renewing it: roster never breaks a live lock. \
-                 Wait for it, or stop that process: its lease ends with it, or expires {} after its last renewal{also}",
-                inner.shown,
-                humantime::format_duration(inner.ttl)
-            );
+            return Err(Error::Locked {
+                message: format!(
+                    "{}: the lease is held by {live}, which is running and renewing it: roster never breaks a live lock. \
+                     Wait for it, or stop that process: its lease ends with it, or expires {} after its last renewal{also}",
+                    inner.shown,
+                    humantime::format_duration(inner.ttl)
+                ),
+                holder: live,
+                since: None,
+            });
         }
         Ok((!removed.is_empty()).then_some(removed))
     }
 
+    /// The error that stops the writes of a run whose lease no longer holds,
     /// saying what happened: taken over by another run (named), expired
     /// without renewal (and why the renewal failed), or removed.
     pub(super) fn lost(&self, held: &Held) -> String {
@@ -178,8 +189,9 @@ impl Inner {
         )
     }
 
+    /// Takes the leases of `scope`, waiting up to the lock timeout for a
     /// holder to finish; an expired lease is taken over.
-    fn acquire(&self, scope: &Scope, command: &str) -> anyhow::Result<Held> {
+    fn acquire(&self, scope: &Scope, command: &str) -> Result<Held> {
         let vendors: Vec<String> = match scope {
             Scope::All => vec![ALL.to_string()],
             Scope::Vendors(v) => v.iter().cloned().collect(),
@@ -198,7 +210,7 @@ impl Inner {
                         scope: scope.clone(),
                     });
                 }
-                Err(holder) => {
+                Err((holder, since)) => {
                     if std::time::Instant::now() >= deadline {
                         let waited = if waited {
                             format!(
@@ -208,13 +220,17 @@ impl Inner {
                         } else {
                             String::new()
                         };
-                        bail!(
-                            "{}: {holder}{waited}. Wait for it, or pass --lock-timeout to wait longer; \
-                             if it is not running any more, its lease expires {} after its last renewal \
-                             and is then taken over",
-                            self.shown,
-                            humantime::format_duration(self.ttl)
-                        );
+                        return Err(Error::Locked {
+                            message: format!(
+                                "{}: {holder}{waited}. Wait for it, or pass --lock-timeout to wait longer; \
+                                 if it is not running any more, its lease expires {} after its last renewal \
+                                 and is then taken over",
+                                self.shown,
+                                humantime::format_duration(self.ttl)
+                            ),
+                            holder,
+                            since: Some(since),
+                        });
                     }
                     if !waited {
                         tracing::warn!("{}: {holder}; waiting", self.shown);
@@ -231,7 +247,7 @@ impl Inner {
         &self,
         vendors: &[String],
         command: &str,
-    ) -> anyhow::Result<Result<i64, String>> {
+    ) -> Result<Result<i64, (String, String)>> {
         let all = vendors.iter().any(|v| v == ALL);
         self.block_on("taking the lease", async {
             let mut client = self.client.lock().await;
@@ -286,7 +302,7 @@ impl Inner {
                     live.get::<_, String>(5),
                 );
                 tx.rollback().await?;
-                return Ok(Err(holder));
+                return Ok(Err((holder, live.get::<_, String>(5))));
             }
             for r in &rows {
                 tracing::warn!(

@@ -23,7 +23,8 @@ mod url;
 pub use url::{is_url, redact};
 
 use super::backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
-use super::{Record, State};
+use super::error::fail;
+use super::{Error, Record, Result, State};
 use anyhow::{bail, Context};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -117,10 +118,10 @@ impl PgBackend {
     /// Connects to `url` (TLS as its `sslmode` says: `prefer` by default),
     /// creates or migrates the schema, and opens `workspace`. Waits up to
     /// `lock_timeout` for a held lease before giving up.
-    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration) -> anyhow::Result<Self> {
+    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration) -> Result<Self> {
         let shown = redact(url);
         if workspace.is_empty() || workspace == ALL {
-            bail!("--workspace {workspace:?}: give a name");
+            fail!("--workspace {workspace:?}: give a name");
         }
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| anyhow::anyhow!("--state {shown}: not a valid PostgreSQL URL: {e}"))?;
@@ -142,9 +143,9 @@ impl PgBackend {
             .enable_all()
             .build()
             .context("cannot start the database runtime")?;
-        let client = runtime
-            .block_on(open(&config, CALL_TIMEOUT))
-            .map_err(|e| anyhow::anyhow!("cannot connect to {shown}: {e:#}"))?;
+        let client = runtime.block_on(open(&config, CALL_TIMEOUT)).map_err(|e| {
+            Error::unreachable(&shown, e.context(format!("cannot connect to {shown}")))
+        })?;
         let git_commit = ["GITHUB_SHA", "CI_COMMIT_SHA"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
@@ -232,19 +233,22 @@ impl Inner {
         &self,
         what: &str,
         f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T> {
         let answered = self
             .runtime
             .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await });
         let Ok(result) = answered else {
-            bail!(
-                "{}: {what} failed: no answer from the database in {}",
-                self.shown,
-                humantime::format_duration(CALL_TIMEOUT)
-            );
+            return Err(Error::Unreachable {
+                at: self.shown.clone(),
+                message: format!(
+                    "{}: {what} failed: no answer from the database in {}",
+                    self.shown,
+                    humantime::format_duration(CALL_TIMEOUT)
+                ),
+            });
         };
         result.map_err(|e| {
-            anyhow::anyhow!(
+            let message = format!(
                 "{}: {what} failed: {}{}",
                 self.shown,
                 describe_error(&e),
@@ -253,7 +257,16 @@ impl Inner {
                 } else {
                     ""
                 }
-            )
+            );
+            // The server answered with an error: it was reached.
+            if e.as_db_error().is_some() {
+                Error::Other(anyhow::anyhow!(message))
+            } else {
+                Error::Unreachable {
+                    at: self.shown.clone(),
+                    message,
+                }
+            }
         })
     }
 
@@ -271,33 +284,33 @@ impl Backend for PgBackend {
         format!("{} (workspace {})", self.inner.shown, self.inner.workspace)
     }
 
-    fn exists(&self) -> anyhow::Result<bool> {
+    fn exists(&self) -> Result<bool> {
         self.inner.exists()
     }
 
-    fn load(&self) -> anyhow::Result<State> {
+    fn load(&self) -> Result<State> {
         self.inner.load()
     }
 
-    fn has_journal(&self) -> anyhow::Result<bool> {
+    fn has_journal(&self) -> Result<bool> {
         self.inner.has_journal()
     }
 
-    fn save(&self, state: &mut State) -> anyhow::Result<()> {
+    fn save(&self, state: &mut State) -> Result<()> {
         self.inner.save(state, false)
     }
 
-    fn replace(&self, state: &State) -> anyhow::Result<()> {
+    fn replace(&self, state: &State) -> Result<()> {
         self.inner.save(&mut state.clone(), true)
     }
 
-    fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>> {
+    fn journal(&self) -> Result<Box<dyn JournalSink>> {
         Ok(Box::new(PgJournal {
             inner: self.inner.clone(),
         }))
     }
 
-    fn lock(&self, scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>> {
+    fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
         self.inner.lock(scope, command)
     }
 
@@ -307,11 +320,7 @@ impl Backend for PgBackend {
         }
     }
 
-    fn history(
-        &self,
-        vendors: &[String],
-        emails: &[String],
-    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+    fn history(&self, vendors: &[String], emails: &[String]) -> Result<Option<Vec<HistoryEntry>>> {
         self.inner.history(vendors, emails)
     }
 
@@ -320,7 +329,7 @@ impl Backend for PgBackend {
     /// whose holder is alive and renewing it is never removed (as a file's
     /// lock held by a running process is never broken): that is refused,
     /// naming the holder, after the others are removed.
-    fn unlock(&self) -> anyhow::Result<Option<String>> {
+    fn unlock(&self) -> Result<Option<String>> {
         self.inner.unlock()
     }
 }
@@ -330,7 +339,7 @@ struct PgJournal {
 }
 
 impl JournalSink for PgJournal {
-    fn append(&mut self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
         self.inner.append(records)
     }
 }

@@ -3,8 +3,9 @@
 
 use super::Inner;
 use crate::state::backend::{HistoryEntry, Scope};
-use crate::state::{Record, State, Status, UnfinishedApply};
-use anyhow::{bail, Context};
+use crate::state::error::fail;
+use crate::state::{Error, Record, Result, State, Status, UnfinishedApply};
+use anyhow::Context;
 use std::collections::HashMap;
 
 /// The CTE that writes a batch of `rows` into `roster_records` (insert or
@@ -27,7 +28,7 @@ macro_rules! upsert_records {
 }
 
 impl Inner {
-    pub(super) fn exists(&self) -> anyhow::Result<bool> {
+    pub(super) fn exists(&self) -> Result<bool> {
         let inner = self;
         inner.block_on("reading the state", async {
             let row = inner
@@ -44,7 +45,7 @@ impl Inner {
         })
     }
 
-    pub(super) fn has_journal(&self) -> anyhow::Result<bool> {
+    pub(super) fn has_journal(&self) -> Result<bool> {
         let inner = self;
         inner.block_on("reading the state", async {
             let row = inner
@@ -64,7 +65,7 @@ impl Inner {
         &self,
         vendors: &[String],
         emails: &[String],
-    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+    ) -> Result<Option<Vec<HistoryEntry>>> {
         let inner = self;
         let rows = inner.block_on("reading the history", async {
             inner
@@ -103,7 +104,7 @@ impl Inner {
         ))
     }
 
-    pub(super) fn load(&self) -> anyhow::Result<State> {
+    pub(super) fn load(&self) -> Result<State> {
         let (meta, rows) = self.block_on("reading the state", async {
             let mut client = self.client.lock().await;
             // One snapshot for the workspace's row and its records.
@@ -153,28 +154,37 @@ impl Inner {
             let status: String = row.get(2);
             let spec: String = row.get(5);
             let warnings: String = row.get(10);
+            let corrupt = |e: anyhow::Error| {
+                Error::corrupt("record", format!("{}: {vendor}/{email}", self.shown), e)
+            };
             let record = Record {
-                status: Status::parse(&status).with_context(|| {
-                    format!(
-                        "{}: {vendor}/{email}: unknown status {status:?}",
-                        self.shown
-                    )
-                })?,
+                status: Status::parse(&status)
+                    .with_context(|| {
+                        format!(
+                            "{}: {vendor}/{email}: unknown status {status:?}",
+                            self.shown
+                        )
+                    })
+                    .map_err(corrupt)?,
                 remote_id: row.get(3),
                 fingerprint: row.get(4),
-                spec: serde_json::from_str(&spec).with_context(|| {
-                    format!("{}: {vendor}/{email}: the spec is not JSON", self.shown)
-                })?,
+                spec: serde_json::from_str(&spec)
+                    .with_context(|| {
+                        format!("{}: {vendor}/{email}: the spec is not JSON", self.shown)
+                    })
+                    .map_err(corrupt)?,
                 error: row.get(6),
                 at: row.get(7),
                 inactive: row.get(8),
                 vendor_status: row.get(9),
-                warnings: serde_json::from_str(&warnings).with_context(|| {
-                    format!(
-                        "{}: {vendor}/{email}: warnings are not a JSON list",
-                        self.shown
-                    )
-                })?,
+                warnings: serde_json::from_str(&warnings)
+                    .with_context(|| {
+                        format!(
+                            "{}: {vendor}/{email}: warnings are not a JSON list",
+                            self.shown
+                        )
+                    })
+                    .map_err(corrupt)?,
             };
             known.insert((vendor.clone(), email.clone()), record.clone());
             state.set(&vendor, &email, record);
@@ -189,7 +199,7 @@ impl Inner {
     /// Upserts `records` with a history row each, and marks the workspace as
     /// journaled, in one statement: all of it lands, or (the lease lost, the
     /// connection gone) none.
-    pub(super) fn append(&self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+    pub(super) fn append(&self, records: &[(String, String, Record)]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -262,7 +272,9 @@ impl Inner {
             Ok(row.get(0))
         })?;
         if !ok {
-            bail!(self.lost(&held));
+            return Err(Error::Fenced {
+                message: self.lost(&held),
+            });
         }
         if let Ok(mut known) = self.known.lock() {
             if let Some(known) = known.as_mut() {
@@ -276,10 +288,10 @@ impl Inner {
 
     /// Writes `state` as the saved one; its serial is raised, or with `exact`
     /// kept as it is (a copy from another backend).
-    pub(super) fn save(&self, state: &mut State, exact: bool) -> anyhow::Result<()> {
+    pub(super) fn save(&self, state: &mut State, exact: bool) -> Result<()> {
         let held = self.held()?;
         if exact && held.scope != Scope::All {
-            bail!(
+            fail!(
                 "{}: replacing the state needs the whole workspace's lease",
                 self.shown
             );
@@ -421,7 +433,9 @@ impl Inner {
             Ok(row.map(|r| (r.get(0), r.get(1))))
         })?;
         let Some((serial, lineage)) = saved else {
-            bail!(self.lost(&held));
+            return Err(Error::Fenced {
+                message: self.lost(&held),
+            });
         };
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);

@@ -1,7 +1,8 @@
 //! The schema roster creates and migrates (`roster_schema` holds its version).
 
 use super::Inner;
-use anyhow::bail;
+use crate::state::error::fail;
+use crate::state::Result;
 
 /// The schema's migrations, in order; the version is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -84,7 +85,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 impl Inner {
-    pub(super) fn migrate(&self) -> anyhow::Result<()> {
+    pub(super) fn migrate(&self) -> Result<()> {
         let workspace = self.workspace.clone();
         let known = MIGRATIONS.len() as i64;
         let version = self.block_on("creating the schema", async {
@@ -119,7 +120,7 @@ impl Inner {
             Ok(version)
         })?;
         if version > known {
-            bail!(
+            fail!(
                 "{}: the database schema is version {version}, newer than this roster understands ({known}); upgrade roster",
                 self.shown
             );
