@@ -103,7 +103,7 @@ impl JournalSink for FileJournal {
                 .iter()
                 .map(|(vendor, email, record)| (vendor.as_str(), email.as_str(), record)),
         )?;
-        Ok(self.journal.write(&self.lines)?)
+        self.journal.write(&self.lines)
     }
 }
 
