@@ -18,7 +18,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// Who holds (or last held) a lock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,42 +178,32 @@ impl Lock {
                 anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
             )
         })?;
-        // A wait too long to add to the clock (`--lock-timeout 10000y`) has
-        // no deadline: it waits for as long as the lock is held.
-        let deadline = Instant::now().checked_add(wait);
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) => {
-                    let now = Instant::now();
-                    let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
-                    if left.is_zero() {
-                        let waited = if wait.is_zero() {
-                            String::new()
-                        } else {
-                            format!(" (waited {})", humantime::format_duration(wait))
-                        };
-                        let (holder, since) = describe_holder(&path);
-                        return Err(Error::Locked {
-                            message: format!(
-                                "the state is locked by {holder}: another roster is running{waited}. \
-                                 Wait for it to finish (or pass --lock-timeout), or stop that process: \
-                                 its lock ends with it"
-                            ),
-                            holder,
-                            since,
-                        });
-                    }
-                    std::thread::sleep(left.min(Duration::from_millis(100)));
-                }
+        super::lock_within(
+            wait,
+            || match file.try_lock() {
+                Ok(()) => Ok(Ok(())),
+                Err(TryLockError::WouldBlock) => Ok(Err(())),
                 Err(TryLockError::Error(e)) => {
-                    return Err(Error::Other(anyhow::Error::new(e).context(format!(
+                    Err(Error::Other(anyhow::Error::new(e).context(format!(
                         "cannot lock {} (does its filesystem support file locks?)",
                         path.display()
                     ))))
                 }
-            }
-        }
+            },
+            |()| {},
+            |(), waited| {
+                let (holder, since) = describe_holder(&path);
+                Error::Locked {
+                    message: format!(
+                        "the state is locked by {holder}: another roster is running{waited}. \
+                         Wait for it to finish (or pass --lock-timeout), or stop that process: \
+                         its lock ends with it"
+                    ),
+                    holder,
+                    since,
+                }
+            },
+        )?;
         // Held. Whatever the file says was left by a process that ended without
         // releasing it: the kernel released its lock when it died.
         let before =
@@ -326,6 +316,7 @@ fn clear(state: &Path, id: Option<&str>) -> anyhow::Result<Unlocked> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn content(state: &Path) -> Record {
         holder(&lock_path(state)).unwrap().unwrap()

@@ -8,12 +8,14 @@ mod lock;
 pub mod merge;
 pub mod postgres;
 mod store;
+mod wait;
 
 pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
 pub use error::{Error, Kind, Result};
 pub use file::FileBackend;
 pub use lock::{hostname, lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Store};
+pub use wait::lock_within;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

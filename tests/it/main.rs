@@ -20,6 +20,7 @@ mod limits;
 mod list_bounds;
 mod loader_fuzz;
 mod lock;
+mod lock_wait;
 mod mass_gone;
 mod output;
 mod pinned;

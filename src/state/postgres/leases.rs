@@ -196,50 +196,30 @@ impl Inner {
             Scope::All => vec![ALL.to_string()],
             Scope::Vendors(v) => v.iter().cloned().collect(),
         };
-        let deadline = std::time::Instant::now() + self.lock_timeout;
-        let mut waited = false;
-        loop {
-            match self.try_acquire(&vendors, command)? {
-                Ok(token) => {
-                    if let Ok(mut c) = self.who.command.lock() {
-                        *c = command.to_string();
-                    }
-                    return Ok(Held {
-                        token,
-                        rows: vendors.len() as i64,
-                        scope: scope.clone(),
-                    });
-                }
-                Err((holder, since)) => {
-                    if std::time::Instant::now() >= deadline {
-                        let waited = if waited {
-                            format!(
-                                " (waited {})",
-                                humantime::format_duration(self.lock_timeout)
-                            )
-                        } else {
-                            String::new()
-                        };
-                        return Err(Error::Locked {
-                            message: format!(
-                                "{}: {holder}{waited}. Wait for it, or pass --lock-timeout to wait longer; \
-                                 if it is not running any more, its lease expires {} after its last renewal \
-                                 and is then taken over",
-                                self.shown,
-                                humantime::format_duration(self.ttl)
-                            ),
-                            holder,
-                            since: Some(since),
-                        });
-                    }
-                    if !waited {
-                        tracing::warn!("{}: {holder}; waiting", self.shown);
-                    }
-                    waited = true;
-                    std::thread::sleep(Duration::from_millis(250));
-                }
-            }
+        let token = crate::state::lock_within(
+            self.lock_timeout,
+            || self.try_acquire(&vendors, command),
+            |(holder, _)| tracing::warn!("{}: {holder}; waiting", self.shown),
+            |(holder, since), waited| Error::Locked {
+                message: format!(
+                    "{}: {holder}{waited}. Wait for it, or pass --lock-timeout to wait longer; \
+                     if it is not running any more, its lease expires {} after its last renewal \
+                     and is then taken over",
+                    self.shown,
+                    humantime::format_duration(self.ttl)
+                ),
+                holder,
+                since: Some(since),
+            },
+        )?;
+        if let Ok(mut c) = self.who.command.lock() {
+            *c = command.to_string();
         }
+        Ok(Held {
+            token,
+            rows: vendors.len() as i64,
+            scope: scope.clone(),
+        })
     }
 
     /// One attempt: the token, or who holds what this needs.
