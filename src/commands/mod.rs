@@ -105,6 +105,7 @@ impl StateFile {
                     url,
                     &self.workspace,
                     self.lock_timeout,
+                    &crate::model::process_env,
                 )?;
                 // Runners sharing this database share each vendor account's rate.
                 crate::vendors::http::share_budget(backend.budget());

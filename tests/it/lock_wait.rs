@@ -12,11 +12,23 @@ use std::time::{Duration, Instant};
 #[test]
 fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
     let pg = Pg::start();
-    let holder = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let holder = PgBackend::connect(
+        pg.url(),
+        "default",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let lease = holder
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
-    let waiter = PgBackend::connect(pg.url(), "default", Duration::MAX).unwrap();
+    let waiter = PgBackend::connect(
+        pg.url(),
+        "default",
+        Duration::MAX,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(800));
         drop(lease);
@@ -47,9 +59,21 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
 #[test]
 fn a_lease_wait_ends_at_its_timeout_naming_the_holder_and_the_wait() {
     let pg = Pg::start();
-    let holder = PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    let holder = PgBackend::connect(
+        pg.url(),
+        "default",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let _lease = holder.lock(&Scope::All, "roster apply").unwrap();
-    let waiter = PgBackend::connect(pg.url(), "default", Duration::from_millis(1200)).unwrap();
+    let waiter = PgBackend::connect(
+        pg.url(),
+        "default",
+        Duration::from_millis(1200),
+        &roster::model::process_env,
+    )
+    .unwrap();
     let start = Instant::now();
     let err = waiter
         .lock(&Scope::vendors(["acton"]), "roster refresh")

@@ -110,12 +110,24 @@ fn an_unreadable_state_a_damaged_one_and_a_damaged_journal_are_told_apart() {
 #[test]
 fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
     let pg = Pg::start();
-    let ours = PgBackend::connect(pg.url(), "errors", Duration::ZERO).unwrap();
+    let ours = PgBackend::connect(
+        pg.url(),
+        "errors",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let lease = ours
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
 
-    let other = PgBackend::connect(pg.url(), "errors", Duration::ZERO).unwrap();
+    let other = PgBackend::connect(
+        pg.url(),
+        "errors",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let err = other
         .lock(&Scope::All, "roster import")
         .err()
@@ -153,6 +165,7 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
         "postgres://roster:pw@127.0.0.1:1/roster",
         "errors",
         Duration::ZERO,
+        &roster::model::process_env,
     )
     .err()
     .expect("nothing listens there");

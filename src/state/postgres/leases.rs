@@ -22,7 +22,7 @@ impl Inner {
         let client = inner
             .runtime
             .block_on(async {
-                tokio::time::timeout(CALL_TIMEOUT, open(&inner.config, every)).await
+                tokio::time::timeout(CALL_TIMEOUT, open(&inner.config, &inner.tls, every)).await
             })
             .map_err(|_| {
                 anyhow::anyhow!("no answer in {}", humantime::format_duration(CALL_TIMEOUT))

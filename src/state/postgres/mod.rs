@@ -25,6 +25,7 @@ pub use url::{is_url, redact};
 use super::backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
 use super::error::fail;
 use super::{Error, Record, Result, State};
+use crate::model::Env;
 use anyhow::{bail, Context};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -81,6 +82,8 @@ struct Inner {
     client: Shared,
     /// How to connect again (the lease's own connection).
     config: tokio_postgres::Config,
+    /// TLS as PGSSLROOTCERT said at connect time, for the lease's connection too.
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// While a lease is held: its connection.
     lease: Mutex<Option<LeaseLine>>,
     workspace: String,
@@ -100,9 +103,9 @@ pub struct PgBackend {
 
 /// How long a lease lasts without renewal (ROSTER_LEASE_TTL, default 60s); its
 /// holder renews it every third of that.
-fn lease_ttl() -> anyhow::Result<Duration> {
-    match std::env::var("ROSTER_LEASE_TTL") {
-        Ok(v) if !v.trim().is_empty() => {
+fn lease_ttl(env: Env) -> anyhow::Result<Duration> {
+    match env("ROSTER_LEASE_TTL") {
+        Some(v) if !v.trim().is_empty() => {
             let ttl = humantime::parse_duration(v.trim())
                 .with_context(|| format!("ROSTER_LEASE_TTL={v}: not a duration like 60s"))?;
             if ttl < Duration::from_secs(1) {
@@ -117,8 +120,11 @@ fn lease_ttl() -> anyhow::Result<Duration> {
 impl PgBackend {
     /// Connects to `url` (TLS as its `sslmode` says: `prefer` by default),
     /// creates or migrates the schema, and opens `workspace`. Waits up to
-    /// `lock_timeout` for a held lease before giving up.
-    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration) -> Result<Self> {
+    /// `lock_timeout` for a held lease before giving up. The environment is
+    /// read through `env` only (the CLI passes [`crate::model::process_env`]):
+    /// PGPASSWORD when the URL has no password, PGSSLROOTCERT,
+    /// ROSTER_LEASE_TTL, and GITHUB_SHA or CI_COMMIT_SHA for the history.
+    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration, env: Env) -> Result<Self> {
         let shown = redact(url);
         if workspace.is_empty() || workspace == ALL {
             fail!("--workspace {workspace:?}: give a name");
@@ -126,7 +132,7 @@ impl PgBackend {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| anyhow::anyhow!("--state {shown}: not a valid PostgreSQL URL: {e}"))?;
         if config.get_password().is_none() {
-            if let Ok(password) = std::env::var("PGPASSWORD") {
+            if let Some(password) = env("PGPASSWORD") {
                 config.password(password);
             }
         }
@@ -143,20 +149,25 @@ impl PgBackend {
             .enable_all()
             .build()
             .context("cannot start the database runtime")?;
-        let client = runtime.block_on(open(&config, CALL_TIMEOUT)).map_err(|e| {
+        let unreachable = |e: anyhow::Error| {
             Error::unreachable(&shown, e.context(format!("cannot connect to {shown}")))
-        })?;
+        };
+        let tls = url::tls(env("PGSSLROOTCERT")).map_err(unreachable)?;
+        let client = runtime
+            .block_on(open(&config, &tls, CALL_TIMEOUT))
+            .map_err(unreachable)?;
         let git_commit = ["GITHUB_SHA", "CI_COMMIT_SHA"]
             .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
+            .find_map(|k| env(k).filter(|v| !v.trim().is_empty()));
         let inner = Inner {
             runtime,
             client: Arc::new(tokio::sync::Mutex::new(client)),
             config,
+            tls,
             lease: Mutex::new(None),
             workspace: workspace.to_string(),
             shown,
-            ttl: lease_ttl()?,
+            ttl: lease_ttl(env)?,
             lock_timeout,
             who: Writer {
                 run_id: uuid::Uuid::new_v4().to_string(),
@@ -191,10 +202,11 @@ impl PgBackend {
 /// leaves the statement running, and the connection busy with it).
 async fn open(
     config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
     statement_timeout: Duration,
 ) -> anyhow::Result<Client> {
     let (client, connection) = config
-        .connect(url::tls()?)
+        .connect(tls.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
     tokio::spawn(async move {
@@ -341,5 +353,34 @@ struct PgJournal {
 impl JournalSink for PgJournal {
     fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
         self.inner.append(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store reads no variable of its own: PGSSLROOTCERT comes from the
+    /// environment it is given (here one the process does not have), and is
+    /// read before any connection is tried.
+    #[test]
+    fn the_environment_is_the_one_given_at_connect() {
+        let env = |name: &str| (name == "PGSSLROOTCERT").then(|| "/nonexistent/ca.pem".to_string());
+        let err = PgBackend::connect(
+            "postgres://roster:hunter2@127.0.0.1:1/roster",
+            "default",
+            Duration::ZERO,
+            &env,
+        )
+        .err()
+        .expect("no such certificate file");
+        assert_eq!(err.kind(), crate::state::Kind::Unreachable);
+        assert!(
+            err.to_string().starts_with(
+                "cannot connect to postgres://roster:***@127.0.0.1:1/roster: \
+                 PGSSLROOTCERT=/nonexistent/ca.pem: cannot read it: "
+            ),
+            "{err}"
+        );
     }
 }

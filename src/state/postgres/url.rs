@@ -52,9 +52,11 @@ pub fn redact(url: &str) -> String {
 /// TLS as `sslmode=prefer` or `require` use it: the server's certificate is
 /// verified against the Web PKI roots, or with PGSSLROOTCERT (as libpq reads
 /// it) against the CA certificates in that PEM file only (a managed server's
-/// own CA).
-pub(super) fn tls() -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
-    let roots = match std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+/// own CA). `root_cert` is PGSSLROOTCERT's value.
+pub(super) fn tls(
+    root_cert: Option<String>,
+) -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let roots = match root_cert.filter(|v| !v.is_empty()) {
         Some(path) => {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
             let shown = std::path::Path::new(&path).display().to_string();
