@@ -44,7 +44,7 @@ impl PgBackend {
     }
 
     /// The vendor accounts' rate budgets in this database, for the vendors'
-    /// HTTP clients (see [`crate::vendors::http::share_budget`]).
+    /// HTTP clients, given to them by the caller that connects both.
     pub fn budget(&self) -> std::sync::Arc<dyn crate::model::SharedBudget> {
         std::sync::Arc::new(PgBackend {
             inner: Arc::clone(&self.inner),
