@@ -27,9 +27,9 @@ struct JsonHistory<'a> {
     entries: &'a [roster::state::HistoryEntry],
 }
 
-pub fn exec(args: &HistoryArgs) -> anyhow::Result<Exit> {
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let (entries, path) =
-        roster::ops::history::run(&args.state.location(), &args.vendors, &args.users)?;
+        roster::ops::history::run(ctx.env, &args.state.location(), &args.vendors, &args.users)?;
     match args.format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&JsonHistory {

@@ -137,8 +137,8 @@ fn run(cli: Cli, stderr: &stderr::Stderr) -> anyhow::Result<Exit> {
         Command::Import(args) => import::exec(&ctx, &args),
         Command::Dump(args) => dump::exec(&ctx, &args),
         Command::Show(args) => show::exec(&args),
-        Command::History(args) => history::exec(&args),
-        Command::State { command } => state::exec(&command),
+        Command::History(args) => history::exec(&ctx, &args),
+        Command::State { command } => state::exec(&ctx, &command),
         Command::Schema => {
             emit(&roster::desired::schema());
             Ok(Exit::Ok)

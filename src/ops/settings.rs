@@ -42,13 +42,14 @@ impl StateLocation {
     /// The backend `--state` names, refusing a file whose folder does not
     /// exist: a typo there would otherwise start a new, empty state and plan to
     /// create everyone.
-    pub fn store(&self) -> anyhow::Result<Box<dyn Backend>> {
+    pub fn store(&self, env: Env<'_>) -> anyhow::Result<Box<dyn Backend>> {
         if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
             if crate::state::postgres::is_url(url) {
                 let backend = crate::state::postgres::PgBackend::connect(
                     url,
                     &self.workspace,
                     self.lock_timeout,
+                    env,
                 )?;
                 return Ok(Box::new(backend));
             }

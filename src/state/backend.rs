@@ -13,7 +13,7 @@
 //! - `lock` gives one holder at a time the right to write the vendors it names
 //!   and says who holds them otherwise.
 
-use super::{Record, State};
+use super::{Record, Result, State};
 use std::collections::BTreeSet;
 
 /// Which vendors a command writes, so a backend that leases per vendor takes
@@ -43,7 +43,8 @@ impl Scope {
     }
 }
 
-/// A recorded state's home.
+/// A recorded state's home. Every method fails with a [`super::Error`] whose
+/// kind a caller can act on (locked, fenced, corrupt, unreachable).
 pub trait Backend: Send + Sync {
     /// What to call it in messages: the file's path, or the database's URL
     /// without its password and the workspace. Never carries a secret.
@@ -57,36 +58,36 @@ pub trait Backend: Send + Sync {
     }
 
     /// Whether anything was ever recorded here.
-    fn exists(&self) -> anyhow::Result<bool>;
+    fn exists(&self) -> Result<bool>;
 
     /// The saved state with the journal folded in; an empty state if none.
-    fn load(&self) -> anyhow::Result<State>;
+    fn load(&self) -> Result<State>;
 
     /// Whether journaled records wait to be folded into the saved state.
-    fn has_journal(&self) -> anyhow::Result<bool>;
+    fn has_journal(&self) -> Result<bool>;
 
     /// Saves `state` (its serial raised, its lineage fixed if new) and retires
     /// the journal it now contains.
-    fn save(&self, state: &mut State) -> anyhow::Result<()>;
+    fn save(&self, state: &mut State) -> Result<()>;
 
     /// Makes `state` the saved one exactly as it is (lineage and serial kept,
     /// every other record gone): a copy from another backend. Needs the lock
     /// of [`Scope::All`].
-    fn replace(&self, state: &State) -> anyhow::Result<()>;
+    fn replace(&self, state: &State) -> Result<()>;
 
     /// Opens the journal for appending.
-    fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>>;
+    fn journal(&self) -> Result<Box<dyn JournalSink>>;
 
     /// Takes the right to write `scope` for `command`, or says who holds it.
     /// Held until the guard is dropped.
-    fn lock(&self, scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>>;
+    fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>>;
 
     /// Releases a lock by hand; says who held it. Neither store ever breaks
     /// a live lock: the file store clears only the record of a holder that is
     /// gone (the kernel's lock of a live one is never broken); the database
     /// removes only leases that expired or whose process is known gone, and
     /// refuses, naming the holder, one that is alive and renewing.
-    fn unlock(&self) -> anyhow::Result<Option<String>>;
+    fn unlock(&self) -> Result<Option<String>>;
 
     /// The hash of the desired input this run works from, for a backend that
     /// keeps a history of who wrote what.
@@ -98,7 +99,7 @@ pub trait Backend: Send + Sync {
         &self,
         _vendors: &[String],
         _emails: &[String],
-    ) -> anyhow::Result<Option<Vec<HistoryEntry>>> {
+    ) -> Result<Option<Vec<HistoryEntry>>> {
         Ok(None)
     }
 }
@@ -131,7 +132,7 @@ pub struct HistoryEntry {
 pub trait JournalSink: Send {
     /// Appends `records` (vendor, email, record) and returns once they are
     /// durable: one write (one fsync, one round trip) for the whole batch.
-    fn append(&mut self, records: &[(String, String, Record)]) -> anyhow::Result<()>;
+    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()>;
 }
 
 /// A held lock or lease, released when dropped.

@@ -3,7 +3,7 @@
 //! `Lock`. One lock for the whole file, whatever the scope asked.
 
 use super::backend::{Backend, JournalSink, LockGuard, Scope};
-use super::{Journal, Lock, Record, State, Store};
+use super::{Journal, Lock, Record, Result, State, Store};
 use std::path::{Path, PathBuf};
 
 pub struct FileBackend {
@@ -36,23 +36,23 @@ impl Backend for FileBackend {
         self.store.path().display().to_string()
     }
 
-    fn exists(&self) -> anyhow::Result<bool> {
+    fn exists(&self) -> Result<bool> {
         Ok(self.store.path().exists() || self.store.journal_path().exists())
     }
 
-    fn load(&self) -> anyhow::Result<State> {
+    fn load(&self) -> Result<State> {
         self.store.load()
     }
 
-    fn has_journal(&self) -> anyhow::Result<bool> {
+    fn has_journal(&self) -> Result<bool> {
         Ok(self.store.journal_path().exists())
     }
 
-    fn save(&self, state: &mut State) -> anyhow::Result<()> {
+    fn save(&self, state: &mut State) -> Result<()> {
         self.store.save(state)
     }
 
-    fn replace(&self, state: &State) -> anyhow::Result<()> {
+    fn replace(&self, state: &State) -> Result<()> {
         // `save` raises the serial by one and keeps a lineage that is set, so
         // this writes `state` as it is, and retires any journal.
         let mut copy = state.clone();
@@ -61,25 +61,25 @@ impl Backend for FileBackend {
             .checked_sub(1)
             .ok_or_else(|| anyhow::anyhow!("the state to copy was never saved (serial 0)"))?;
         if copy.lineage.is_empty() {
-            anyhow::bail!("the state to copy has no lineage");
+            return Err(anyhow::anyhow!("the state to copy has no lineage").into());
         }
         self.store.save(&mut copy)
     }
 
-    fn journal(&self) -> anyhow::Result<Box<dyn JournalSink>> {
+    fn journal(&self) -> Result<Box<dyn JournalSink>> {
         Ok(Box::new(FileJournal {
             journal: self.store.journal()?,
             lines: Vec::new(),
         }))
     }
 
-    fn lock(&self, _scope: &Scope, command: &str) -> anyhow::Result<Box<dyn LockGuard>> {
+    fn lock(&self, _scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
         Ok(Box::new(FileLock {
             _held: Lock::acquire_within(self.store.path(), command, self.lock_timeout)?,
         }))
     }
 
-    fn unlock(&self) -> anyhow::Result<Option<String>> {
+    fn unlock(&self) -> Result<Option<String>> {
         Ok(match super::unlock(self.store.path(), None)? {
             super::Unlocked::NotLocked => None,
             super::Unlocked::Cleared(super::LockRecord::Holder(holder)) => Some(holder.to_string()),
@@ -95,7 +95,7 @@ struct FileJournal {
 }
 
 impl JournalSink for FileJournal {
-    fn append(&mut self, records: &[(String, String, Record)]) -> anyhow::Result<()> {
+    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
         self.lines.clear();
         Journal::encode(
             &mut self.lines,

@@ -11,13 +11,14 @@
 //! An OS lock covers the processes of one machine (and of the containers that
 //! share the state's volume); it does not span hosts.
 
+use super::{Error, Result};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// Who holds (or last held) a lock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,21 +110,28 @@ pub fn holder(path: &Path) -> anyhow::Result<Option<Record>> {
     }
 }
 
-/// Who holds a lock that is held, for a message. Its holder writes its details
-/// right after taking it, so an empty file is read again for a moment.
-fn describe_holder(path: &Path) -> String {
+/// Who holds a lock that is held, for a message, and since when if it says.
+/// Its holder writes its details right after taking it, so an empty file is
+/// read again for a moment.
+fn describe_holder(path: &Path) -> (String, Option<String>) {
     for _ in 0..10 {
         match holder(path) {
-            Ok(Some(Record::Holder(h))) => return h.to_string(),
+            Ok(Some(Record::Holder(h))) => return (h.to_string(), Some(h.started)),
             Ok(Some(Record::Unreadable(text))) => {
-                return format!("a process that wrote {text:?} into {}", path.display())
+                return (
+                    format!("a process that wrote {text:?} into {}", path.display()),
+                    None,
+                )
             }
             _ => std::thread::sleep(Duration::from_millis(20)),
         }
     }
-    format!(
-        "another process (it has not written its details into {} yet)",
-        path.display()
+    (
+        format!(
+            "another process (it has not written its details into {} yet)",
+            path.display()
+        ),
+        None,
     )
 }
 
@@ -152,54 +160,50 @@ fn rewrite(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
 
 impl Lock {
     /// Takes the lock of the state at `state`, or says who holds it.
-    pub fn acquire(state: &Path, command: &str) -> anyhow::Result<Lock> {
+    pub fn acquire(state: &Path, command: &str) -> Result<Lock> {
         Lock::acquire_within(state, command, Duration::ZERO)
     }
 
     /// Takes the lock of the state at `state`, waiting up to `wait` for its holder
     /// to finish; then fails, saying who holds it.
-    pub fn acquire_within(state: &Path, command: &str, wait: Duration) -> anyhow::Result<Lock> {
+    pub fn acquire_within(state: &Path, command: &str, wait: Duration) -> Result<Lock> {
         let path = lock_path(state);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut file =
-            open(&path, true).with_context(|| format!("cannot open {}", path.display()))?;
-        // A wait too long to add to the clock (`--lock-timeout 10000y`) has
-        // no deadline: it waits for as long as the lock is held.
-        let deadline = Instant::now().checked_add(wait);
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) => {
-                    let now = Instant::now();
-                    let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
-                    if left.is_zero() {
-                        let waited = if wait.is_zero() {
-                            String::new()
-                        } else {
-                            format!(" (waited {})", humantime::format_duration(wait))
-                        };
-                        bail!(
-                            "the state is locked by {}: another roster is running{waited}. \
-                             Wait for it to finish (or pass --lock-timeout), or stop that process: \
-                             its lock ends with it",
-                            describe_holder(&path)
-                        );
-                    }
-                    std::thread::sleep(left.min(Duration::from_millis(100)));
-                }
+        let mut file = open(&path, true).map_err(|e| {
+            Error::unreachable(
+                path.display(),
+                anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
+            )
+        })?;
+        super::lock_within(
+            wait,
+            || match file.try_lock() {
+                Ok(()) => Ok(Ok(())),
+                Err(TryLockError::WouldBlock) => Ok(Err(())),
                 Err(TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| {
-                        format!(
-                            "cannot lock {} (does its filesystem support file locks?)",
-                            path.display()
-                        )
-                    })
+                    Err(Error::Other(anyhow::Error::new(e).context(format!(
+                        "cannot lock {} (does its filesystem support file locks?)",
+                        path.display()
+                    ))))
                 }
-            }
-        }
+            },
+            |()| {},
+            |(), waited| {
+                let (holder, since) = describe_holder(&path);
+                Error::Locked {
+                    message: format!(
+                        "the state is locked by {holder}: another roster is running{waited}. \
+                         Wait for it to finish (or pass --lock-timeout), or stop that process: \
+                         its lock ends with it"
+                    ),
+                    holder,
+                    since,
+                }
+            },
+        )?;
         // Held. Whatever the file says was left by a process that ended without
         // releasing it: the kernel released its lock when it died.
         let before =
@@ -260,7 +264,11 @@ pub enum Unlocked {
 /// Clears the record of a lock nobody holds any more. A lock a running process
 /// holds is never broken: the kernel releases it when that process ends. With an
 /// `id`, only a record of that lock id is cleared.
-pub fn unlock(state: &Path, id: Option<&str>) -> anyhow::Result<Unlocked> {
+pub fn unlock(state: &Path, id: Option<&str>) -> Result<Unlocked> {
+    Ok(clear(state, id)?)
+}
+
+fn clear(state: &Path, id: Option<&str>) -> anyhow::Result<Unlocked> {
     let path = lock_path(state);
     let mut file = match open(&path, false) {
         Ok(f) => f,
@@ -269,11 +277,18 @@ pub fn unlock(state: &Path, id: Option<&str>) -> anyhow::Result<Unlocked> {
     };
     match file.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => bail!(
-            "the lock is held by {}, which is running: roster never breaks a live lock. \
-             Wait for it, or stop that process: its lock ends with it",
-            describe_holder(&path)
-        ),
+        Err(TryLockError::WouldBlock) => {
+            let (holder, since) = describe_holder(&path);
+            return Err(Error::Locked {
+                message: format!(
+                    "the lock is held by {holder}, which is running: roster never breaks a live lock. \
+                     Wait for it, or stop that process: its lock ends with it"
+                ),
+                holder,
+                since,
+            }
+            .into());
+        }
         Err(TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
@@ -301,6 +316,7 @@ pub fn unlock(state: &Path, id: Option<&str>) -> anyhow::Result<Unlocked> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn content(state: &Path) -> Record {
         holder(&lock_path(state)).unwrap().unwrap()
@@ -361,6 +377,24 @@ mod tests {
             unlock(&state, None).unwrap(),
             Unlocked::Cleared(Record::Unreadable(_))
         ));
+    }
+
+    #[test]
+    fn a_held_lock_is_a_locked_error_naming_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("roster.state.json");
+        let lock = Lock::acquire(&state, "apply").unwrap();
+        match Lock::acquire(&state, "plan").unwrap_err() {
+            Error::Locked { holder, since, .. } => {
+                assert_eq!(holder, lock.holder().to_string());
+                assert_eq!(since.as_deref(), Some(lock.holder().started.as_str()));
+            }
+            other => panic!("not Locked: {other:?}"),
+        }
+        assert_eq!(
+            unlock(&state, None).unwrap_err().kind(),
+            super::super::Kind::Locked
+        );
     }
 
     #[test]

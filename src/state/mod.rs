@@ -2,16 +2,20 @@
 //! JSON file the pipeline commits, plus the journal apply appends to as it runs.
 
 mod backend;
+mod error;
 mod file;
 mod lock;
 pub mod merge;
 pub mod postgres;
 mod store;
+mod wait;
 
 pub use backend::{Backend, HistoryEntry, JournalSink, LockGuard, Scope};
+pub use error::{Error, Kind, Result};
 pub use file::FileBackend;
 pub use lock::{hostname, lock_path, unlock, Holder, Lock, Record as LockRecord, Unlocked};
 pub use store::{write_atomically, Journal, Repaired, Store};
+pub use wait::lock_within;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

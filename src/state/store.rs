@@ -6,8 +6,8 @@
 //! load folds the journal in: a creation whose answer never came is `pending`, and
 //! the next plan verifies it instead of creating it again.
 
-use super::{Record, State, Status, STATE_VERSION};
-use anyhow::{bail, Context};
+use super::{Error, Record, Result, State, Status, STATE_VERSION};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -86,7 +86,7 @@ impl Store {
 
     /// The state on disk with any leftover journal folded in; an empty state if
     /// there is no file yet.
-    pub fn load(&self) -> anyhow::Result<State> {
+    pub fn load(&self) -> Result<State> {
         let mut state = self.read_state()?;
         let (count, end) = self.replay(&mut state, 0)?;
         if count > 0 {
@@ -107,31 +107,33 @@ impl Store {
     }
 
     /// The state file alone, without its journal.
-    fn read_state(&self) -> anyhow::Result<State> {
+    fn read_state(&self) -> Result<State> {
         match std::fs::read(&self.path) {
             Ok(bytes) => parse_state(&self.path, &bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.path.display())),
+            Err(e) => Err(unreadable(&self.path, e)),
         }
     }
 
     /// Folds the journal's records from byte `from` on into `state`; returns how
     /// many it held and the offset just after its last complete line.
-    fn replay(&self, state: &mut State, from: u64) -> anyhow::Result<(usize, u64)> {
+    fn replay(&self, state: &mut State, from: u64) -> Result<(usize, u64)> {
         let path = self.journal_path();
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) => return Err(unreadable(&path, e)),
         };
-        let cannot = || format!("cannot read {}", path.display());
-        file.seek(SeekFrom::Start(from)).with_context(cannot)?;
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| unreadable(&path, e))?;
         let mut reader = BufReader::new(file);
         let mut line = Vec::new();
         let (mut count, mut offset, mut number) = (0, from, 0);
         loop {
             line.clear();
-            let read = reader.read_until(b'\n', &mut line).with_context(cannot)?;
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| unreadable(&path, e))?;
             if read == 0 {
                 break;
             }
@@ -163,14 +165,18 @@ impl Store {
                     } else {
                         format!("{} (at byte {})", path.display(), offset - read as u64)
                     };
-                    bail!(
-                        "{at}: corrupt journal line ({e}); roster will not guess what happened. \
-                         Run `roster state repair --state {}`: it keeps every complete record, \
-                         marks the user that line names pending for the next apply to verify, \
-                         and keeps the line itself in {}",
-                        self.path.display(),
-                        self.rejected_path().display()
-                    )
+                    return Err(Error::corrupt(
+                        "journal line",
+                        &at,
+                        anyhow::anyhow!(
+                            "{at}: corrupt journal line ({e}); roster will not guess what happened. \
+                             Run `roster state repair --state {}`: it keeps every complete record, \
+                             marks the user that line names pending for the next apply to verify, \
+                             and keeps the line itself in {}",
+                            self.path.display(),
+                            self.rejected_path().display()
+                        ),
+                    ));
                 }
             }
         }
@@ -180,7 +186,7 @@ impl Store {
     /// Writes `state` atomically with its serial raised, then drops the journal it
     /// now contains. Whatever the journal gained since the state was loaded is
     /// folded in first: it is the record of what was sent.
-    pub fn save(&self, state: &mut State) -> anyhow::Result<()> {
+    pub fn save(&self, state: &mut State) -> Result<()> {
         let (count, _) = self.replay(state, self.folded().unwrap_or(0))?;
         if count > 0 {
             tracing::debug!(records = count, "folded the journal into the state");
@@ -199,8 +205,9 @@ impl Store {
             Ok(()) => sync_dir(&self.path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot remove {}", self.journal_path().display()))
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot remove {}", self.journal_path().display()))
+                    .into())
             }
         }
         self.set_folded(Some(0));
@@ -209,7 +216,7 @@ impl Store {
 
     /// Opens the journal for appending, first cutting off an incomplete last line
     /// so the next record starts on a line of its own.
-    pub fn journal(&self) -> anyhow::Result<Journal> {
+    pub fn journal(&self) -> Result<Journal> {
         let path = self.journal_path();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -220,7 +227,12 @@ impl Store {
             .read(true)
             .append(true)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .map_err(|e| {
+                Error::unreachable(
+                    path.display(),
+                    anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
+                )
+            })?;
         let len = file
             .metadata()
             .with_context(|| format!("cannot read {}", path.display()))?
@@ -246,12 +258,12 @@ impl Store {
     /// (for the next apply to verify) where its vendor and email can be made out;
     /// every line not kept as it was is appended to `rejected_path()`. The caller
     /// holds the lock.
-    pub fn repair(&self) -> anyhow::Result<Repaired> {
+    pub fn repair(&self) -> Result<Repaired> {
         let path = self.journal_path();
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Repaired::default()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) => return Err(unreadable(&path, e)),
         };
         // The record each pair had before a bad line, for its fingerprint and spec.
         let mut known = self.read_state()?;
@@ -366,7 +378,16 @@ fn complete_len(file: &mut File, len: u64) -> std::io::Result<u64> {
     Ok(0)
 }
 
-fn parse_state(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
+/// `cannot read <path>: <why>`, as a store that cannot be read.
+fn unreadable(path: &Path, e: std::io::Error) -> Error {
+    Error::unreachable(
+        path.display(),
+        anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+    )
+}
+
+fn parse_state(path: &Path, bytes: &[u8]) -> Result<State> {
+    let corrupt = |e: anyhow::Error| Error::corrupt("state file", path.display(), e);
     let name = path.display();
     let newer = |v: u64| {
         anyhow::anyhow!(
@@ -374,18 +395,23 @@ fn parse_state(path: &Path, bytes: &[u8]) -> anyhow::Result<State> {
         )
     };
     match serde_json::from_slice::<State>(bytes) {
-        Ok(state) if state.version > STATE_VERSION => Err(newer(state.version)),
+        Ok(state) if state.version > STATE_VERSION => Err(newer(state.version).into()),
         Ok(state) => Ok(state),
         // Say why as precisely as possible: not JSON, another format, or damaged.
         Err(e) => {
             let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-                return Err(e)
-                    .with_context(|| format!("{name}: not a roster state file (invalid JSON)"));
+                return Err(corrupt(anyhow::Error::new(e).context(format!(
+                    "{name}: not a roster state file (invalid JSON)"
+                ))));
             };
             match value.get("version").and_then(serde_json::Value::as_u64) {
-                Some(v) if v > STATE_VERSION => Err(newer(v)),
-                Some(_) => Err(e).with_context(|| format!("{name}: not a valid roster state file")),
-                None => bail!("{name}: not a roster state file (no `version`)"),
+                Some(v) if v > STATE_VERSION => Err(newer(v).into()),
+                Some(_) => Err(corrupt(
+                    anyhow::Error::new(e).context(format!("{name}: not a valid roster state file")),
+                )),
+                None => Err(corrupt(anyhow::anyhow!(
+                    "{name}: not a roster state file (no `version`)"
+                ))),
             }
         }
     }
@@ -435,14 +461,15 @@ impl Journal {
     }
 
     /// Appends encoded lines and makes them durable before returning.
-    pub fn write(&mut self, lines: &[u8]) -> anyhow::Result<()> {
+    pub fn write(&mut self, lines: &[u8]) -> Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
-        self.file
+        Ok(self
+            .file
             .write_all(lines)
             .and_then(|()| self.file.sync_data())
-            .with_context(|| format!("cannot write {}", self.path.display()))
+            .with_context(|| format!("cannot write {}", self.path.display()))?)
     }
 }
 

@@ -179,9 +179,20 @@ fn the_state_file_keeps_the_contract() {
 fn postgresql_keeps_the_contract() {
     let pg = Pg::start();
     let url = pg.url().to_string();
-    contract(&|| Box::new(PgBackend::connect(&url, "default", Duration::ZERO).unwrap()));
+    contract(&|| {
+        Box::new(
+            PgBackend::connect(&url, "default", Duration::ZERO, &roster::model::process_env)
+                .unwrap(),
+        )
+    });
     // Another workspace in the same database sees none of it.
-    let other = PgBackend::connect(&url, "marketing", Duration::ZERO).unwrap();
+    let other = PgBackend::connect(
+        &url,
+        "marketing",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     assert!(!other.exists().unwrap());
     assert!(other.load().unwrap().vendors.is_empty());
 }

@@ -389,7 +389,15 @@ fn a_lease_of_another_machine_with_the_same_host_name_is_never_taken_for_gone() 
     use roster::state::postgres::PgBackend;
     let pg = Pg::start();
     // The schema, as any run makes it.
-    drop(PgBackend::connect(pg.url(), "default", std::time::Duration::ZERO).unwrap());
+    drop(
+        PgBackend::connect(
+            pg.url(),
+            "default",
+            std::time::Duration::ZERO,
+            &roster::model::process_env,
+        )
+        .unwrap(),
+    );
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();

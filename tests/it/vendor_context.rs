@@ -19,7 +19,13 @@ fn spent(pg: &Pg) -> Vec<String> {
 fn every_command_that_reads_or_writes_a_vendor_spends_the_shared_budget() {
     let pg = Pg::start();
     // The schema, budgets' table included.
-    PgBackend::connect(pg.url(), "default", Duration::ZERO).unwrap();
+    PgBackend::connect(
+        pg.url(),
+        "default",
+        Duration::ZERO,
+        &roster::model::process_env,
+    )
+    .unwrap();
     let server = Server::start(Config::default());
     let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
     t.write(

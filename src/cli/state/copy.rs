@@ -4,8 +4,13 @@ use super::super::args::StateFile;
 use super::super::output::{say, Exit};
 use roster::ops::state::copy::{self, Direction};
 
-pub fn exec(file: &StateFile, url: &str, direction: Direction) -> anyhow::Result<Exit> {
-    let c = copy::run(&file.location(), url, direction)?;
+pub fn exec(
+    env: roster::model::Env<'_>,
+    file: &StateFile,
+    url: &str,
+    direction: Direction,
+) -> anyhow::Result<Exit> {
+    let c = copy::run(env, &file.location(), url, direction)?;
     say!(
         "Copied {} record(s) from {} to {} (lineage {}, serial {}).",
         c.records,

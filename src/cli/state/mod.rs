@@ -16,6 +16,7 @@ use super::output::{say, Exit, Format};
 use clap::{Args, Subcommand};
 use roster::ops::state::copy::Direction;
 use roster::ops::state::Rewritten;
+use roster::ops::Context;
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -120,17 +121,18 @@ pub struct MergeArgs {
     pub base: Option<PathBuf>,
 }
 
-pub fn exec(command: &StateCommand) -> anyhow::Result<Exit> {
+pub fn exec(ctx: &Context<'_>, command: &StateCommand) -> anyhow::Result<Exit> {
+    let env = ctx.env;
     match command {
-        StateCommand::Show(file) => show::exec(file),
-        StateCommand::List(args) => list::exec(args),
-        StateCommand::Rm(args) => rm::exec(args),
-        StateCommand::Mv(args) => mv::exec(args),
-        StateCommand::Merge(args) => merge::exec(args),
-        StateCommand::Unlock(args) => unlock::exec(args),
+        StateCommand::Show(file) => show::exec(env, file),
+        StateCommand::List(args) => list::exec(env, args),
+        StateCommand::Rm(args) => rm::exec(env, args),
+        StateCommand::Mv(args) => mv::exec(env, args),
+        StateCommand::Merge(args) => merge::exec(env, args),
+        StateCommand::Unlock(args) => unlock::exec(env, args),
         StateCommand::Repair(file) => repair::exec(file),
-        StateCommand::Push(args) => copy::exec(&args.state, &args.to, Direction::Push),
-        StateCommand::Pull(args) => copy::exec(&args.state, &args.from, Direction::Pull),
+        StateCommand::Push(args) => copy::exec(env, &args.state, &args.to, Direction::Push),
+        StateCommand::Pull(args) => copy::exec(env, &args.state, &args.from, Direction::Pull),
     }
 }
 

@@ -3,8 +3,9 @@
 use super::super::output::Exit;
 use super::RmArgs;
 
-pub fn exec(args: &RmArgs) -> anyhow::Result<Exit> {
+pub fn exec(env: roster::model::Env<'_>, args: &RmArgs) -> anyhow::Result<Exit> {
     super::said(roster::ops::state::rm::run(
+        env,
         &args.state.location(),
         &args.vendor,
         &args.emails,

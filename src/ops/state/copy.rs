@@ -2,6 +2,7 @@
 //! PostgreSQL database, exactly (lineage, serial, every record).
 
 use super::StateLocation;
+use crate::model::Env;
 use crate::state::{postgres, Backend, Scope};
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,12 @@ pub struct Copied {
 /// Copies between the state file `file` names and the database at `url`
 /// (in `file`'s workspace), both locked. Refuses to overwrite another state,
 /// or a newer copy of this one.
-pub fn run(file: &StateLocation, url: &str, direction: Direction) -> anyhow::Result<Copied> {
+pub fn run(
+    env: Env<'_>,
+    file: &StateLocation,
+    url: &str,
+    direction: Direction,
+) -> anyhow::Result<Copied> {
     let (what, flag) = match direction {
         Direction::Push => ("push", "--to"),
         Direction::Pull => ("pull", "--from"),
@@ -49,8 +55,8 @@ pub fn run(file: &StateLocation, url: &str, direction: Direction) -> anyhow::Res
         state: Some(PathBuf::from(url)),
         ..file.clone()
     }
-    .store()?;
-    let file = file.store()?;
+    .store(env)?;
+    let file = file.store(env)?;
     let command = format!("roster state {what}");
     match direction {
         Direction::Push => copy(file.as_ref(), database.as_ref(), &command),

@@ -2,6 +2,7 @@
 //! records of another copy of the same state.
 
 use super::{rewrite, Rewritten, StateLocation};
+use crate::model::Env;
 use crate::state::{merge, State, Store};
 use anyhow::{bail, Context};
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 /// Merges `other` (with `base`, the state both copies started from) into the
 /// state; with no `other`, folds in the journal only.
 pub fn run(
+    env: Env<'_>,
     location: &StateLocation,
     other: Option<&Path>,
     base: Option<&Path>,
@@ -23,7 +25,7 @@ pub fn run(
     };
     let theirs = other.map(read).transpose()?;
     let base = base.map(read).transpose()?;
-    rewrite(location, "roster state merge", |state| {
+    rewrite(env, location, "roster state merge", |state| {
         let (Some(theirs), Some(file)) = (&theirs, other) else {
             return Ok("Nothing to merge but the journal.".into());
         };

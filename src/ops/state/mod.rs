@@ -12,6 +12,7 @@ pub mod rm;
 pub mod unlock;
 
 use super::StateLocation;
+use crate::model::Env;
 use crate::state::{Scope, State};
 
 /// What a change of the state came to.
@@ -27,11 +28,12 @@ pub struct Rewritten {
 /// Runs `change` on the state under its lock and writes the result, unless
 /// it changed nothing (and no journal waits to be folded in).
 pub fn rewrite(
+    env: Env<'_>,
     location: &StateLocation,
     command: &str,
     change: impl FnOnce(&mut State) -> anyhow::Result<String>,
 ) -> anyhow::Result<Rewritten> {
-    let store = location.store()?;
+    let store = location.store(env)?;
     let _lock = store.lock(&Scope::All, command)?;
     let mut state = store.load()?;
     let before = state.clone();
@@ -50,7 +52,7 @@ pub fn rewrite(
 }
 
 /// The recorded state (read, not locked) and where it is.
-pub fn read(location: &StateLocation) -> anyhow::Result<(State, String)> {
-    let store = location.store()?;
+pub fn read(env: Env<'_>, location: &StateLocation) -> anyhow::Result<(State, String)> {
+    let store = location.store(env)?;
     Ok((store.load()?, store.describe()))
 }

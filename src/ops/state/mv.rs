@@ -1,11 +1,17 @@
 //! `state mv`: rename a vendor in the state, after renaming it in roster.yaml.
 
 use super::{rewrite, Rewritten, StateLocation};
+use crate::model::Env;
 use anyhow::bail;
 
 /// Moves every record of vendor `old` to `new`, which must record none.
-pub fn run(location: &StateLocation, old: &str, new: &str) -> anyhow::Result<Rewritten> {
-    rewrite(location, "roster state mv", |state| {
+pub fn run(
+    env: Env<'_>,
+    location: &StateLocation,
+    old: &str,
+    new: &str,
+) -> anyhow::Result<Rewritten> {
+    rewrite(env, location, "roster state mv", |state| {
         if old == new {
             bail!("--vendor {old} {new}: the names are the same");
         }

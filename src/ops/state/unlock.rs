@@ -3,6 +3,7 @@
 //! a running process holds, or a lease its holder still renews, is never broken.
 
 use super::StateLocation;
+use crate::model::Env;
 use crate::state::{postgres, LockRecord, Unlocked};
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -20,13 +21,17 @@ pub enum Outcome {
 }
 
 /// Unlocks the state; `lock_id`, for a state file only, names the lock.
-pub fn run(location: &StateLocation, lock_id: Option<&str>) -> anyhow::Result<Outcome> {
+pub fn run(
+    env: Env<'_>,
+    location: &StateLocation,
+    lock_id: Option<&str>,
+) -> anyhow::Result<Outcome> {
     let url = location.state.as_deref().and_then(Path::to_str);
     if url.is_some_and(postgres::is_url) {
         if lock_id.is_some() {
             bail!("state unlock LOCK_ID is for a state file; a database's leases expire on their own, and `state unlock` removes those of a holder that is gone");
         }
-        let store = location.store()?;
+        let store = location.store(env)?;
         return Ok(match store.unlock()? {
             Some(holder) => Outcome::Removed(holder),
             None => Outcome::NotLocked(store.describe()),
