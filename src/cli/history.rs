@@ -29,7 +29,7 @@ struct JsonHistory<'a> {
 
 pub fn exec(ctx: &roster::ops::Context<'_>, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let (entries, path) =
-        roster::ops::history::run(ctx.env, &args.state.location(), &args.vendors, &args.users)?;
+        roster::ops::history::run(ctx, &args.state.location(), &args.vendors, &args.users)?;
     match args.format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&JsonHistory {

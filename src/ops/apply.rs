@@ -92,7 +92,7 @@ pub fn run(
     req: &Request,
     stop: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Report> {
-    let store = req.target.state.store(ctx.env)?;
+    let store = req.target.state.store(ctx)?;
     let vendors = ctx.vendors(store.as_ref());
     let desired = load_desired(&req.target.file, ctx.env)?;
     store.set_input(&desired.digest);

@@ -2,19 +2,19 @@
 //! PostgreSQL state keeps a history; a state file's is its git log.
 
 use super::StateLocation;
-use crate::model::Env;
+use crate::ops::Context;
 use crate::state::HistoryEntry;
 use anyhow::bail;
 
 /// The history of `vendors` and `users` (all when empty), oldest first, and
 /// where it was read.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     vendors: &[String],
     users: &[String],
 ) -> anyhow::Result<(Vec<HistoryEntry>, String)> {
-    let store = location.store(env)?;
+    let store = location.store(ctx)?;
     let users: Vec<String> = users.iter().map(|u| crate::model::identity(u)).collect();
     let Some(entries) = store.history(vendors, &users)? else {
         bail!(

@@ -35,7 +35,7 @@ pub struct Report {
 }
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
-    let store = req.state.store(ctx.env)?;
+    let store = req.state.store(ctx)?;
     let _lock = store.lock(
         &Scope::vendors(req.vendors.iter().cloned()),
         "roster import",

@@ -37,7 +37,7 @@ pub struct Report {
 }
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
-    let store = req.target.state.store(ctx.env)?;
+    let store = req.target.state.store(ctx)?;
     let desired = load_desired(&req.target.file, ctx.env)?;
     let mut state = load_state(
         store.as_ref(),

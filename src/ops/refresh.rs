@@ -24,7 +24,7 @@ pub struct Report {
 }
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
-    let store = req.target.state.store(ctx.env)?;
+    let store = req.target.state.store(ctx)?;
     let scope = if req.target.narrow.vendors.is_empty() {
         Scope::All
     } else {

@@ -41,15 +41,17 @@ impl StateLocation {
 
     /// The backend `--state` names, refusing a file whose folder does not
     /// exist: a typo there would otherwise start a new, empty state and plan to
-    /// create everyone.
-    pub fn store(&self, env: Env<'_>) -> anyhow::Result<Box<dyn Backend>> {
+    /// create everyone. A database runs on `ctx`'s runtime and reads its
+    /// PG* variables from `ctx`'s environment.
+    pub fn store(&self, ctx: &super::Context<'_>) -> anyhow::Result<Box<dyn Backend>> {
         if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
             if crate::state::postgres::is_url(url) {
-                let backend = crate::state::postgres::PgBackend::connect(
+                let backend = crate::state::postgres::PgBackend::connect_with(
+                    ctx.runtime.handle().clone(),
                     url,
                     &self.workspace,
                     self.lock_timeout,
-                    env,
+                    ctx.env,
                 )?;
                 return Ok(Box::new(backend));
             }

@@ -5,12 +5,12 @@ use super::super::output::{say, Exit};
 use roster::ops::state::copy::{self, Direction};
 
 pub fn exec(
-    env: roster::model::Env<'_>,
+    ctx: &roster::ops::Context<'_>,
     file: &StateFile,
     url: &str,
     direction: Direction,
 ) -> anyhow::Result<Exit> {
-    let c = copy::run(env, &file.location(), url, direction)?;
+    let c = copy::run(ctx, &file.location(), url, direction)?;
     say!(
         "Copied {} record(s) from {} to {} (lineage {}, serial {}).",
         c.records,

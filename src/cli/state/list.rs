@@ -26,8 +26,8 @@ struct JsonRecord<'a> {
     error: Option<&'a str>,
 }
 
-pub fn exec(env: roster::model::Env<'_>, args: &ListArgs) -> anyhow::Result<Exit> {
-    let (state, _) = roster::ops::state::read(env, &args.state.location())?;
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &ListArgs) -> anyhow::Result<Exit> {
+    let (state, _) = roster::ops::state::read(ctx, &args.state.location())?;
     for v in &args.vendors {
         if !state.vendors.contains_key(v) {
             bail!("--vendor {v}: the state records no account under that name");

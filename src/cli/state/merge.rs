@@ -3,9 +3,9 @@
 use super::super::output::Exit;
 use super::MergeArgs;
 
-pub fn exec(env: roster::model::Env<'_>, args: &MergeArgs) -> anyhow::Result<Exit> {
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &MergeArgs) -> anyhow::Result<Exit> {
     super::said(roster::ops::state::merge::run(
-        env,
+        ctx,
         &args.state.location(),
         args.file.as_deref(),
         args.base.as_deref(),

@@ -122,17 +122,16 @@ pub struct MergeArgs {
 }
 
 pub fn exec(ctx: &Context<'_>, command: &StateCommand) -> anyhow::Result<Exit> {
-    let env = ctx.env;
     match command {
-        StateCommand::Show(file) => show::exec(env, file),
-        StateCommand::List(args) => list::exec(env, args),
-        StateCommand::Rm(args) => rm::exec(env, args),
-        StateCommand::Mv(args) => mv::exec(env, args),
-        StateCommand::Merge(args) => merge::exec(env, args),
-        StateCommand::Unlock(args) => unlock::exec(env, args),
+        StateCommand::Show(file) => show::exec(ctx, file),
+        StateCommand::List(args) => list::exec(ctx, args),
+        StateCommand::Rm(args) => rm::exec(ctx, args),
+        StateCommand::Mv(args) => mv::exec(ctx, args),
+        StateCommand::Merge(args) => merge::exec(ctx, args),
+        StateCommand::Unlock(args) => unlock::exec(ctx, args),
         StateCommand::Repair(file) => repair::exec(file),
-        StateCommand::Push(args) => copy::exec(env, &args.state, &args.to, Direction::Push),
-        StateCommand::Pull(args) => copy::exec(env, &args.state, &args.from, Direction::Pull),
+        StateCommand::Push(args) => copy::exec(ctx, &args.state, &args.to, Direction::Push),
+        StateCommand::Pull(args) => copy::exec(ctx, &args.state, &args.from, Direction::Pull),
     }
 }
 

@@ -4,12 +4,12 @@ use super::super::output::Exit;
 use super::MvArgs;
 use anyhow::bail;
 
-pub fn exec(env: roster::model::Env<'_>, args: &MvArgs) -> anyhow::Result<Exit> {
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &MvArgs) -> anyhow::Result<Exit> {
     let [old, new] = args.vendor.as_slice() else {
         bail!("--vendor takes two names: OLD NEW");
     };
     super::said(roster::ops::state::mv::run(
-        env,
+        ctx,
         &args.state.location(),
         old,
         new,

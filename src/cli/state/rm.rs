@@ -3,9 +3,9 @@
 use super::super::output::Exit;
 use super::RmArgs;
 
-pub fn exec(env: roster::model::Env<'_>, args: &RmArgs) -> anyhow::Result<Exit> {
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &RmArgs) -> anyhow::Result<Exit> {
     super::said(roster::ops::state::rm::run(
-        env,
+        ctx,
         &args.state.location(),
         &args.vendor,
         &args.emails,

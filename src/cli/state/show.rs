@@ -4,8 +4,8 @@ use super::super::args::StateFile;
 use super::super::output::{say, Exit};
 use roster::secret::sanitise;
 
-pub fn exec(env: roster::model::Env<'_>, file: &StateFile) -> anyhow::Result<Exit> {
-    let (state, path) = roster::ops::state::read(env, &file.location())?;
+pub fn exec(ctx: &roster::ops::Context<'_>, file: &StateFile) -> anyhow::Result<Exit> {
+    let (state, path) = roster::ops::state::read(ctx, &file.location())?;
     if state.lineage.is_empty() && state.vendors.is_empty() {
         say!("{path}: no state recorded yet.");
         return Ok(Exit::Ok);

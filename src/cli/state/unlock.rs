@@ -4,8 +4,8 @@ use super::super::output::{say, Exit};
 use super::UnlockArgs;
 use roster::ops::state::unlock::{self, Outcome};
 
-pub fn exec(env: roster::model::Env<'_>, args: &UnlockArgs) -> anyhow::Result<Exit> {
-    match unlock::run(env, &args.state.location(), args.lock_id.as_deref())? {
+pub fn exec(ctx: &roster::ops::Context<'_>, args: &UnlockArgs) -> anyhow::Result<Exit> {
+    match unlock::run(ctx, &args.state.location(), args.lock_id.as_deref())? {
         Outcome::Removed(holder) => say!("Removed the lock held by {holder}."),
         Outcome::NotLocked(what) => say!("{what} is not locked."),
         Outcome::Cleared(holder) => {

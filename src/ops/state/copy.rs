@@ -2,7 +2,7 @@
 //! PostgreSQL database, exactly (lineage, serial, every record).
 
 use super::StateLocation;
-use crate::model::Env;
+use crate::ops::Context;
 use crate::state::{postgres, Backend, Scope};
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ pub struct Copied {
 /// (in `file`'s workspace), both locked. Refuses to overwrite another state,
 /// or a newer copy of this one.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     file: &StateLocation,
     url: &str,
     direction: Direction,
@@ -55,8 +55,8 @@ pub fn run(
         state: Some(PathBuf::from(url)),
         ..file.clone()
     }
-    .store(env)?;
-    let file = file.store(env)?;
+    .store(ctx)?;
+    let file = file.store(ctx)?;
     let command = format!("roster state {what}");
     match direction {
         Direction::Push => copy(file.as_ref(), database.as_ref(), &command),

@@ -2,15 +2,15 @@
 //! records of another copy of the same state.
 
 use super::{rewrite, Rewritten, StateLocation};
-use crate::model::Env;
+use crate::ops::Context;
 use crate::state::{merge, State, Store};
-use anyhow::{bail, Context};
+use anyhow::{bail, Context as _};
 use std::path::Path;
 
 /// Merges `other` (with `base`, the state both copies started from) into the
 /// state; with no `other`, folds in the journal only.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     other: Option<&Path>,
     base: Option<&Path>,
@@ -25,7 +25,7 @@ pub fn run(
     };
     let theirs = other.map(read).transpose()?;
     let base = base.map(read).transpose()?;
-    rewrite(env, location, "roster state merge", |state| {
+    rewrite(ctx, location, "roster state merge", |state| {
         let (Some(theirs), Some(file)) = (&theirs, other) else {
             return Ok("Nothing to merge but the journal.".into());
         };

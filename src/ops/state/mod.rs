@@ -12,7 +12,7 @@ pub mod rm;
 pub mod unlock;
 
 use super::StateLocation;
-use crate::model::Env;
+use crate::ops::Context;
 use crate::state::{Scope, State};
 
 /// What a change of the state came to.
@@ -28,12 +28,12 @@ pub struct Rewritten {
 /// Runs `change` on the state under its lock and writes the result, unless
 /// it changed nothing (and no journal waits to be folded in).
 pub fn rewrite(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     command: &str,
     change: impl FnOnce(&mut State) -> anyhow::Result<String>,
 ) -> anyhow::Result<Rewritten> {
-    let store = location.store(env)?;
+    let store = location.store(ctx)?;
     let _lock = store.lock(&Scope::All, command)?;
     let mut state = store.load()?;
     let before = state.clone();
@@ -52,7 +52,7 @@ pub fn rewrite(
 }
 
 /// The recorded state (read, not locked) and where it is.
-pub fn read(env: Env<'_>, location: &StateLocation) -> anyhow::Result<(State, String)> {
-    let store = location.store(env)?;
+pub fn read(ctx: &Context<'_>, location: &StateLocation) -> anyhow::Result<(State, String)> {
+    let store = location.store(ctx)?;
     Ok((store.load()?, store.describe()))
 }

@@ -1,17 +1,17 @@
 //! `state mv`: rename a vendor in the state, after renaming it in roster.yaml.
 
 use super::{rewrite, Rewritten, StateLocation};
-use crate::model::Env;
+use crate::ops::Context;
 use anyhow::bail;
 
 /// Moves every record of vendor `old` to `new`, which must record none.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     old: &str,
     new: &str,
 ) -> anyhow::Result<Rewritten> {
-    rewrite(env, location, "roster state mv", |state| {
+    rewrite(ctx, location, "roster state mv", |state| {
         if old == new {
             bail!("--vendor {old} {new}: the names are the same");
         }

@@ -1,18 +1,18 @@
 //! `state rm`: forget accounts; the vendor is not touched.
 
 use super::{rewrite, Rewritten, StateLocation};
-use crate::model::Env;
+use crate::ops::Context;
 use anyhow::bail;
 use std::collections::BTreeSet;
 
 /// Removes the records of `emails` under `vendor`; every one must exist.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     vendor: &str,
     emails: &[String],
 ) -> anyhow::Result<Rewritten> {
-    rewrite(env, location, "roster state rm", |state| {
+    rewrite(ctx, location, "roster state rm", |state| {
         let Some(records) = state.vendors.get_mut(vendor) else {
             bail!("the state records no account under vendor {vendor}");
         };

@@ -3,7 +3,7 @@
 //! a running process holds, or a lease its holder still renews, is never broken.
 
 use super::StateLocation;
-use crate::model::Env;
+use crate::ops::Context;
 use crate::state::{postgres, LockRecord, Unlocked};
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ pub enum Outcome {
 
 /// Unlocks the state; `lock_id`, for a state file only, names the lock.
 pub fn run(
-    env: Env<'_>,
+    ctx: &Context<'_>,
     location: &StateLocation,
     lock_id: Option<&str>,
 ) -> anyhow::Result<Outcome> {
@@ -31,7 +31,7 @@ pub fn run(
         if lock_id.is_some() {
             bail!("state unlock LOCK_ID is for a state file; a database's leases expire on their own, and `state unlock` removes those of a holder that is gone");
         }
-        let store = location.store(env)?;
+        let store = location.store(ctx)?;
         return Ok(match store.unlock()? {
             Some(holder) => Outcome::Removed(holder),
             None => Outcome::NotLocked(store.describe()),

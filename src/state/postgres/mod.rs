@@ -77,8 +77,38 @@ struct Held {
     scope: Scope,
 }
 
+/// The async runtime the store's calls run on: the caller's one, or, for a
+/// caller without one, the store's own.
+enum Runtime {
+    Shared(tokio::runtime::Handle),
+    Own(tokio::runtime::Runtime),
+}
+
+impl Runtime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        match self {
+            Runtime::Shared(handle) => handle,
+            Runtime::Own(runtime) => runtime.handle(),
+        }
+    }
+
+    /// Runs `f` to its end from synchronous code (never from within the
+    /// runtime's own tasks).
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle().block_on(f)
+    }
+
+    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle().spawn(f)
+    }
+}
+
 struct Inner {
-    runtime: tokio::runtime::Runtime,
+    runtime: Runtime,
     client: Shared,
     /// How to connect again (the lease's own connection).
     config: tokio_postgres::Config,
@@ -125,6 +155,36 @@ impl PgBackend {
     /// PGPASSWORD when the URL has no password, PGSSLROOTCERT,
     /// ROSTER_LEASE_TTL, and GITHUB_SHA or CI_COMMIT_SHA for the history.
     pub fn connect(url: &str, workspace: &str, lock_timeout: Duration, env: Env) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("roster-postgres")
+            .enable_all()
+            .build()
+            .context("cannot start the database runtime")?;
+        Self::connect_on(Runtime::Own(runtime), url, workspace, lock_timeout, env)
+    }
+
+    /// [`PgBackend::connect`] on the caller's runtime (`handle`), which the
+    /// lease renewal and every call of the store then share: the binary runs
+    /// one runtime. Its methods must be called from outside that runtime's
+    /// tasks (from the thread that drives it, or a blocking one).
+    pub fn connect_with(
+        handle: tokio::runtime::Handle,
+        url: &str,
+        workspace: &str,
+        lock_timeout: Duration,
+        env: Env,
+    ) -> Result<Self> {
+        Self::connect_on(Runtime::Shared(handle), url, workspace, lock_timeout, env)
+    }
+
+    fn connect_on(
+        runtime: Runtime,
+        url: &str,
+        workspace: &str,
+        lock_timeout: Duration,
+        env: Env,
+    ) -> Result<Self> {
         let shown = redact(url);
         if workspace.is_empty() || workspace == ALL {
             fail!("--workspace {workspace:?}: give a name");
@@ -143,12 +203,6 @@ impl PgBackend {
         // A server that vanished without closing the connection is noticed.
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("roster-postgres")
-            .enable_all()
-            .build()
-            .context("cannot start the database runtime")?;
         let unreachable = |e: anyhow::Error| {
             Error::unreachable(&shown, e.context(format!("cannot connect to {shown}")))
         };
