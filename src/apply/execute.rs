@@ -48,7 +48,7 @@ async fn look_up(
         .iter()
         .map(|j| (driver.key_of(&j.new_user()), j.email))
         .collect();
-    let pages = recorded.div_ceil(driver.lister().map_or(1, |l| l.page_size()).max(1)) + 1;
+    let pages = recorded.div_ceil(driver.lister().map_or(1, |l| l.caps().page_size).max(1)) + 1;
     if jobs.len() > pages {
         return match list::all(driver, Query::All).await {
             Ok(listing) => {

@@ -61,7 +61,7 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         url: format!("{}/api/vendor/v1/users.json", c.base),
         token: c.secret,
         http: c.http,
-        caps: list::Caps::of(&vendor.config),
+        caps: list::Caps::of(&vendor.config, PER_PAGE),
     }))
 }
 
@@ -173,19 +173,12 @@ impl Driver for ActivePlatform {
 
 #[async_trait]
 impl Lister for ActivePlatform {
-    fn page_size(&self) -> usize {
-        PER_PAGE
-    }
-
     fn caps(&self) -> list::Caps {
         self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
-        let number = match at {
-            Cursor::Page(n) => *n,
-            _ => 1,
-        };
+        let number = at.page_or(1);
         let (number_text, per_page) = (number.to_string(), PER_PAGE.to_string());
         let mut params = vec![
             ("api_token", self.token.expose()),

@@ -106,7 +106,7 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         company,
         key: c.secret,
         http: c.http,
-        caps: list::Caps::of(&vendor.config),
+        caps: list::Caps::of(&vendor.config, PAGE_SIZE),
     }))
 }
 
@@ -242,19 +242,12 @@ impl Driver for FormsOnFire {
 
 #[async_trait]
 impl Lister for FormsOnFire {
-    fn page_size(&self) -> usize {
-        PAGE_SIZE
-    }
-
     fn caps(&self) -> list::Caps {
         self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
-        let number = match at {
-            Cursor::Page(n) => *n,
-            _ => 0,
-        };
+        let number = at.page_or(0);
         let (company, number_text, size) = (
             self.company.to_string(),
             number.to_string(),

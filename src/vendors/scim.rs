@@ -83,7 +83,7 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         token: c.secret,
         http: c.http,
         filters: tokio::sync::OnceCell::new(),
-        caps: list::Caps::of(&vendor.config),
+        caps: list::Caps::of(&vendor.config, PAGE),
     }))
 }
 
@@ -206,19 +206,12 @@ impl Driver for Scim {
 
 #[async_trait]
 impl Lister for Scim {
-    fn page_size(&self) -> usize {
-        PAGE
-    }
-
     fn caps(&self) -> list::Caps {
         self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
-        let start = match at {
-            Cursor::Offset(n) => *n,
-            _ => 1,
-        };
+        let start = at.offset_or(1);
         let mut params = vec![
             ("startIndex", start.to_string()),
             ("count", PAGE.to_string()),

@@ -182,7 +182,7 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         auth,
         batch: limits.batch_size.min(500),
         http,
-        caps: list::Caps::of(config),
+        caps: list::Caps::of(config, PAGE),
     }))
 }
 
@@ -271,19 +271,12 @@ impl Driver for DocuSign {
 
 #[async_trait]
 impl Lister for DocuSign {
-    fn page_size(&self) -> usize {
-        PAGE
-    }
-
     fn caps(&self) -> list::Caps {
         self.caps
     }
 
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError> {
-        let start = match at {
-            Cursor::Offset(n) => *n,
-            _ => 0,
-        };
+        let start = at.offset_or(0);
         let (start_text, count) = (start.to_string(), PAGE.to_string());
         let mut params = vec![
             ("start_position", start_text.as_str()),

@@ -30,13 +30,8 @@ pub trait Lister: Send + Sync {
     /// One page of the vendor's accounts, from `at`.
     async fn page(&self, query: Query<'_>, at: &Cursor) -> Result<Page, CallError>;
 
-    /// Accounts per page the driver asks for, to judge whether a few lookups
-    /// cost less than one listing.
-    fn page_size(&self) -> usize {
-        100
-    }
-
-    /// How far one listing may go (the vendor's `max_accounts`, `max_pages`).
+    /// How far one listing may go (the vendor's `max_accounts`, `max_pages`),
+    /// and the accounts per page it asks for.
     fn caps(&self) -> Caps {
         Caps::default()
     }
@@ -51,6 +46,24 @@ pub enum Cursor {
     Page(u64),
     /// The position of the page's first item (the vendor's own: from 0 or 1).
     Offset(u64),
+}
+
+impl Cursor {
+    /// The page number this cursor names, or `first` (the vendor's first).
+    pub fn page_or(&self, first: u64) -> u64 {
+        match self {
+            Cursor::Page(n) => *n,
+            _ => first,
+        }
+    }
+
+    /// The offset this cursor names, or `first` (the vendor's first).
+    pub fn offset_or(&self, first: u64) -> u64 {
+        match self {
+            Cursor::Offset(n) => *n,
+            _ => first,
+        }
+    }
 }
 
 /// One page of a vendor's list.
@@ -97,17 +110,22 @@ pub enum Query<'a> {
 pub struct Caps {
     pub accounts: usize,
     pub pages: usize,
+    /// Accounts per page the driver asks for, to judge whether a few lookups
+    /// cost less than one listing.
+    pub page_size: usize,
 }
 
 impl Caps {
     pub const DEFAULT_ACCOUNTS: usize = 250_000;
     pub const DEFAULT_PAGES: usize = 25_000;
 
-    /// The caps a vendor's settings give, or the defaults.
-    pub fn of(config: &crate::vendors::VendorConfig) -> Caps {
+    /// The caps a vendor's settings give, or the defaults, for pages of
+    /// `page_size` accounts.
+    pub fn of(config: &crate::vendors::VendorConfig, page_size: usize) -> Caps {
         Caps {
             accounts: config.max_accounts.unwrap_or(Self::DEFAULT_ACCOUNTS).max(1),
             pages: config.max_pages.unwrap_or(Self::DEFAULT_PAGES).max(1),
+            page_size,
         }
     }
 }
@@ -117,6 +135,7 @@ impl Default for Caps {
         Caps {
             accounts: Self::DEFAULT_ACCOUNTS,
             pages: Self::DEFAULT_PAGES,
+            page_size: 100,
         }
     }
 }

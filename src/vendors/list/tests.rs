@@ -501,6 +501,7 @@ fn a_listing_keeps_at_most_512_bytes_for_each_of_max_accounts() {
         caps: Caps {
             accounts: 40_000,
             pages: 100_000,
+            ..Caps::default()
         },
         http: quiet(),
     };
