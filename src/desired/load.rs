@@ -2,7 +2,10 @@
 //! account block by its vendor's kind, merge roles in, and let each vendor check
 //! its own rules. Every problem found is reported, not just the first.
 
-use super::yaml::{self, Block, Blocks, Document, Place, UserEntry};
+use super::place::{self, Place};
+use super::prescan;
+use super::schema::{Block, Blocks, Document, UserEntry};
+use super::yaml;
 use super::{Account, Desired, User};
 use crate::model::{hex, Env, Password, Profile};
 use crate::vendors::Vendor;
@@ -58,7 +61,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
     let mut known = BTreeMap::new();
     let mut docs = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
-        if let Err(r) = yaml::precheck(&source.text) {
+        if let Err(r) = prescan::precheck(&source.text) {
             problems.push(format!(
                 "{}:{}:{}: {}",
                 source.name, r.line, r.column, r.message
@@ -67,18 +70,17 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         }
         match yaml::parse(&source.text, &mut known) {
             Ok(doc) => docs.push((i, doc)),
-            // If the typed read failed inside an account block and the file reads
-            // untyped, its shape is sound and one of its blocks is not: every
-            // block's problem is then reported on its own. Any other error is
-            // reported as it is, the file read once.
-            Err(typed) if yaml::failed_in_block() => match yaml::parse_raw(&source.text) {
+            // If the file reads untyped, the typed read failed inside an account
+            // block: the file's shape is sound and one of its blocks is not, and
+            // every block's problem is then reported on its own. Otherwise the
+            // typed read's error is reported as it is.
+            Err(typed) => match yaml::parse_raw(&source.text) {
                 Ok(doc) => {
                     known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
                     docs.push((i, doc));
                 }
-                Err(_) => problems.push(yaml::located(&source.name, &typed)),
+                Err(_) => problems.push(place::located(&source.name, &typed)),
             },
-            Err(typed) => problems.push(yaml::located(&source.name, &typed)),
         }
     }
     problems.finish()?;
@@ -177,9 +179,9 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
         .collect()
 }
 
-/// Refuses a file over [`yaml::MAX_FILE_BYTES`] before reading it.
+/// Refuses a file over [`prescan::MAX_FILE_BYTES`] before reading it.
 fn check_size(name: &str, size: u64) -> anyhow::Result<()> {
-    let max = yaml::MAX_FILE_BYTES;
+    let max = prescan::MAX_FILE_BYTES;
     if size > max {
         bail!(
             "{name}: {:.1} MiB is over the limit of {} MiB for one file; split the users across the *.yaml files of a folder",
@@ -327,10 +329,10 @@ impl Loader<'_> {
         // Each is found by reading the file again: a few, not thousands.
         self.located.set(self.located.get() + 1);
         let located = (self.located.get() <= MAX_LOCATED)
-            .then(|| yaml::locate(&self.sources[file].text, &self.kinds, place, vendor))
+            .then(|| place::locate(&self.sources[file].text, &self.kinds, place, vendor))
             .flatten();
         match located {
-            Some(located) => yaml::located(self.name(file), &located),
+            Some(located) => place::located(self.name(file), &located),
             None => format!("{}: {path}: {err}", self.name(file)),
         }
     }
