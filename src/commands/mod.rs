@@ -274,34 +274,10 @@ pub fn load_desired(input: &Input) -> anyhow::Result<Desired> {
     Ok(desired)
 }
 
-/// The load checks settings written literally; a `${VAR}` one is checked here
-/// when the environment gives it, so plan catches a bad URL before apply does.
+/// The settings the environment gives are checked once it gives them (see
+/// [`desired::check_resolved`]).
 fn check_settings(desired: &Desired) -> anyhow::Result<()> {
-    let mut problems = Vec::new();
-    for (name, vendor) in &desired.vendors {
-        for (key, template) in vendor.config.templates() {
-            let secret = crate::vendors::SECRET_KEYS.contains(&key);
-            let Some(t) = template.filter(|t| !t.is_literal() && !secret) else {
-                continue;
-            };
-            let Ok(value) = t.resolve(&process_env) else {
-                continue;
-            };
-            // The variable and the setting are named, never the value: it may
-            // be a secret, and this message reaches CI logs and PR comments.
-            if let Err(why) = crate::vendors::check_setting(key, &value) {
-                problems.push(format!(
-                    "{}: vendors.{name}.{key}: the value of {}: {why}",
-                    vendor.file.display(),
-                    t.raw()
-                ));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
-    }
-    Ok(())
+    Ok(desired::check_resolved(desired, &process_env)?)
 }
 
 /// Builds the filter from flags, refusing names that match nothing (a typo would

@@ -2,6 +2,7 @@
 //! account block by its vendor's kind, merge roles in, and let each vendor check
 //! its own rules. Every problem found is reported, not just the first.
 
+use super::check::Problems;
 use super::place::{self, Place};
 use super::prescan;
 use super::schema::{Block, Blocks, Document, UserEntry};
@@ -18,9 +19,6 @@ use std::path::{Path, PathBuf};
 
 /// The format version this roster reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
-
-/// At most this many problems are listed; the count says how many more.
-const MAX_PROBLEMS: usize = 50;
 
 /// At most this many account-block problems are placed at their line (each
 /// takes one more read of its file); the rest name their path only.
@@ -190,36 +188,6 @@ fn check_size(name: &str, size: u64) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[derive(Default)]
-struct Problems(Vec<String>, BTreeSet<String>);
-
-impl Problems {
-    fn push(&mut self, problem: String) {
-        if self.1.insert(problem.clone()) {
-            self.0.push(problem);
-        }
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        let all = std::mem::take(&mut self.0);
-        match all.len() {
-            0 => Ok(()),
-            1 => bail!("{}", all[0]),
-            n => {
-                let mut text = format!("{n} problems in the desired state:");
-                for p in all.iter().take(MAX_PROBLEMS) {
-                    text.push_str("\n  - ");
-                    text.push_str(p);
-                }
-                if n > MAX_PROBLEMS {
-                    text.push_str(&format!("\n  ... and {} more", n - MAX_PROBLEMS));
-                }
-                bail!("{text}")
-            }
-        }
-    }
 }
 
 /// A user entry and where it was written.

@@ -1,6 +1,7 @@
 //! The desired state: which users must exist in which vendor accounts, loaded from
 //! roster.yaml (one file or a folder of them), interpolated and validated.
 
+mod check;
 pub mod emit;
 mod load;
 mod place;
@@ -8,6 +9,7 @@ mod prescan;
 mod schema;
 mod yaml;
 
+pub use check::{check_resolved, Problems};
 pub use load::{load, load_str};
 pub use schema::{schema, Safety};
 
