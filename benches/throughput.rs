@@ -144,11 +144,23 @@ fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i
 
 /// Runs `exe` as a child: its wall time, peak resident memory (KiB) and exit code.
 ///
+/// [`run_cpu`] gives its CPU time (user and system) too.
+///
 /// It is started by a small launcher (this benchmark run again, see [`LAUNCH`]):
 /// a child spawned straight from this process, which holds hundreds of MB, would
 /// be charged this process's peak as its own (the kernel keeps the larger
 /// high-water mark across the `exec`), and every child would seem as large.
 fn run(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i64, i32) {
+    let (wall, rss, code, _) = run_cpu(exe, dir, args, env);
+    (wall, rss, code)
+}
+
+fn run_cpu(
+    exe: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Duration, i64, i32, Duration) {
     let mut cmd = Command::new(std::env::current_exe().expect("the benchmark's own path"));
     cmd.arg(LAUNCH)
         .arg(exe)
@@ -165,8 +177,13 @@ fn run(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Durati
         .split_whitespace()
         .map(|f| f.parse::<i64>().expect("a number"));
     let mut next = || fields.next().expect("the launcher's report");
-    let (nanos, rss, code) = (next(), next(), next());
-    (Duration::from_nanos(nanos as u64), rss, code as i32)
+    let (nanos, rss, code, cpu) = (next(), next(), next(), next());
+    (
+        Duration::from_nanos(nanos as u64),
+        rss,
+        code as i32,
+        Duration::from_micros(cpu as u64),
+    )
 }
 
 /// The argument that makes this benchmark a launcher: it runs the program that
@@ -194,7 +211,9 @@ fn launch(exe: &str, args: &[String]) {
     } else {
         -1
     };
-    println!("{} {} {code}", elapsed.as_nanos(), usage.ru_maxrss);
+    let cpu = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    let cpu = cpu(usage.ru_utime) + cpu(usage.ru_stime);
+    println!("{} {} {code} {cpu}", elapsed.as_nanos(), usage.ru_maxrss);
 }
 
 fn user(i: usize, acton: &str, scim: &str) -> String {
@@ -303,23 +322,25 @@ fn bench_plan(o: &Options) {
 /// The target of plan's speed, as a user sees it: the real `roster plan` (empty
 /// state, JSON to /dev/null) against a process that only reads the same file and
 /// parses it with `serde_yaml::from_str::<Value>`, each run in turn in a fresh
-/// process, so that both the wall time and the peak resident memory (the kernel's
+/// process, so that the wall time, the CPU time (user and system: steadier than
+/// the wall time on a shared machine) and the peak resident memory (the kernel's
 /// count for that one child) are compared in the same run.
 fn plan_against_parse(o: &Options, files: &[(usize, usize, tempfile::TempDir)]) {
     println!(
         "## plan against a bare parse, one process each, medians of {} runs (peak RSS: the highest)\n",
         o.runs
     );
-    println!("| users | file | bare parse | its peak RSS | roster plan | its peak RSS | time ratio | memory ratio |");
+    println!("| users | file | bare parse: wall / CPU | its peak RSS | roster plan: wall / CPU | its peak RSS | time ratio: wall / CPU | memory ratio |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let me = std::env::current_exe().expect("the benchmark's own path");
     for (n, size, dir) in files {
         let (mut bare, mut plan) = (Vec::new(), Vec::new());
         for _ in 0..o.runs {
-            let b = run(&me, dir.path(), &[BARE_PARSE, "roster.yaml"], &[]);
+            let b = run_cpu(&me, dir.path(), &[BARE_PARSE, "roster.yaml"], &[]);
             assert_eq!(b.2, 0, "the bare parse failed");
             bare.push(b);
-            let p = run_roster(
+            let p = run_cpu(
+                Path::new(env!("CARGO_BIN_EXE_roster")),
                 dir.path(),
                 &[
                     "plan",
@@ -336,19 +357,23 @@ fn plan_against_parse(o: &Options, files: &[(usize, usize, tempfile::TempDir)]) 
             assert_eq!(p.2, 0, "plan failed");
             plan.push(p);
         }
-        let peak = |r: &[(Duration, i64, i32)]| r.iter().map(|c| c.1).max().unwrap_or(0);
-        let (bare_rss, plan_rss) = (peak(&bare), peak(&plan));
-        let bare = median(bare.iter().map(|c| c.0).collect());
-        let plan = median(plan.iter().map(|c| c.0).collect());
+        type Run = (Duration, i64, i32, Duration);
+        let peak = |r: &[Run]| r.iter().map(|c| c.1).max().unwrap_or(0);
+        let wall = |r: &[Run]| median(r.iter().map(|c| c.0).collect());
+        let cpu = |r: &[Run]| median(r.iter().map(|c| c.3).collect());
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         println!(
-            "| {n} | {:.1} MB | {} | {:.0} MB | {} | {:.0} MB | {:.2}x | {:.2}x |",
+            "| {n} | {:.1} MB | {} / {} | {:.0} MB | {} / {} | {:.0} MB | {:.2}x / {:.2}x | {:.2}x |",
             *size as f64 / 1e6,
-            secs(bare),
-            bare_rss as f64 / 1024.0,
-            secs(plan),
-            plan_rss as f64 / 1024.0,
-            plan.as_secs_f64() / bare.as_secs_f64(),
-            plan_rss as f64 / bare_rss.max(1) as f64,
+            secs(wall(&bare)),
+            secs(cpu(&bare)),
+            peak(&bare) as f64 / 1024.0,
+            secs(wall(&plan)),
+            secs(cpu(&plan)),
+            peak(&plan) as f64 / 1024.0,
+            ratio(wall(&plan), wall(&bare)),
+            ratio(cpu(&plan), cpu(&bare)),
+            peak(&plan) as f64 / peak(&bare).max(1) as f64,
         );
     }
     println!();
