@@ -211,7 +211,7 @@ fn launch(exe: &str, args: &[String]) {
     } else {
         -1
     };
-    let cpu = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    let cpu = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
     let cpu = cpu(usage.ru_utime) + cpu(usage.ru_stime);
     println!("{} {} {code} {cpu}", elapsed.as_nanos(), usage.ru_maxrss);
 }
