@@ -18,29 +18,22 @@ pub struct Refused {
 }
 
 /// The bytes [`precheck`] looks at; everything else is text.
-const SIGNIFICANT: [bool; 256] = {
-    let mut table = [false; 256];
-    let bytes = b" \t\r#\"'[]{},-:?|>";
-    let mut i = 0;
-    while i < bytes.len() {
-        table[bytes[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
+const SIGNIFICANT: [bool; 256] = table(b" \t\r#\"'[]{},-:?|>");
 
 /// The bytes that make [`precheck`] read a line closely: they may open a
 /// collection, a quoted or block scalar, or a comment.
-const OPENS: [bool; 256] = {
+const OPENS: [bool; 256] = table(b"[{\"'|>#");
+
+/// A lookup table holding `true` for each of `bytes`.
+const fn table(bytes: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
-    let bytes = b"[{\"'|>#";
     let mut i = 0;
     while i < bytes.len() {
         table[bytes[i] as usize] = true;
         i += 1;
     }
     table
-};
+}
 
 fn too_deep() -> String {
     format!("nested deeper than {MAX_DEPTH} levels; roster.yaml needs a handful (is the file generated wrongly?)")
