@@ -134,18 +134,68 @@ fn secs(d: Duration) -> String {
 
 /// Runs the real binary; its wall time and peak resident memory (KiB), read from
 /// the kernel's accounting of that one child.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i64, i32) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.args(args)
+    run(Path::new(env!("CARGO_BIN_EXE_roster")), dir, args, env)
+}
+
+/// Runs `exe` as a child: its wall time, peak resident memory (KiB) and exit code.
+///
+/// [`run_cpu`] gives its CPU time (user and system) too.
+///
+/// It is started by a small launcher (this benchmark run again, see [`LAUNCH`]):
+/// a child spawned straight from this process, which holds hundreds of MB, would
+/// be charged this process's peak as its own (the kernel keeps the larger
+/// high-water mark across the `exec`), and every child would seem as large.
+fn run(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i64, i32) {
+    let (wall, rss, code, _) = run_cpu(exe, dir, args, env);
+    (wall, rss, code)
+}
+
+fn run_cpu(
+    exe: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Duration, i64, i32, Duration) {
+    let mut cmd = Command::new(std::env::current_exe().expect("the benchmark's own path"));
+    cmd.arg(LAUNCH)
+        .arg(exe)
+        .args(args)
         .current_dir(dir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
+    let out = cmd.output().expect("run the launcher");
+    let out = String::from_utf8_lossy(&out.stdout);
+    let mut fields = out
+        .split_whitespace()
+        .map(|f| f.parse::<i64>().expect("a number"));
+    let mut next = || fields.next().expect("the launcher's report");
+    let (nanos, rss, code, cpu) = (next(), next(), next(), next());
+    (
+        Duration::from_nanos(nanos as u64),
+        rss,
+        code as i32,
+        Duration::from_micros(cpu as u64),
+    )
+}
+
+/// The argument that makes this benchmark a launcher: it runs the program that
+/// follows (stdout and stderr to /dev/null), reaps it with `wait4`, and prints
+/// its wall time (ns), peak resident memory (KiB) and exit code.
+const LAUNCH: &str = "--launch-child";
+
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
+fn launch(exe: &str, args: &[String]) {
     let start = Instant::now();
-    let child = cmd.spawn().expect("spawn roster");
+    let child = Command::new(exe)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the child");
     let mut status = 0;
     // SAFETY: rusage is plain data the kernel fills in; the pid is our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -157,7 +207,9 @@ fn run_roster(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Duration, i
     } else {
         -1
     };
-    (elapsed, usage.ru_maxrss, code)
+    let cpu = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
+    let cpu = cpu(usage.ru_utime) + cpu(usage.ru_stime);
+    println!("{} {} {code} {cpu}", elapsed.as_nanos(), usage.ru_maxrss);
 }
 
 fn user(i: usize, acton: &str, scim: &str) -> String {
@@ -187,6 +239,7 @@ fn bench_plan(o: &Options) {
     );
     println!("| users | file | bare serde_yaml parse | roster plan, empty state | ratio | roster plan, full state | ratio | CLI plan (full state) | CLI peak RSS |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut processes = Vec::new();
     for &n in &o.plan_users {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("roster.yaml");
@@ -256,9 +309,74 @@ fn bench_plan(o: &Options) {
             secs(cli_time),
             rss as f64 / 1024.0
         );
+        processes.push((n, text.len(), dir));
+    }
+    println!();
+    plan_against_parse(o, &processes);
+}
+
+/// The target of plan's speed, as a user sees it: the real `roster plan` (empty
+/// state, JSON to /dev/null) against a process that only reads the same file and
+/// parses it with `serde_yaml::from_str::<Value>`, each run in turn in a fresh
+/// process, so that the wall time, the CPU time (user and system: steadier than
+/// the wall time on a shared machine) and the peak resident memory (the kernel's
+/// count for that one child) are compared in the same run.
+fn plan_against_parse(o: &Options, files: &[(usize, usize, tempfile::TempDir)]) {
+    println!(
+        "## plan against a bare parse, one process each, medians of {} runs (peak RSS: the highest)\n",
+        o.runs
+    );
+    println!("| users | file | bare parse: wall / CPU | its peak RSS | roster plan: wall / CPU | its peak RSS | time ratio: wall / CPU | memory ratio |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let me = std::env::current_exe().expect("the benchmark's own path");
+    for (n, size, dir) in files {
+        let (mut bare, mut plan) = (Vec::new(), Vec::new());
+        for _ in 0..o.runs {
+            let b = run_cpu(&me, dir.path(), &[BARE_PARSE, "roster.yaml"], &[]);
+            assert_eq!(b.2, 0, "the bare parse failed");
+            bare.push(b);
+            let p = run_cpu(
+                Path::new(env!("CARGO_BIN_EXE_roster")),
+                dir.path(),
+                &[
+                    "plan",
+                    "-f",
+                    "roster.yaml",
+                    "--state",
+                    "none.json",
+                    "--format",
+                    "json",
+                    "-q",
+                ],
+                &[],
+            );
+            assert_eq!(p.2, 0, "plan failed");
+            plan.push(p);
+        }
+        type Run = (Duration, i64, i32, Duration);
+        let peak = |r: &[Run]| r.iter().map(|c| c.1).max().unwrap_or(0);
+        let wall = |r: &[Run]| median(r.iter().map(|c| c.0).collect());
+        let cpu = |r: &[Run]| median(r.iter().map(|c| c.3).collect());
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        println!(
+            "| {n} | {:.1} MB | {} / {} | {:.0} MB | {} / {} | {:.0} MB | {:.2}x / {:.2}x | {:.2}x |",
+            *size as f64 / 1e6,
+            secs(wall(&bare)),
+            secs(cpu(&bare)),
+            peak(&bare) as f64 / 1024.0,
+            secs(wall(&plan)),
+            secs(cpu(&plan)),
+            peak(&plan) as f64 / 1024.0,
+            ratio(wall(&plan), wall(&bare)),
+            ratio(cpu(&plan), cpu(&bare)),
+            peak(&plan) as f64 / peak(&bare).max(1) as f64,
+        );
     }
     println!();
 }
+
+/// The argument that makes this benchmark a child that parses one file bare.
+const BARE_PARSE: &str = "--bare-parse-child";
 
 /// N Act-On users, in batches of `o.batch`, `o.concurrency` at a time, at `rate`
 /// requests a second.
@@ -587,6 +705,15 @@ fn bench_state(o: &Options) {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == LAUNCH) {
+        return launch(&args[2], &args[3..]);
+    }
+    if let Some(i) = args.iter().position(|a| a == BARE_PARSE) {
+        let text = std::fs::read_to_string(&args[i + 1]).expect("read the file");
+        std::hint::black_box(serde_yaml::from_str::<serde_yaml::Value>(&text).expect("parse"));
+        return;
+    }
     let o = options();
     println!(
         "roster throughput benchmark ({} cores)\n",

@@ -2,7 +2,11 @@
 //! account block by its vendor's kind, merge roles in, and let each vendor check
 //! its own rules. Every problem found is reported, not just the first.
 
-use super::yaml::{self, Block, Blocks, Document, Place, UserEntry};
+use super::check::Problems;
+use super::place::{self, Place};
+use super::prescan;
+use super::schema::{Block, Blocks, Document, UserEntry};
+use super::yaml;
 use super::{Account, Desired, User};
 use crate::model::{hex, Env, Password, Profile};
 use crate::vendors::Vendor;
@@ -15,9 +19,6 @@ use std::path::{Path, PathBuf};
 
 /// The format version this roster reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
-
-/// At most this many problems are listed; the count says how many more.
-const MAX_PROBLEMS: usize = 50;
 
 /// At most this many account-block problems are placed at their line (each
 /// takes one more read of its file); the rest name their path only.
@@ -58,7 +59,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
     let mut known = BTreeMap::new();
     let mut docs = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
-        if let Err(r) = yaml::precheck(&source.text) {
+        if let Err(r) = prescan::precheck(&source.text) {
             problems.push(format!(
                 "{}:{}:{}: {}",
                 source.name, r.line, r.column, r.message
@@ -67,18 +68,17 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
         }
         match yaml::parse(&source.text, &mut known) {
             Ok(doc) => docs.push((i, doc)),
-            // If the typed read failed inside an account block and the file reads
-            // untyped, its shape is sound and one of its blocks is not: every
-            // block's problem is then reported on its own. Any other error is
-            // reported as it is, the file read once.
-            Err(typed) if yaml::failed_in_block() => match yaml::parse_raw(&source.text) {
+            // If the file reads untyped, the typed read failed inside an account
+            // block: the file's shape is sound and one of its blocks is not, and
+            // every block's problem is then reported on its own. Otherwise the
+            // typed read's error is reported as it is.
+            Err(typed) => match yaml::parse_raw(&source.text) {
                 Ok(doc) => {
                     known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
                     docs.push((i, doc));
                 }
-                Err(_) => problems.push(yaml::located(&source.name, &typed)),
+                Err(_) => problems.push(place::located(&source.name, &typed)),
             },
-            Err(typed) => problems.push(yaml::located(&source.name, &typed)),
         }
     }
     problems.finish()?;
@@ -160,9 +160,12 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
                 .with_context(|| format!("cannot read {name}"))?
                 .len();
             check_size(&name, size)?;
-            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {name}"))?;
+            let mut bytes = std::fs::read(&p).with_context(|| format!("cannot read {name}"))?;
             // A byte-order mark some editors write; line numbers are unchanged.
-            let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes).to_vec();
+            // Dropped in place: a copy of a 25 MB file costs as much as a pass.
+            if bytes.starts_with("\u{feff}".as_bytes()) {
+                bytes.drain(.."\u{feff}".len());
+            }
             let text = String::from_utf8(bytes).map_err(|e| {
                 anyhow::anyhow!(
                     "{name}: not UTF-8 text (invalid byte at offset {})",
@@ -177,9 +180,9 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
         .collect()
 }
 
-/// Refuses a file over [`yaml::MAX_FILE_BYTES`] before reading it.
+/// Refuses a file over [`prescan::MAX_FILE_BYTES`] before reading it.
 fn check_size(name: &str, size: u64) -> anyhow::Result<()> {
-    let max = yaml::MAX_FILE_BYTES;
+    let max = prescan::MAX_FILE_BYTES;
     if size > max {
         bail!(
             "{name}: {:.1} MiB is over the limit of {} MiB for one file; split the users across the *.yaml files of a folder",
@@ -188,36 +191,6 @@ fn check_size(name: &str, size: u64) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[derive(Default)]
-struct Problems(Vec<String>, BTreeSet<String>);
-
-impl Problems {
-    fn push(&mut self, problem: String) {
-        if self.1.insert(problem.clone()) {
-            self.0.push(problem);
-        }
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        let all = std::mem::take(&mut self.0);
-        match all.len() {
-            0 => Ok(()),
-            1 => bail!("{}", all[0]),
-            n => {
-                let mut text = format!("{n} problems in the desired state:");
-                for p in all.iter().take(MAX_PROBLEMS) {
-                    text.push_str("\n  - ");
-                    text.push_str(p);
-                }
-                if n > MAX_PROBLEMS {
-                    text.push_str(&format!("\n  ... and {} more", n - MAX_PROBLEMS));
-                }
-                bail!("{text}")
-            }
-        }
-    }
 }
 
 /// A user entry and where it was written.
@@ -327,10 +300,10 @@ impl Loader<'_> {
         // Each is found by reading the file again: a few, not thousands.
         self.located.set(self.located.get() + 1);
         let located = (self.located.get() <= MAX_LOCATED)
-            .then(|| yaml::locate(&self.sources[file].text, &self.kinds, place, vendor))
+            .then(|| place::locate(&self.sources[file].text, &self.kinds, place, vendor))
             .flatten();
         match located {
-            Some(located) => yaml::located(self.name(file), &located),
+            Some(located) => place::located(self.name(file), &located),
             None => format!("{}: {path}: {err}", self.name(file)),
         }
     }

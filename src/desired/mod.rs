@@ -1,30 +1,22 @@
 //! The desired state: which users must exist in which vendor accounts, loaded from
 //! roster.yaml (one file or a folder of them), interpolated and validated.
 
+mod check;
 pub mod emit;
 mod load;
-pub mod yaml;
+mod place;
+mod prescan;
+mod schema;
+mod yaml;
 
+pub use check::{check_resolved, Problems};
 pub use load::{load, load_str};
-pub use yaml::Safety;
+pub use schema::{schema, Safety};
 
 use crate::model::{fingerprint, Password, Profile};
 use crate::vendors::{AccountBlock, Vendor};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// The JSON Schema of roster.yaml, pretty-printed with a trailing newline.
-pub fn schema() -> String {
-    let mut schema = schemars::schema_for!(yaml::Document<yaml::Blocks>);
-    schema.insert("title".into(), "roster.yaml".into());
-    schema.insert(
-        "description".into(),
-        "The desired state of roster: vendor accounts, roles and users (format version 1).".into(),
-    );
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    text.push('\n');
-    text
-}
 
 /// Everything roster.yaml asks for.
 #[derive(Debug, Default)]

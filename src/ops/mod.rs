@@ -19,7 +19,7 @@ mod settings;
 pub mod state;
 
 pub use read::{read_vendors, refresh_in_memory, Read, Unread};
-pub use settings::{check_settings, filter, Guard, Limits, Narrow, StateLocation, Target};
+pub use settings::{filter, Guard, Limits, Narrow, StateLocation, Target};
 
 use crate::desired::{self, Desired};
 use crate::model::Env;
@@ -87,7 +87,9 @@ impl Progress for Silent {}
 /// from the environment, and logs the warnings.
 pub fn load_desired(file: &Path, env: Env<'_>) -> anyhow::Result<Desired> {
     let desired = desired::load(file, env)?;
-    check_settings(&desired, env)?;
+    // Settings written literally were checked as they were read; those a
+    // `${VAR}` gives, now that the environment gives them.
+    desired::check_resolved(&desired, env)?;
     for w in &desired.warnings {
         tracing::warn!("{w}");
     }

@@ -3,7 +3,6 @@
 //! vendor settings once the environment gives them.
 
 use crate::desired::{self, Desired};
-use crate::model::Env;
 use crate::plan::{Baseline, Filter, GoneLimit, Threshold, Verdict};
 use crate::state::{Backend, FileBackend, State};
 use anyhow::bail;
@@ -177,36 +176,6 @@ impl Guard {
             accept,
         })
     }
-}
-
-/// The load checks settings written literally; a `${VAR}` one is checked here
-/// when the environment gives it, so plan catches a bad URL before apply does.
-pub fn check_settings(desired: &Desired, env: Env<'_>) -> anyhow::Result<()> {
-    let mut problems = Vec::new();
-    for (name, vendor) in &desired.vendors {
-        for (key, template) in vendor.config.templates() {
-            let secret = crate::vendors::SECRET_KEYS.contains(&key);
-            let Some(t) = template.filter(|t| !t.is_literal() && !secret) else {
-                continue;
-            };
-            let Ok(value) = t.resolve(env) else {
-                continue;
-            };
-            // The variable and the setting are named, never the value: it may
-            // be a secret, and this message reaches CI logs and PR comments.
-            if let Err(why) = crate::vendors::check_setting(key, &value) {
-                problems.push(format!(
-                    "{}: vendors.{name}.{key}: the value of {}: {why}",
-                    vendor.file.display(),
-                    t.raw()
-                ));
-            }
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
-    }
-    Ok(())
 }
 
 /// Builds the filter from flags, refusing names that match nothing (a typo would
