@@ -8,6 +8,26 @@ use crate::state::{Error, Record, Result, State, Status, UnfinishedApply};
 use anyhow::Context;
 use std::collections::HashMap;
 
+/// The start of a fenced write: the lease is renewed only if this holder's
+/// token still holds it (`ok` says whether it did, `$4` leases being asked
+/// for), and `rows` are the records $5..$15 as a table.
+macro_rules! fenced_rows {
+    () => {
+        "WITH fence AS (
+                        UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
+                        WHERE workspace = $1 AND token = $2 AND expires > now()
+                        RETURNING 1),
+                     ok AS (SELECT (SELECT count(*) FROM fence) = $4 AS ok),
+                     rows AS (
+                        SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
+                            $14::text[], $15::text[])
+                        AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
+                             inactive, vendor_status, warnings)),
+"
+    };
+}
+
 /// The CTE that writes a batch of `rows` into `roster_records` (insert or
 /// replace), shared by a journal append and a save; `ok` is the fence check.
 macro_rules! upsert_records {
@@ -219,18 +239,7 @@ impl Inner {
                 .await
                 .query_one(
                     concat!(
-                        "WITH fence AS (
-                        UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
-                        WHERE workspace = $1 AND token = $2 AND expires > now()
-                        RETURNING 1),
-                     ok AS (SELECT (SELECT count(*) FROM fence) = $4 AS ok),
-                     rows AS (
-                        SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
-                            $14::text[], $15::text[])
-                        AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
-                             inactive, vendor_status, warnings)),
-",
+                        fenced_rows!(),
                         upsert_records!(),
                         "                     hist AS (
                         INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
@@ -355,18 +364,8 @@ impl Inner {
                 .await
                 .query_opt(
                     concat!(
-                        "WITH fence AS (
-                        UPDATE roster_leases SET expires = now() + make_interval(secs => $3)
-                        WHERE workspace = $1 AND token = $2 AND expires > now()
-                        RETURNING 1),
-                     ok AS (SELECT (SELECT count(*) FROM fence) = $4 AS ok),
-                     rows AS (
-                        SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
-                            $14::text[], $15::text[])
-                        AS r(vendor, email, status, remote_id, fingerprint, spec, error, at,
-                             inactive, vendor_status, warnings)),
-                     gone AS (
+                        fenced_rows!(),
+                        "                     gone AS (
                         SELECT * FROM unnest($16::text[], $17::text[]) AS g(vendor, email)),
                      del AS (
                         DELETE FROM roster_records d USING gone g, ok
