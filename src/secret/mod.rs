@@ -607,6 +607,16 @@ mod tests {
     }
 
     #[test]
+    fn a_json_escape_of_another_character_is_not_the_secret() {
+        // Only `\n` spells a line feed: `\t` there is other text, kept.
+        let r = Redactor::new(&[Secret::new("abc\ndefg")]);
+        assert_eq!(r.redact(r#"{"x":"abc\ndefg"}"#), r#"{"x":"***"}"#);
+        for other in [r#"abc\tdefg"#, r#"abc\"defg"#, r#"abc\\defg"#] {
+            assert_eq!(r.redact(other), other);
+        }
+    }
+
+    #[test]
     fn encoded_twice() {
         // A vendor quoting, percent-encoded, a URL whose query already was.
         gone(&percent_encode(

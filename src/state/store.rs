@@ -739,6 +739,8 @@ mod tests {
         // A record glued to a torn one: its start still names the user.
         bytes
             .extend_from_slice(b"{\"vendor\":\"v\",\"email\":\"B@x.io\",\"rec{\"vendor\":\"v\"}\n");
+        // A torn line naming a vendor no roster.yaml could: not taken for one.
+        bytes.extend_from_slice(b"{\"vendor\":\"v w\",\"email\":\"d@x.io\",\"re\n");
         bytes.extend_from_slice(b"\x00\x00garbage\n");
         bytes.extend(line("v", "c@x.io", &record(Status::Created)));
         bytes.extend_from_slice(b"{\"vendor\":\"v\",\"em");
@@ -756,7 +758,7 @@ mod tests {
             report.pending,
             vec![(2, "v".to_string(), "b@x.io".to_string())]
         );
-        assert_eq!(report.unattributed, vec![3]);
+        assert_eq!(report.unattributed, vec![3, 4]);
         assert_eq!(report.torn, 17);
         let side = std::fs::read(report.rejected.unwrap()).unwrap();
         assert!(
