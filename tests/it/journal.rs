@@ -228,3 +228,30 @@ fn temp_files_left_by_killed_saves_are_removed_on_the_next_write() {
     left.sort();
     assert_eq!(left, [".roster-other.state.json.l1ve00.tmp"]);
 }
+
+/// A journal that is there but cannot be read is never taken for no journal:
+/// its records would be lost and their users created again. (A mutant that
+/// took every open error for "not found" survived every other test.)
+#[test]
+fn a_journal_that_cannot_be_read_stops_the_run_and_is_never_taken_for_none() {
+    let server = Server::start(Config::default());
+    let t = test(&server, 2);
+    t.run(&["apply", "--yes"]).code(0);
+    // A link to itself: opening it fails with ELOOP, not NotFound.
+    std::os::unix::fs::symlink("roster.state.json.journal", t.path(JOURNAL)).unwrap();
+    let requests = server.mock.data().requests.len();
+    for args in [&["plan"][..], &["apply", "--yes"]] {
+        let run = t.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("cannot read") && run.stderr.contains(".journal"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        server.mock.data().requests.len(),
+        requests,
+        "nothing was sent"
+    );
+}
