@@ -875,6 +875,37 @@ mod tests {
     }
 
     #[test]
+    fn every_named_spelling_is_read_both_ways() {
+        let named = [
+            ('&', "&amp;"),
+            ('<', "&lt;"),
+            ('>', "&GT;"),
+            ('"', "&quot;"),
+            ('\'', "&apos;"),
+            ('"', "\\\""),
+            ('\\', "\\\\"),
+            ('/', "\\/"),
+            ('\n', "\\n"),
+            ('\r', "\\r"),
+            ('\t', "\\t"),
+            ('\u{8}', "\\b"),
+            ('\u{c}', "\\f"),
+            (' ', "+"),
+        ];
+        for (c, text) in named {
+            let mut ends = Vec::new();
+            spelled(c, text.as_bytes(), 0, &mut ends);
+            assert!(ends.contains(&text.len()), "{c:?} as {text:?}: {ends:?}");
+            let mut chars = Vec::new();
+            spelled_at(text.as_bytes(), 0, &mut chars);
+            assert!(chars.contains(&c), "{text:?} read as {chars:?}");
+        }
+        // And in a secret a vendor echoes as HTML.
+        let r = Redactor::new(&[Secret::new("ab>cd'efg")]);
+        assert_eq!(r.redact("x ab&gt;cd&apos;efg y"), "x *** y");
+    }
+
+    #[test]
     fn a_value_is_redacted_but_reveals_no_credential() {
         let r = Redactor::new([&Secret::new("tok-123456")]);
         r.add_value(&Secret::new("0f6d8e4b-1111-2222"));

@@ -334,7 +334,10 @@ fn the_bundled_example_applies_against_the_mock() {
 fn the_report_counts_every_request_the_vendors_received() {
     let server = Server::start(Config::default());
     let t = crate::support::acton_and_scim(&server, 3, 1);
-    let report = t.run(&["apply", "--yes", "--format", "json"]).code(0).json();
+    let report = t
+        .run(&["apply", "--yes", "--format", "json"])
+        .code(0)
+        .json();
     let received = server.mock.data().requests.len();
     assert!(received >= 4, "{received}");
     assert_eq!(report["requests"], received, "{report}");
