@@ -145,6 +145,19 @@ mod tests {
     const T2: &str = "2026-01-01T00:00:02Z";
 
     #[test]
+    fn where_both_changed_a_record_alike_ours_stays() {
+        // The same status at the same time, other ids: neither says more,
+        // and the copy being merged into keeps its own (merging is repeatable).
+        let base = state(3, &[("a", "x@x.io", record(Status::Pending, T1, "p"))]);
+        let mut ours = state(4, &[("a", "x@x.io", record(Status::Created, T2, "ours"))]);
+        let theirs = state(4, &[("a", "x@x.io", record(Status::Created, T2, "theirs"))]);
+        let m = merge(&mut ours, &theirs, Some(&base)).unwrap();
+        assert_eq!((m.both, m.taken), (1, 0));
+        let kept = ours.get("a", "x@x.io").unwrap();
+        assert_eq!(kept.remote_id.as_deref(), Some("ours"));
+    }
+
+    #[test]
     fn records_of_both_sides_survive() {
         let old = record(Status::Created, T1, "old");
         let base = state(3, &[("a", "old@x.io", old.clone())]);
