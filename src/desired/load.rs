@@ -3,8 +3,8 @@
 //! its own rules. Every problem found is reported, not just the first.
 
 use super::check::Problems;
-use super::place::{self, Place};
 use super::prescan;
+use super::reading::Place;
 use super::schema::{Block, Blocks, Document, UserEntry};
 use super::yaml;
 use super::{Account, Desired, User};
@@ -77,7 +77,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
                     known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
                     docs.push((i, doc));
                 }
-                Err(_) => problems.push(place::located(&source.name, &typed)),
+                Err(_) => problems.push(yaml::located(&source.name, &typed)),
             },
         }
     }
@@ -300,10 +300,10 @@ impl Loader<'_> {
         // Each is found by reading the file again: a few, not thousands.
         self.located.set(self.located.get() + 1);
         let located = (self.located.get() <= MAX_LOCATED)
-            .then(|| place::locate(&self.sources[file].text, &self.kinds, place, vendor))
+            .then(|| yaml::locate(&self.sources[file].text, &self.kinds, place, vendor))
             .flatten();
         match located {
-            Some(located) => place::located(self.name(file), &located),
+            Some(located) => yaml::located(self.name(file), &located),
             None => format!("{}: {path}: {err}", self.name(file)),
         }
     }

@@ -4,8 +4,8 @@
 mod check;
 pub mod emit;
 mod load;
-mod place;
 mod prescan;
+mod reading;
 mod schema;
 mod yaml;
 

@@ -4,8 +4,8 @@
 //! and check each vendor and user entry on the spot, so a problem carries the
 //! line it is on.
 
-use super::place::Place;
-use super::yaml::{enter, known_kind, note_vendors};
+use super::reading::Place;
+use super::reading::{enter, known_kind, note_vendors};
 use crate::model::de::{percent, Check};
 use crate::model::Template;
 use crate::vendors::{AccountBlock, Kind, VendorConfig};
@@ -29,8 +29,8 @@ pub fn schema() -> String {
 }
 
 /// One file of roster.yaml. `B` is how account blocks are read: [`Blocks`] for
-/// loading, [`CheckedBlocks`](super::place::CheckedBlocks) to place an error (see
-/// [`locate`](super::place::locate)).
+/// loading, [`CheckedBlocks`](super::yaml::CheckedBlocks) to place an error (see
+/// [`locate`](super::yaml::locate)).
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
@@ -242,7 +242,7 @@ where
     d.deserialize_map(UniqueVisitor(PhantomData, |_: &str| ()))
 }
 
-/// `roles:`, telling [`locate`](super::place::locate) which role it is in.
+/// `roles:`, telling [`locate`](super::yaml::locate) which role it is in.
 fn roles<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
 where
     D: Deserializer<'de>,
@@ -253,7 +253,7 @@ where
     }))
 }
 
-/// `users:`, telling [`locate`](super::place::locate) which entry it is in.
+/// `users:`, telling [`locate`](super::yaml::locate) which entry it is in.
 fn users<'de, D, V>(d: D) -> Result<Vec<V>, D::Error>
 where
     D: Deserializer<'de>,

@@ -1,92 +1,84 @@
-//! The one place roster.yaml is parsed: YAML text into typed, per-file documents
-//! (see [`super::schema`]), in one pass of serde_yaml, so unknown keys and wrong
-//! types come back with file:line:column.
-//!
-//! An account block's type depends on the kind of its vendor, which may be
-//! defined further down or in another file. A block whose vendor is known as the
-//! parser reaches it is typed on the spot; the others are kept as YAML values and
-//! typed by `load` once every vendor is known. What the deserialisers need to
-//! know for that (the kinds known so far; for [`super::place::locate`], the block
-//! sought) is the [`Reading`] in progress.
+//! The one place roster.yaml is parsed: YAML text into typed, per-file
+//! documents (see [`super::schema`]), in one pass of serde_yaml, so unknown
+//! keys and wrong types come back with file:line:column; and placing an error:
+//! serde_yaml's location turned into `file:line:column`, and the re-read that
+//! finds the line of an account block that does not fit its vendor's kind
+//! (blocks typed after the parse have lost their place).
 
-use super::place::{Place, Target};
+use super::reading::{forget, target_kind, Place, Reading, Target};
 use super::schema::{Blocks, Document};
 use crate::vendors::Kind;
-use std::cell::RefCell;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+use std::fmt;
 
-/// What the deserialisers of one read need to know.
-///
-/// It is the one thread-local of the loader, set only for the span of one
-/// `serde_yaml::from_str` by [`Reading::during`]: serde's derived impls take no
-/// context, and passing one as a seed would mean writing the visitors of
-/// `Document` and `UserEntry` by hand, repeating what the derive does (unknown,
-/// missing and duplicate fields, their messages) and the schema beside it.
-pub(super) enum Reading {
-    /// [`parse`]: the vendor kinds known so far, joined by each `vendors:` read.
-    Load(BTreeMap<String, Kind>),
-    /// [`super::place::locate`]: the one block to type, and where the parser is.
-    Locate(Target),
-}
-
-thread_local! {
-    static READING: RefCell<Option<Reading>> = const { RefCell::new(None) };
-}
-
-impl Reading {
-    /// Runs `read` with this reading in place; gives back its result and the
-    /// reading as `read` left it. The reading is cleared even if `read` panics.
-    pub(super) fn during<T>(self, read: impl FnOnce() -> T) -> (T, Option<Reading>) {
-        struct Clear;
-        impl Drop for Clear {
-            fn drop(&mut self) {
-                READING.with(|r| r.borrow_mut().take());
-            }
+/// A parse error with its place: `file:line:column: path: message`.
+pub fn located(file: &str, err: &serde_yaml::Error) -> String {
+    let text = err.to_string();
+    match err.location() {
+        Some(loc) => {
+            // The place leads the message; drop serde_yaml's own copy of it.
+            let place = format!(" at line {} column {}", loc.line(), loc.column());
+            let message = text.replacen(&place, "", 1);
+            format!("{file}:{}:{}: {message}", loc.line(), loc.column())
         }
-        READING.with(|r| *r.borrow_mut() = Some(self));
-        let clear = Clear;
-        let result = read();
-        let left = READING.with(|r| r.borrow_mut().take());
-        drop(clear);
-        (result, left)
+        None => format!("{file}: {text}"),
     }
 }
 
-/// The kind of vendor `name`, if [`parse`] knows it by now.
-pub(super) fn known_kind(name: &str) -> Option<Kind> {
-    READING.with(|r| match &*r.borrow() {
-        Some(Reading::Load(known)) => known.get(name).copied(),
-        _ => None,
-    })
+/// Account blocks typed by the kind of their vendor, read straight from the parser.
+#[derive(Default)]
+pub struct CheckedBlocks;
+
+impl<'de> Deserialize<'de> for CheckedBlocks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BlocksVisitor;
+        impl<'de> Visitor<'de> for BlocksVisitor {
+            type Value = CheckedBlocks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of vendor names to account blocks")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<CheckedBlocks, E> {
+                Ok(CheckedBlocks)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckedBlocks, A::Error> {
+                while let Some(name) = map.next_key::<String>()? {
+                    match target_kind(&name) {
+                        Some(kind) => {
+                            kind.next_account(&mut map)?;
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CheckedBlocks)
+            }
+        }
+        d.deserialize_map(BlocksVisitor)
+    }
 }
 
-/// `vendors:` was read: its kinds type the account blocks that follow.
-pub(super) fn note_vendors<'a>(vendors: impl Iterator<Item = (&'a str, Kind)>) {
-    READING.with(|r| {
-        if let Some(Reading::Load(known)) = &mut *r.borrow_mut() {
-            known.extend(vendors.map(|(name, kind)| (name.to_string(), kind)));
-        }
-    });
-}
-
-/// Notes where the parser is, when [`super::place::locate`] is listening.
-pub(super) fn enter(place: impl FnOnce() -> Place) {
-    READING.with(|r| {
-        if let Some(Reading::Locate(t)) = &mut *r.borrow_mut() {
-            t.at = Some(place());
-        }
-    });
-}
-
-/// The kind to type the block of vendor `name` by, if it is the one
-/// [`super::place::locate`] looks for and the parser is at its place.
-pub(super) fn target_kind(name: &str) -> Option<Kind> {
-    READING.with(|r| match &*r.borrow() {
-        Some(Reading::Locate(t)) if t.at.as_ref() == Some(&t.place) && t.vendor == name => {
-            t.kinds.get(name).copied()
-        }
-        _ => None,
-    })
+/// Re-reads `text` with the block of `vendor` at `place` typed by the vendor's kind
+/// and returns its error, which serde_yaml places at its line and column. Used
+/// only on the error path, so the common path parses each file once.
+pub fn locate(
+    text: &str,
+    kinds: &BTreeMap<String, Kind>,
+    place: Place,
+    vendor: &str,
+) -> Option<serde_yaml::Error> {
+    let target = Target {
+        kinds: kinds.clone(),
+        place,
+        vendor: vendor.to_string(),
+        at: None,
+    };
+    Reading::Locate(target)
+        .during(|| serde_yaml::from_str::<Document<CheckedBlocks>>(text))
+        .0
+        .err()
 }
 
 /// Reads one file in one pass, typing every account block whose vendor kind is
@@ -108,6 +100,28 @@ pub fn parse(
 /// account block, the rest of the file is sound, and each block's problem can be
 /// reported on its own.
 pub fn parse_raw(text: &str) -> Result<Document<Blocks>, serde_yaml::Error> {
-    READING.with(|r| r.borrow_mut().take());
+    forget();
     serde_yaml::from_str(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::schema::Blocks;
+
+    #[test]
+    fn the_place_is_said_once() {
+        let Err(err) = serde_yaml::from_str::<Document<Blocks>>("version: 1\nusers: [{email: x\n")
+        else {
+            panic!("parsed")
+        };
+        let text = located("r.yaml", &err);
+        assert!(text.starts_with("r.yaml:3:1: "), "{text}");
+        assert!(!text.contains("at line 3 column 1"), "{text}");
+        // Where the mapping began is context worth keeping.
+        assert!(
+            text.ends_with("while parsing a flow mapping at line 2 column 9"),
+            "{text}"
+        );
+    }
 }
