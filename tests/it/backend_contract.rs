@@ -3,7 +3,7 @@
 //! quietly weaken a guarantee of the first.
 
 use crate::support::pg::Pg;
-use roster::state::postgres::PgBackend;
+use crate::support::pg_store;
 use roster::state::{Backend, FileBackend, RawSpec, Record, Scope, State, Status};
 use std::time::Duration;
 
@@ -179,20 +179,9 @@ fn the_state_file_keeps_the_contract() {
 fn postgresql_keeps_the_contract() {
     let pg = Pg::start();
     let url = pg.url().to_string();
-    contract(&|| {
-        Box::new(
-            PgBackend::connect(&url, "default", Duration::ZERO, &roster::model::process_env)
-                .unwrap(),
-        )
-    });
+    contract(&|| Box::new(pg_store(&url, "default", Duration::ZERO)));
     // Another workspace in the same database sees none of it.
-    let other = PgBackend::connect(
-        &url,
-        "marketing",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let other = pg_store(&url, "marketing", Duration::ZERO);
     assert!(!other.exists().unwrap());
     assert!(other.load().unwrap().vendors.is_empty());
 }

@@ -2,7 +2,7 @@
 //! (`roster::state::lock_within`), at each store.
 
 use crate::support::pg::Pg;
-use roster::state::postgres::PgBackend;
+use crate::support::pg_store;
 use roster::state::{Backend, FileBackend, Scope};
 use std::time::{Duration, Instant};
 
@@ -12,23 +12,11 @@ use std::time::{Duration, Instant};
 #[test]
 fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
     let pg = Pg::start();
-    let holder = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
-    let waiter = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::MAX,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let waiter = pg_store(pg.url(), "default", Duration::MAX);
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(800));
         drop(lease);
@@ -59,21 +47,9 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
 #[test]
 fn a_lease_wait_ends_at_its_timeout_naming_the_holder_and_the_wait() {
     let pg = Pg::start();
-    let holder = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let _lease = holder.lock(&Scope::All, "roster apply").unwrap();
-    let waiter = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::from_millis(1200),
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let waiter = pg_store(pg.url(), "default", Duration::from_millis(1200));
     let start = Instant::now();
     let err = waiter
         .lock(&Scope::vendors(["acton"]), "roster refresh")

@@ -2,8 +2,7 @@
 //! (tests/mock/src/pg.rs) and the mock vendors.
 
 use crate::support::pg::{Pg, PASSWORD};
-use crate::support::{Config, Server, Test};
-use roster::state::postgres::PgBackend;
+use crate::support::{pg_store, Config, Server, Test};
 use roster::state::{Backend, Record, Scope, Status};
 use std::time::Duration;
 
@@ -270,13 +269,7 @@ fn leases_are_per_vendor_wait_when_asked_and_name_their_holder() {
     t.write("roster.yaml", &yaml(&server.url, 3));
 
     // Another run holds Act-On.
-    let holder = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
@@ -328,13 +321,7 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 2));
 
-    let old = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
@@ -397,13 +384,7 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 2));
 
-    let old = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
@@ -775,20 +756,8 @@ fn push_and_pull_copy_a_state_file_both_ways_byte_for_byte() {
 #[test]
 fn runners_share_one_rate_budget_per_vendor_account() {
     let pg = Pg::start();
-    let a = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
-    let b = PgBackend::connect(
-        pg.url(),
-        "other",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let a = pg_store(pg.url(), "default", Duration::ZERO);
+    let b = pg_store(pg.url(), "other", Duration::ZERO);
     // Two runners (in different workspaces, even) take turns at 20 requests a
     // second of one account: each reservation waits 50 ms more than the last,
     // whoever makes it.
@@ -822,26 +791,14 @@ fn runners_share_one_rate_budget_per_vendor_account() {
 #[test]
 fn the_schema_is_migrated_forward_and_a_newer_one_is_refused() {
     let pg = Pg::start();
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
         vec![vec![Some("4".into())]]
     );
     // A database left at version 1 gains what versions 2 to 4 add.
     pg.sql("DROP TABLE roster_budgets; ALTER TABLE roster_leases DROP COLUMN pidns; ALTER TABLE roster_leases DROP COLUMN boot; UPDATE roster_schema SET version = 1");
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     assert_eq!(
         pg.sql("SELECT version FROM roster_schema"),
         vec![vec![Some("4".into())]]
@@ -941,13 +898,7 @@ fn two_applies_on_the_same_vendor_take_turns() {
 #[test]
 fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     let pg = Pg::start();
-    let holder = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
         .lock(&Scope::vendors(["acton", "app"]), "roster apply")
         .unwrap();
@@ -1038,13 +989,7 @@ fn here() -> (String, String, String) {
 fn state_unlock_leaves_a_running_apply_alone() {
     let pg = Pg::start();
     let (server, t, n) = slow(150);
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     let child = t.spawn(&["apply", "--yes", "--state", pg.url()]);
     let started = std::time::Instant::now();
     while count(&pg, "SELECT count(*) FROM roster_leases") == 0 {
@@ -1076,13 +1021,7 @@ fn a_blocked_budget_statement_does_not_starve_the_lease_renewal() {
     let pg = Pg::start();
     let (server, t, n) = slow(0);
     let t = t.env("ROSTER_LEASE_TTL", "3s");
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     let runs = std::thread::scope(|scope| {
         // Another session holds the budget table for longer than a lease lives.
         let blocker = scope.spawn(|| {
@@ -1118,13 +1057,7 @@ fn a_blocked_budget_statement_does_not_starve_the_lease_renewal() {
 #[test]
 fn a_lost_lease_says_what_became_of_it() {
     let pg = Pg::start();
-    let old = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
@@ -1142,13 +1075,7 @@ fn a_lost_lease_says_what_became_of_it() {
         "{late}"
     );
     // Taken over by another run.
-    let other = PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let other = pg_store(pg.url(), "default", Duration::ZERO);
     let _taken = other
         .lock(&Scope::vendors(["acton"]), "roster refresh")
         .unwrap();
@@ -1341,13 +1268,7 @@ fn an_unreachable_rate_budget_leaves_the_run_pacing_itself() {
     t.write("roster.yaml", &yaml(&server.url, 3));
     // The budgets' table is gone (as if the database refused it): the apply
     // warns once per vendor and completes under its own limiter.
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     pg.sql("DROP TABLE roster_budgets");
     let run = t.run(&["apply", "--yes", "--state", pg.url()]);
     run.code(0);
@@ -1376,13 +1297,7 @@ fn a_lease_from_another_pid_namespace_is_not_taken_for_gone() {
     let server = Server::start(Config::default());
     let t = test(&server);
     t.write("roster.yaml", &yaml(&server.url, 2));
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     let (host, ours, boot) = here();
     let other_boot = "'boot_id:00000000-0000-0000-0000-000000000000'";
     let boot = format!("'{boot}'");

@@ -2,7 +2,7 @@
 //! fails today and passes once its finding is fixed; each is ignored (with its
 //! finding's number) so that the branch stays green.
 
-use crate::support::{Config, Server, Test};
+use crate::support::{pg_store, Config, Server, Test};
 
 /// Finding 1: a pull-request author hides what a creation grants in the
 /// Markdown plan (the pull-request comment). ActivePlatform's custom attribute
@@ -386,18 +386,9 @@ fn waits_a_vendor_asks_for_are_capped_in_sum_by_max_wait() {
 #[test]
 fn a_lease_of_another_machine_with_the_same_host_name_is_never_taken_for_gone() {
     use crate::support::pg::Pg;
-    use roster::state::postgres::PgBackend;
     let pg = Pg::start();
     // The schema, as any run makes it.
-    drop(
-        PgBackend::connect(
-            pg.url(),
-            "default",
-            std::time::Duration::ZERO,
-            &roster::model::process_env,
-        )
-        .unwrap(),
-    );
+    drop(pg_store(pg.url(), "default", std::time::Duration::ZERO));
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();

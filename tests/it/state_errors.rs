@@ -3,6 +3,7 @@
 //! store cannot be reached. Each kind is matched on, its message unchanged.
 
 use crate::support::pg::Pg;
+use crate::support::pg_store;
 use roster::state::postgres::PgBackend;
 use roster::state::{Backend, Error, FileBackend, Kind, RawSpec, Record, Scope, Status};
 use std::time::Duration;
@@ -110,24 +111,12 @@ fn an_unreadable_state_a_damaged_one_and_a_damaged_journal_are_told_apart() {
 #[test]
 fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
     let pg = Pg::start();
-    let ours = PgBackend::connect(
-        pg.url(),
-        "errors",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let ours = pg_store(pg.url(), "errors", Duration::ZERO);
     let lease = ours
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
 
-    let other = PgBackend::connect(
-        pg.url(),
-        "errors",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    let other = pg_store(pg.url(), "errors", Duration::ZERO);
     let err = other
         .lock(&Scope::All, "roster import")
         .err()

@@ -3,8 +3,7 @@
 //! installed in the process, so each command must hand it over itself.
 
 use crate::support::pg::Pg;
-use crate::support::{Config, Server, Test};
-use roster::state::postgres::PgBackend;
+use crate::support::{pg_store, Config, Server, Test};
 use std::time::Duration;
 
 /// The accounts whose budget was spent since the table was last emptied.
@@ -19,13 +18,7 @@ fn spent(pg: &Pg) -> Vec<String> {
 fn every_command_that_reads_or_writes_a_vendor_spends_the_shared_budget() {
     let pg = Pg::start();
     // The schema, budgets' table included.
-    PgBackend::connect(
-        pg.url(),
-        "default",
-        Duration::ZERO,
-        &roster::model::process_env,
-    )
-    .unwrap();
+    pg_store(pg.url(), "default", Duration::ZERO);
     let server = Server::start(Config::default());
     let t = Test::new().env("SCIM_TOKEN", &server.mock.config.scim_token);
     t.write(

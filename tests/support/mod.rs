@@ -233,3 +233,19 @@ pub fn serve(app: axum::Router) -> String {
     });
     url
 }
+
+/// The PostgreSQL store at `url` in `workspace`, given the process
+/// environment, as the binary opens it.
+pub fn pg_store(
+    url: &str,
+    workspace: &str,
+    lock_timeout: std::time::Duration,
+) -> roster::state::postgres::PgBackend {
+    roster::state::postgres::PgBackend::connect(
+        url,
+        workspace,
+        lock_timeout,
+        &roster::model::process_env,
+    )
+    .unwrap()
+}
