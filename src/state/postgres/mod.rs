@@ -295,6 +295,19 @@ fn describe_error(e: &tokio_postgres::Error) -> String {
 }
 
 impl Inner {
+    /// One statement on the store's connection, its rows, with the store's
+    /// timeout and messages (`what` names the step in them).
+    fn query(
+        &self,
+        what: &str,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        self.block_on(what, async {
+            self.client.lock().await.query(sql, params).await
+        })
+    }
+
     fn block_on<T>(
         &self,
         what: &str,

@@ -49,36 +49,22 @@ macro_rules! upsert_records {
 
 impl Inner {
     pub(super) fn exists(&self) -> Result<bool> {
-        let inner = self;
-        inner.block_on("reading the state", async {
-            let row = inner
-                .client
-                .lock()
-                .await
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM roster_workspaces WHERE workspace = $1 AND serial > 0)
-                         OR EXISTS (SELECT 1 FROM roster_records WHERE workspace = $1)",
-                    &[&inner.workspace],
-                )
-                .await?;
-            Ok(row.get(0))
-        })
+        let rows = self.query(
+            "reading the state",
+            "SELECT EXISTS (SELECT 1 FROM roster_workspaces WHERE workspace = $1 AND serial > 0)
+                 OR EXISTS (SELECT 1 FROM roster_records WHERE workspace = $1)",
+            &[&self.workspace],
+        )?;
+        Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
     pub(super) fn has_journal(&self) -> Result<bool> {
-        let inner = self;
-        inner.block_on("reading the state", async {
-            let row = inner
-                .client
-                .lock()
-                .await
-                .query_opt(
-                    "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
-                    &[&inner.workspace],
-                )
-                .await?;
-            Ok(row.is_some_and(|r| r.get(0)))
-        })
+        let rows = self.query(
+            "reading the state",
+            "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
+            &[&self.workspace],
+        )?;
+        Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
     pub(super) fn history(
@@ -86,14 +72,9 @@ impl Inner {
         vendors: &[String],
         emails: &[String],
     ) -> Result<Option<Vec<HistoryEntry>>> {
-        let inner = self;
-        let rows = inner.block_on("reading the history", async {
-            inner
-                .client
-                .lock()
-                .await
-                .query(
-                    "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+        let rows = self.query(
+            "reading the history",
+            "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                             vendor, email, status, remote_id, error, run_id, host, command,
                             input, git_commit
                      FROM roster_history
@@ -101,10 +82,8 @@ impl Inner {
                        AND (cardinality($2::text[]) = 0 OR vendor = ANY($2))
                        AND (cardinality($3::text[]) = 0 OR email = ANY($3))
                      ORDER BY id",
-                    &[&inner.workspace, &vendors, &emails],
-                )
-                .await
-        })?;
+            &[&self.workspace, &vendors, &emails],
+        )?;
         Ok(Some(
             rows.iter()
                 .map(|r| HistoryEntry {
