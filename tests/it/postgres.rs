@@ -1062,12 +1062,18 @@ fn a_lost_lease_says_what_became_of_it() {
         .lock(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
     let mut journal = old.journal().unwrap();
-    // Expired, nobody took it.
+    // Expired, nobody took it; another run's lease of another vendor is not
+    // a take-over of this one.
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
+    let neighbour = pg_store(pg.url(), "default", Duration::ZERO);
+    let app = neighbour
+        .lock(&Scope::vendors(["app"]), "roster import")
+        .unwrap();
     let late = format!(
         "{:#}",
         journal.append(&[pending("a@example.com")]).unwrap_err()
     );
+    drop(app);
     assert!(
         late.contains(
             "lease was lost: it expired, not renewed within 1m; no other run has taken it"
