@@ -34,16 +34,16 @@ pub async fn execute(
     Ok(report)
 }
 
-/// What the vendor holds for each job, in order, and the requests it took: one
-/// listing when that takes fewer requests than a lookup per job (the state says
-/// how long the list is), lookups `concurrency` at a time otherwise.
+/// What the vendor holds for each job, in order: one listing when that takes
+/// fewer requests than a lookup per job (the state says how long the list
+/// is), lookups `concurrency` at a time otherwise.
 async fn look_up(
     vendor: &str,
     driver: &dyn Driver,
     jobs: &[Job<'_>],
     recorded: usize,
     concurrency: usize,
-) -> (Vec<Result<Option<Observed>, String>>, usize) {
+) -> Vec<Result<Option<Observed>, String>> {
     let keys: Vec<(String, &str)> = jobs
         .iter()
         .map(|j| (driver.key_of(&j.new_user()), j.email))
@@ -53,32 +53,26 @@ async fn look_up(
         return match list::all(driver, Query::All).await {
             Ok(listing) => {
                 listing.report_lookalikes(vendor, keys.iter().map(|(k, e)| (*e, k.as_str())));
-                (
-                    keys.iter()
-                        .map(|(key, _)| Ok(listing.find(key).observed().cloned()))
-                        .collect(),
-                    listing.requests,
-                )
+                keys.iter()
+                    .map(|(key, _)| Ok(listing.find(key).observed().cloned()))
+                    .collect()
             }
-            Err(e) => (keys.iter().map(|_| Err(e.to_string())).collect(), 1),
+            Err(e) => keys.iter().map(|_| Err(e.to_string())).collect(),
         };
     }
-    let looked: Vec<(Result<Option<Observed>, String>, usize)> =
-        stream::iter(jobs.iter().zip(&keys))
-            .map(|(job, (key, email))| async move {
-                match list::lookup(driver, &job.new_user()).await {
-                    Ok(l) => {
-                        l.report_lookalikes(vendor, [(*email, key.as_str())]);
-                        (Ok(l.find(key).observed().cloned()), l.requests)
-                    }
-                    Err(e) => (Err(e.to_string()), 1),
+    stream::iter(jobs.iter().zip(&keys))
+        .map(|(job, (key, email))| async move {
+            match list::lookup(driver, &job.new_user()).await {
+                Ok(l) => {
+                    l.report_lookalikes(vendor, [(*email, key.as_str())]);
+                    Ok(l.find(key).observed().cloned())
                 }
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
-    let requests = looked.iter().map(|(_, n)| n).sum();
-    (looked.into_iter().map(|(r, _)| r).collect(), requests)
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .buffered(concurrency)
+        .collect()
+        .await
 }
 
 /// Pending pairs, looked up: what the vendor holds is adopted with its id. One
@@ -93,13 +87,11 @@ async fn verify<'a>(
     recorded: usize,
     concurrency: usize,
     grace: Duration,
-    report: &mut Report,
 ) -> (Vec<(&'a str, Record)>, Vec<Job<'a>>) {
     let mut records = Vec::new();
     let mut absent = Vec::new();
     for round in 0..2 {
-        let (looked, requests) = look_up(vendor, driver, &jobs, recorded, concurrency).await;
-        report.requests += requests;
+        let looked = look_up(vendor, driver, &jobs, recorded, concurrency).await;
         let now = SystemTime::now();
         let mut again = Vec::new();
         let mut due = now;
@@ -168,7 +160,6 @@ async fn run_vendor(
             recorded,
             concurrency,
             grace,
-            &mut report,
         )
         .await;
         let records: Vec<_> = records
@@ -216,6 +207,9 @@ async fn run_vendor(
     for r in results {
         report.merge(r?);
     }
+    // What the vendor received from this run: every request its client sent
+    // (lookups, creations, a token, a server's capabilities, retries).
+    report.requests = driver.http().sent();
     Ok(report)
 }
 
@@ -271,10 +265,7 @@ async fn create_batch(
     let users: Vec<NewUser<'_>> = jobs.iter().map(Job::new_user).collect();
     tracing::info!(users = users.len(), "creating");
     let answer = driver.create(&users).await;
-    let mut report = Report {
-        requests: 1,
-        ..Report::default()
-    };
+    let mut report = Report::default();
     let mut outcomes: BTreeMap<String, Outcome> = match answer {
         Ok(list) => list.into_iter().collect(),
         Err(e) => {
@@ -306,7 +297,7 @@ async fn create_batch(
             Outcome::Exists {
                 remote_id: None,
                 said,
-            } => confirm_exists(vendor, driver, job, &said, &mut report).await,
+            } => confirm_exists(vendor, driver, job, &said).await,
             Outcome::Rejected { reason } => job.record(
                 Status::Failed,
                 None,
@@ -358,13 +349,7 @@ async fn create_batch(
 /// lookup fails, nobody knows yet: pending. A vendor with no lookup and no ids
 /// (Act-On) has only its word, which its driver takes only when it names this
 /// user's own email (see `acton::says_user_exists`).
-async fn confirm_exists(
-    vendor: &str,
-    driver: &dyn Driver,
-    job: &Job<'_>,
-    said: &str,
-    report: &mut Report,
-) -> Record {
+async fn confirm_exists(vendor: &str, driver: &dyn Driver, job: &Job<'_>, said: &str) -> Record {
     if driver.lister().is_none() {
         return job.record(Status::Adopted, None, None, vec![]);
     }
@@ -372,7 +357,6 @@ async fn confirm_exists(
     let key = driver.key_of(&user);
     match list::lookup(driver, &user).await {
         Ok(listing) => {
-            report.requests += listing.requests;
             let lookalikes = listing.report_lookalikes(vendor, [(job.email, key.as_str())]);
             let found = listing.find(&key);
             job.found(found.observed()).unwrap_or_else(|| {
@@ -388,7 +372,6 @@ async fn confirm_exists(
             })
         }
         Err(e) => {
-            report.requests += 1;
             let why = format!(
                 "the vendor answered {said:?}; the lookup that would confirm it failed ({e}): to verify"
             );

@@ -328,17 +328,31 @@ fn the_bundled_example_applies_against_the_mock() {
 }
 
 /// The report's request count is what the vendors received: batches of
-/// Act-On users and one SCIM call a user (a mutant dropping the count of a
-/// batch survived every other test).
+/// Act-On users, one SCIM call a user, and the lookup (with its read of the
+/// server's capabilities) that confirms an "already exists" (mutants dropping
+/// the count of a batch or of a confirmation survived every other test).
 #[test]
 fn the_report_counts_every_request_the_vendors_received() {
     let server = Server::start(Config::default());
+    // One user is at the SCIM server already: its creation is answered
+    // "exists" and confirmed by a lookup, which counts too.
+    let held = "user01@example.com";
+    server.mock.seed(
+        "scim",
+        held,
+        serde_json::json!({
+            "id": "scim-held", "userName": held, "active": true,
+            "emails": [{"value": held, "primary": true, "type": "work"}],
+            "name": {"givenName": "U", "familyName": "N"},
+        }),
+    );
     let t = crate::support::acton_and_scim(&server, 3, 1);
     let report = t
         .run(&["apply", "--yes", "--format", "json"])
         .code(0)
         .json();
+    assert_eq!(report["adopted"], 1, "{report}");
     let received = server.mock.data().requests.len();
-    assert!(received >= 4, "{received}");
+    assert!(received >= 5, "{received}");
     assert_eq!(report["requests"], received, "{report}");
 }

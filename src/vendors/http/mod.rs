@@ -31,7 +31,7 @@ use crate::secret::{Redactor, Secret};
 use crate::vendors::Limits;
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -95,6 +95,8 @@ pub struct Http {
     rate_per_second: f64,
     /// The shared budget failed once: this client paces itself alone.
     alone: AtomicBool,
+    /// Requests sent (every attempt), for the reports' counts.
+    sent: AtomicUsize,
     retry: RetryPolicy,
     throttled: fn(&Response) -> bool,
     quota: fn(&Response) -> Option<Duration>,
@@ -164,6 +166,7 @@ impl Http {
             account,
             rate_per_second: limits.rate_per_second,
             alone: AtomicBool::new(false),
+            sent: AtomicUsize::new(0),
             retry: RetryPolicy::default(),
             throttled: is_429,
             quota: spent_quota,
@@ -252,6 +255,12 @@ impl Http {
     }
 
     /// Sends `request` under the rate limit and the retry policy.
+    /// How many requests this client has sent, every attempt of each: what
+    /// the vendor received from this run.
+    pub fn sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+
     pub async fn send(&self, call: Call, request: reqwest::Request) -> Result<Response, CallError> {
         let method = request.method().clone();
         // Never the query (it may hold a secret), and the path redacted: it may
@@ -274,6 +283,7 @@ impl Http {
             // Another request may have stopped this vendor while this one waited.
             self.check_stopped()?;
             let started = Instant::now();
+            self.sent.fetch_add(1, Ordering::Relaxed);
             let result = client.execute(this_try).await;
             let more = attempt + 1 < self.retry.attempts;
             match result {
