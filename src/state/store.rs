@@ -729,6 +729,27 @@ mod tests {
     }
 
     #[test]
+    fn what_the_journal_held_at_load_is_not_folded_in_again_at_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s.json"));
+        store.save(&mut State::default()).unwrap();
+        // A journal left by a killed apply, folded in by the load.
+        std::fs::write(
+            store.journal_path(),
+            line("v", "a@x.io", &record(Status::Pending)),
+        )
+        .unwrap();
+        let mut state = store.load().unwrap();
+        assert!(state.get("v", "a@x.io").is_some());
+        // Forgotten after the load (`state rm`): the save must not bring it
+        // back from the journal it has already folded in.
+        state.vendors.remove("v");
+        store.save(&mut state).unwrap();
+        let state = Store::new(store.path()).load().unwrap();
+        assert!(state.get("v", "a@x.io").is_none(), "came back: {state:?}");
+    }
+
+    #[test]
     fn repair_keeps_every_record_and_marks_unreadable_lines_pending() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("s.json"));
