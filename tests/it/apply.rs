@@ -356,3 +356,31 @@ fn the_report_counts_every_request_the_vendors_received() {
     assert!(received >= 5, "{received}");
     assert_eq!(report["requests"], received, "{report}");
 }
+
+/// A pending pair whose recorded time cannot be read (a hand-edited state) has
+/// no grace left to wait out: it is looked up once, then created again, not
+/// looked up a second time (a mutant waiting for it survived every test).
+#[test]
+fn a_pending_pair_without_a_readable_time_is_looked_up_once() {
+    let server = Server::start(Config::default());
+    let t = crate::support::acton_and_scim(&server, 2, 1);
+    t.run(&["apply", "--yes"]).code(0);
+    // The account is gone at the vendor, and the state says its creation is
+    // pending since a time nobody can read.
+    server.mock.delete("scim", "user01@example.com");
+    let mut state = t.state();
+    let record = &mut state["vendors"]["app"]["user01@example.com"];
+    record["status"] = "pending".into();
+    record["at"] = "yesterday".into();
+    t.write(
+        "state/roster.state.json",
+        &serde_json::to_string_pretty(&state).unwrap(),
+    );
+    let before = server.mock.reads("/scim/v2/Users");
+    t.run(&["apply", "--yes"]).code(0);
+    assert_eq!(server.mock.reads("/scim/v2/Users") - before, 1, "lookups");
+    assert_eq!(
+        t.state()["vendors"]["app"]["user01@example.com"]["status"],
+        "created"
+    );
+}
