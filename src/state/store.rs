@@ -729,6 +729,31 @@ mod tests {
     }
 
     #[test]
+    fn a_write_removes_only_its_own_abandoned_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - ABANDONED * 2;
+        let names = [
+            ".roster-1234.tmp",
+            "notes.tmp",
+            ".roster-notes",
+            "x.roster-9.tmp",
+        ];
+        for name in names {
+            let file = std::fs::File::create(dir.path().join(name)).unwrap();
+            file.set_modified(old).unwrap();
+        }
+        Store::new(dir.path().join("s.json"))
+            .save(&mut State::default())
+            .unwrap();
+        let left: Vec<&str> = names
+            .into_iter()
+            .filter(|n| dir.path().join(n).exists())
+            .collect();
+        // Only roster's own temp file is roster's to remove.
+        assert_eq!(left, ["notes.tmp", ".roster-notes", "x.roster-9.tmp"]);
+    }
+
+    #[test]
     fn what_the_journal_held_at_load_is_not_folded_in_again_at_save() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("s.json"));
