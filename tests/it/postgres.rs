@@ -1,9 +1,10 @@
 //! The PostgreSQL state backend, at the real binary against a real server
 //! (tests/mock/src/pg.rs) and the mock vendors.
 
+use crate::support::pending_record as pending;
 use crate::support::pg::{Pg, PASSWORD};
 use crate::support::{pg_store, Config, Server, Test};
-use roster::state::{Backend, Record, Scope, Status};
+use roster::state::{Backend, Scope};
 use std::time::Duration;
 
 #[test]
@@ -241,24 +242,6 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
         t2.write("roster.yaml", "version: 1\nusers: []\n");
         t2.run(&["plan", "--state", &bare]).code(0);
     }
-}
-
-fn pending(email: &str) -> (String, String, Record) {
-    (
-        "acton".into(),
-        email.into(),
-        Record {
-            at: roster::state::now(),
-            error: None,
-            fingerprint: "sha256:00".into(),
-            inactive: false,
-            remote_id: None,
-            spec: roster::state::RawSpec::of(&serde_json::json!({ "email": email })),
-            status: Status::Pending,
-            vendor_status: None,
-            warnings: vec![],
-        },
-    )
 }
 
 #[test]

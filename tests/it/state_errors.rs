@@ -2,29 +2,12 @@
 //! the lock, this run's lease was lost, what is stored is unreadable, the
 //! store cannot be reached. Each kind is matched on, its message unchanged.
 
+use crate::support::pending_record as pending;
 use crate::support::pg::Pg;
 use crate::support::pg_store;
 use roster::state::postgres::PgBackend;
-use roster::state::{Backend, Error, FileBackend, Kind, RawSpec, Record, Scope, Status};
+use roster::state::{Backend, Error, FileBackend, Kind, Scope};
 use std::time::Duration;
-
-fn pending(email: &str) -> (String, String, Record) {
-    (
-        "acton".into(),
-        email.into(),
-        Record {
-            at: roster::state::now(),
-            error: None,
-            fingerprint: "sha256:00".into(),
-            inactive: false,
-            remote_id: None,
-            spec: RawSpec::of(&serde_json::json!({ "email": email })),
-            status: Status::Pending,
-            vendor_status: None,
-            warnings: vec![],
-        },
-    )
-}
 
 #[test]
 fn a_held_state_file_is_locked_naming_its_holder_and_since_when() {

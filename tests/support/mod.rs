@@ -249,3 +249,22 @@ pub fn pg_store(
     )
     .unwrap()
 }
+
+/// A pending Act-On record of `email`, as an apply journals it before sending.
+pub fn pending_record(email: &str) -> (String, String, roster::state::Record) {
+    (
+        "acton".into(),
+        email.into(),
+        roster::state::Record {
+            at: roster::state::now(),
+            error: None,
+            fingerprint: "sha256:00".into(),
+            inactive: false,
+            remote_id: None,
+            spec: roster::state::RawSpec::of(&serde_json::json!({ "email": email })),
+            status: roster::state::Status::Pending,
+            vendor_status: None,
+            warnings: vec![],
+        },
+    )
+}
