@@ -58,7 +58,7 @@ impl Reader {
             vendor: vendor.name.clone(),
             driver,
             keys,
-            grace: vendor.config.grace(),
+            grace: vendor.config.common.grace(),
             filter: filter.clone(),
         }
     }

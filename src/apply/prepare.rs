@@ -163,15 +163,16 @@ pub fn prepare<'a>(
         }
         let concurrency = vendor
             .config
+            .common
             .concurrency
-            .unwrap_or(vendor.config.kind.defaults().concurrency)
+            .unwrap_or(vendor.config.kind().defaults().concurrency)
             .max(1);
         out.push(VendorJobs {
             name: name.to_string(),
             driver,
             concurrency,
             jobs,
-            grace: vendor.config.grace(),
+            grace: vendor.config.common.grace(),
             recorded: state.vendors.get(name).map_or(0, BTreeMap::len),
         });
     }

@@ -74,7 +74,7 @@ fn load_sources(sources: &[Source], path: &Path, env: Env) -> anyhow::Result<Des
             // typed read's error is reported as it is.
             Err(typed) => match yaml::parse_raw(&source.text) {
                 Ok(doc) => {
-                    known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind)));
+                    known.extend(doc.vendors.iter().map(|(n, c)| (n.clone(), c.0.kind())));
                     docs.push((i, doc));
                 }
                 Err(_) => problems.push(yaml::located(&source.name, &typed)),
@@ -245,7 +245,7 @@ impl Loader<'_> {
                 ));
                 continue;
             }
-            self.kinds.insert(name.clone(), config.0.kind);
+            self.kinds.insert(name.clone(), config.0.kind());
             let vendor = Vendor {
                 name: name.clone(),
                 config: config.0,

@@ -194,7 +194,7 @@ fn vendors<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, Checked<VendorConfig>>, D::Error> {
     let map: BTreeMap<String, Checked<VendorConfig>> = unique_map(d)?;
-    note_vendors(map.iter().map(|(name, c)| (name.as_str(), c.0.kind)));
+    note_vendors(map.iter().map(|(name, c)| (name.as_str(), c.0.kind())));
     Ok(map)
 }
 

@@ -20,8 +20,8 @@ pub fn run(ctx: &Context<'_>, file: &Path, name: &str) -> anyhow::Result<Dump> {
     let Some(vendor) = desired.vendors.get(name) else {
         bail!("--vendor {name}: no vendor of that name in the desired state");
     };
-    let kind = vendor.config.kind;
-    let driver = kind.connect(vendor, &crate::vendors::Context::new(ctx.env, None))?;
+    let kind = vendor.config.kind();
+    let driver = crate::vendors::connect(vendor, &crate::vendors::Context::new(ctx.env, None))?;
     if driver.lister().is_none() {
         bail!("vendor `{name}` ({kind}) has no API to list its users, so there is nothing to dump");
     }

@@ -262,7 +262,8 @@ mod tests {
     fn desired(pairs: &[(&str, &str)]) -> Desired {
         let mut d = Desired::default();
         for (vendor, email) in pairs {
-            let config: VendorConfig = serde_yaml::from_str("kind: acton").unwrap();
+            let config: VendorConfig =
+                serde_yaml::from_str("{kind: acton, base_url: http://x, token: t}").unwrap();
             d.vendors.insert(
                 vendor.to_string(),
                 Vendor {

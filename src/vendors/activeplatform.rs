@@ -7,7 +7,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome, PasswordPolicy};
-use super::{Vendor, VendorConfig};
+use super::{Common, Vendor};
+use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -41,10 +42,18 @@ pub struct Account {
 
 crate::merge_fields!(Account { custom_attributes });
 
-pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&["base_url", "api_token"])?;
-    config.require(&["base_url", "api_token"])?;
-    super::check_literal_settings(config)
+crate::settings! {
+    /// The settings of a `kind: activeplatform` vendor.
+    pub struct Settings {
+        /// The installation's root, e.g. `https://lms.example.com`.
+        pub base_url: Template,
+        /// The vendor API token, from `${VAR}`; it rides in every URL's query.
+        pub api_token: Template,
+    }
+}
+
+pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
+    Ok(())
 }
 
 pub fn check_account(
@@ -55,13 +64,19 @@ pub fn check_account(
     super::check_password(PASSWORD, password)
 }
 
-pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
-    let c = super::Connection::new(vendor, ctx, "api_token", DEFAULTS)?;
+pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let c = super::Connection::new(
+        vendor,
+        ctx,
+        &s.base_url,
+        ("api_token", &s.api_token),
+        DEFAULTS,
+    )?;
     Ok(Box::new(ActivePlatform {
         url: format!("{}/api/vendor/v1/users.json", c.base),
         token: c.secret,
         http: c.http,
-        caps: list::Caps::of(&vendor.config, PER_PAGE),
+        caps: list::Caps::of(&vendor.config.common, PER_PAGE),
     }))
 }
 

@@ -3,8 +3,9 @@
 
 use super::auth::{Bearer, Grant, Token};
 use super::http::{Call, CallError, Http};
+use super::{Common, Vendor};
 use super::{Context, Defaults, Driver, Limits, NewUser, Outcome, PasswordPolicy};
-use super::{Vendor, VendorConfig};
+use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -119,22 +120,36 @@ crate::merge_fields!(Account {
     user_type,
 });
 
-/// The OAuth password grant's settings, when no ready `token` is given.
-const GRANT: [&str; 4] = ["client_id", "client_secret", "username", "password"];
+crate::settings! {
+    /// The settings of a `kind: acton` vendor: a ready `token`, or the OAuth
+    /// password grant's four settings.
+    pub struct Settings {
+        /// The API's root, e.g. `https://restapi.actonsoftware.com`.
+        pub base_url: Template,
+        /// A ready access token, from `${VAR}`.
+        pub token: Option<Template>,
+        pub client_id: Option<Template>,
+        pub client_secret: Option<Template>,
+        pub username: Option<Template>,
+        pub password: Option<Template>,
+    }
+}
 
-pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&[
-        "base_url",
-        "token",
-        "client_id",
-        "client_secret",
-        "username",
-        "password",
-    ])?;
-    config.require(&["base_url"])?;
-    super::check_literal_settings(config)?;
-    let grant = GRANT.iter().filter(|k| config.get(k).is_some()).count();
-    match (config.token.is_some(), grant) {
+impl Settings {
+    /// The OAuth password grant's settings by key, when no ready `token` is given.
+    fn grant(&self) -> [(&'static str, Option<&Template>); 4] {
+        [
+            ("client_id", self.client_id.as_ref()),
+            ("client_secret", self.client_secret.as_ref()),
+            ("username", self.username.as_ref()),
+            ("password", self.password.as_ref()),
+        ]
+    }
+}
+
+pub fn check_config(s: &Settings, _: &Common) -> Result<(), String> {
+    let grant = s.grant().iter().filter(|(_, t)| t.is_some()).count();
+    match (s.token.is_some(), grant) {
         (true, 0) | (false, 4) => Ok(()),
         (true, _) => Err("give either `token` or the OAuth settings (client_id, client_secret, username, password), not both".into()),
         (false, _) => Err("kind acton needs `token`, or all of client_id, client_secret, username and password for the OAuth password grant".into()),
@@ -152,15 +167,17 @@ pub fn check_account(
     super::check_password(PASSWORD, password)
 }
 
-pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
     let (config, env) = (&vendor.config, ctx.env);
-    let base = super::base_url(config, env)?;
-    let (auth, secrets) = if config.token.is_some() {
-        let token = Secret::new(config.resolve("token", env)?);
+    let base = super::base_url(&s.base_url, env)?;
+    let (auth, secrets) = if let Some(token) = &s.token {
+        let token = Secret::new(super::resolve("token", token, env)?);
         (Bearer::Ready(token.clone()), vec![token])
     } else {
-        let [client_id, client_secret, username, password] =
-            GRANT.map(|k| config.resolve(k, env).map(Secret::new));
+        let [client_id, client_secret, username, password] = s.grant().map(|(key, t)| {
+            let t = t.ok_or_else(|| anyhow::anyhow!("kind acton needs `token` or `{key}`"))?;
+            super::resolve(key, t, env).map(Secret::new)
+        });
         let (client_id, client_secret, username, password) =
             (client_id?, client_secret?, username?, password?);
         let secrets = vec![client_secret.clone(), password.clone()];
@@ -173,8 +190,8 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         };
         (Bearer::granted(grant), secrets)
     };
-    let limits = Limits::new(config, DEFAULTS);
-    let account = super::http::account_key(config.kind.name(), &base, &secrets);
+    let limits = Limits::new(&config.common, DEFAULTS);
+    let account = super::http::account_key(KIND, &base, &secrets);
     let http = Http::new(&vendor.name, account, &limits, secrets, ctx.budget.clone())?
         .with_throttle(|r| matches!(r.status.as_u16(), 429 | 503));
     Ok(Box::new(Acton {

@@ -1,11 +1,19 @@
 //! A vendor account's settings as written under `vendors:` in roster.yaml.
-//! Which keys a kind needs or allows is the kind's own rule (`check_config` in
-//! its driver).
+//!
+//! Each kind declares its own settings (URL, credentials) with [`settings!`] in
+//! its driver's file, as a struct whose required keys are plain `Template`s;
+//! the settings every kind has (limits, timeouts) are [`Common`], here. The
+//! reader below reads a vendor's mapping straight from the parser: `kind:`
+//! picks the kind's struct, so another kind's key, a missing key or a bad
+//! value is an error that carries the file's line and column.
 
-use super::Kind;
+use super::{Kind, Settings};
 use crate::model::de::{self, Check};
 use crate::model::{Env, Template};
+use serde::de::value::StringDeserializer;
+use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,57 +26,41 @@ pub struct Vendor {
     pub file: PathBuf,
 }
 
-/// A vendor account's connection settings, as written. Which keys a kind needs or
-/// allows is the kind's own rule (`check_config` in its driver).
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// A vendor account's settings: its kind's own, and those every kind has.
+#[derive(Clone, Debug)]
 pub struct VendorConfig {
-    pub kind: Kind,
-    pub base_url: Option<Template>,
-    pub token: Option<Template>,
-    pub client_id: Option<Template>,
-    pub client_secret: Option<Template>,
-    pub username: Option<Template>,
-    pub password: Option<Template>,
-    pub api_token: Option<Template>,
-    pub account_id: Option<Template>,
-    pub company_id: Option<Template>,
-    pub integration_key: Option<Template>,
-    /// DocuSign's JWT grant: the user roster acts as (a GUID).
-    pub user_id: Option<Template>,
-    /// DocuSign's JWT grant: the RSA private key in PEM, from `${VAR}`.
-    pub private_key: Option<Template>,
-    /// DocuSign's JWT grant: a file holding the RSA private key in PEM.
-    pub private_key_file: Option<Template>,
-    /// DocuSign's JWT grant: the OAuth host (default https://account.docusign.com).
-    pub oauth_base_url: Option<Template>,
+    pub settings: Settings,
+    pub common: Common,
+}
+
+/// The settings every kind has; each is optional, with a default per kind.
+#[derive(Clone, Debug, Default, schemars::JsonSchema)]
+pub struct Common {
+    #[schemars(range(min = 1))]
     pub batch_size: Option<usize>,
+    #[schemars(range(min = 1))]
     pub concurrency: Option<usize>,
     /// Requests a second, minute or hour: `5/s`, `300/m`, `3000/h`.
     #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+/[smh]$"))]
     pub rate_limit: Option<RateLimit>,
     /// Per request: `30s`, `2m`.
-    #[serde(default, deserialize_with = "de::duration")]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
     /// How long after a creation was sent a vendor may still not list the new
     /// account (it is processing, or its search lags): within it, an unanswered
     /// creation that no lookup finds is looked up again rather than sent again,
     /// and a refresh does not take a fresh account for deleted. Default `30s`.
-    #[serde(default, deserialize_with = "de::duration")]
     #[schemars(with = "Option<String>")]
     pub verify_grace: Option<Duration>,
     /// The largest answer roster reads from this vendor, per response, counted
     /// as it arrives: `8MiB` (the default), `16MiB`, or bytes. A larger one is
     /// an error, never read whole.
-    #[serde(default, deserialize_with = "de::byte_size")]
     #[schemars(schema_with = "de::byte_size_schema")]
     pub max_response: Option<u64>,
     /// The longest wait this vendor may ask for (`Retry-After`, a spent rate
     /// limit's reset), and the longest it may hold one run waiting in all: `5m`
     /// (the default). Asked for longer, roster stops this vendor's work and
     /// says when a re-run can succeed.
-    #[serde(default, deserialize_with = "de::duration")]
     #[schemars(with = "Option<String>")]
     pub max_wait: Option<Duration>,
     /// Most accounts one listing of this vendor may hold (default 250000; a
@@ -82,13 +74,59 @@ pub struct VendorConfig {
     pub max_pages: Option<usize>,
 }
 
-impl VendorConfig {
+impl Common {
     /// The default of `verify_grace`.
     pub const DEFAULT_VERIFY_GRACE: Duration = Duration::from_secs(30);
 
     /// `verify_grace`, or its default.
     pub fn grace(&self) -> Duration {
         self.verify_grace.unwrap_or(Self::DEFAULT_VERIFY_GRACE)
+    }
+
+    /// Reads the value of `key` from `map` if `key` is one of these settings
+    /// (and says whether it was); a value is read at most once.
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        fn put<T, E: serde::de::Error>(
+            slot: &mut Option<T>,
+            key: &str,
+            value: Option<T>,
+        ) -> Result<bool, E> {
+            if slot.is_some() {
+                return Err(E::custom(format_args!("duplicate field `{key}`")));
+            }
+            *slot = value;
+            Ok(true)
+        }
+        match key {
+            "batch_size" => put(&mut self.batch_size, key, map.next_value()?),
+            "concurrency" => put(&mut self.concurrency, key, map.next_value()?),
+            "rate_limit" => put(&mut self.rate_limit, key, map.next_value()?),
+            "timeout" => put(&mut self.timeout, key, map.next_value::<Lapse>()?.0),
+            "verify_grace" => put(&mut self.verify_grace, key, map.next_value::<Lapse>()?.0),
+            "max_response" => put(&mut self.max_response, key, map.next_value::<Size>()?.0),
+            "max_wait" => put(&mut self.max_wait, key, map.next_value::<Lapse>()?.0),
+            "max_accounts" => put(&mut self.max_accounts, key, map.next_value()?),
+            "max_pages" => put(&mut self.max_pages, key, map.next_value()?),
+            _ => Ok(false),
+        }
+    }
+}
+
+/// A duration setting, read by [`de::duration`].
+struct Lapse(Option<Duration>);
+
+impl<'de> Deserialize<'de> for Lapse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::duration(d).map(Lapse)
+    }
+}
+
+/// A size setting, read by [`de::byte_size`].
+struct Size(Option<u64>);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::byte_size(d).map(Size)
     }
 }
 
@@ -103,86 +141,274 @@ pub const SECRET_KEYS: &[&str] = &[
 ];
 
 impl VendorConfig {
-    /// The templated settings by key, in a fixed order.
-    pub fn templates(&self) -> [(&'static str, Option<&Template>); 14] {
-        [
-            ("base_url", self.base_url.as_ref()),
-            ("token", self.token.as_ref()),
-            ("client_id", self.client_id.as_ref()),
-            ("client_secret", self.client_secret.as_ref()),
-            ("username", self.username.as_ref()),
-            ("password", self.password.as_ref()),
-            ("api_token", self.api_token.as_ref()),
-            ("account_id", self.account_id.as_ref()),
-            ("company_id", self.company_id.as_ref()),
-            ("integration_key", self.integration_key.as_ref()),
-            ("user_id", self.user_id.as_ref()),
-            ("private_key", self.private_key.as_ref()),
-            ("private_key_file", self.private_key_file.as_ref()),
-            ("oauth_base_url", self.oauth_base_url.as_ref()),
-        ]
+    pub fn kind(&self) -> Kind {
+        self.settings.kind()
+    }
+
+    /// The kind's own settings by key, in the order its struct declares them.
+    pub fn templates(&self) -> Vec<(&'static str, Option<&Template>)> {
+        self.settings.templates()
     }
 
     /// Whether `key` holds a credential, which the file must not spell out.
     /// DocuSign's integration key is its app's public client id, not one.
     pub fn is_secret(&self, key: &str) -> bool {
-        SECRET_KEYS.contains(&key) && !(self.kind == Kind::DocuSign && key == "integration_key")
+        SECRET_KEYS.contains(&key) && !(self.kind() == Kind::DocuSign && key == "integration_key")
     }
+}
 
-    pub fn get(&self, key: &str) -> Option<&Template> {
-        self.templates()
-            .into_iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, t)| t)
-    }
-
-    /// Errors unless every key in `keys` is set.
-    pub fn require(&self, keys: &[&str]) -> Result<(), String> {
-        match keys.iter().find(|k| self.get(k).is_none()) {
-            Some(k) => Err(format!("kind {} needs `{k}`", self.kind)),
-            None => Ok(()),
-        }
-    }
-
-    /// Errors if a key outside `keys` is set (another kind's setting, probably).
-    pub fn allow_only(&self, keys: &[&str]) -> Result<(), String> {
-        match self
-            .templates()
-            .into_iter()
-            .find(|(k, t)| t.is_some() && !keys.contains(k))
-        {
-            Some((k, _)) => Err(format!(
-                "`{k}` is not a setting of kind {} (it takes: {})",
-                self.kind,
-                keys.join(", ")
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// The value of `key` with its variables substituted; an error names what is unset.
-    pub fn resolve(&self, key: &str, env: Env) -> anyhow::Result<String> {
-        let template = self
-            .get(key)
-            .ok_or_else(|| anyhow::anyhow!("`{key}` is not set"))?;
-        template.resolve(env).map_err(|missing| {
-            anyhow::anyhow!(
-                "`{key}` needs environment variable {} which is not set",
-                missing.join(", ")
-            )
-        })
-    }
+/// The value of the setting `key` with its variables substituted; an error
+/// names what is unset, never a value.
+pub fn resolve(key: &str, template: &Template, env: Env) -> anyhow::Result<String> {
+    template.resolve(env).map_err(|missing| {
+        anyhow::anyhow!(
+            "`{key}` needs environment variable {} which is not set",
+            missing.join(", ")
+        )
+    })
 }
 
 impl Check for VendorConfig {
     fn check(&self) -> Result<(), String> {
-        if self.batch_size == Some(0) || self.concurrency == Some(0) {
+        let c = &self.common;
+        if c.batch_size == Some(0) || c.concurrency == Some(0) {
             return Err("`batch_size` and `concurrency` must be at least 1".into());
         }
-        if self.max_accounts == Some(0) || self.max_pages == Some(0) {
+        if c.max_accounts == Some(0) || c.max_pages == Some(0) {
             return Err("`max_accounts` and `max_pages` must be at least 1".into());
         }
-        self.kind.check_config(self)
+        for (key, template) in self.templates() {
+            if let Some(t) = template.filter(|t| t.is_literal()) {
+                super::check_setting(key, t.raw())?;
+            }
+        }
+        self.settings.check(c)
+    }
+}
+
+/// Declares a kind's own settings, in its driver's file: a struct of
+/// `Template`s (a required key) and `Option<Template>`s, read with
+/// `deny_unknown_fields`, and the list of them by key.
+#[macro_export]
+macro_rules! settings {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty),+
+        }
+
+        impl $name {
+            /// Every setting by key, set or not, in the order declared.
+            pub fn templates(&self) -> Vec<(&'static str, Option<&$crate::model::Template>)> {
+                vec![$((stringify!($field), $crate::vendors::MaybeTemplate::get(&self.$field))),+]
+            }
+        }
+    };
+}
+
+/// A setting's value, required or optional.
+pub trait MaybeTemplate {
+    fn get(&self) -> Option<&Template>;
+}
+
+impl MaybeTemplate for Template {
+    fn get(&self) -> Option<&Template> {
+        Some(self)
+    }
+}
+
+impl MaybeTemplate for Option<Template> {
+    fn get(&self) -> Option<&Template> {
+        self.as_ref()
+    }
+}
+
+impl<'de> Deserialize<'de> for VendorConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ConfigVisitor)
+    }
+}
+
+struct ConfigVisitor;
+
+impl<'de> Visitor<'de> for ConfigVisitor {
+    type Value = VendorConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a vendor's settings: a mapping with `kind`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VendorConfig, A::Error> {
+        let mut common = Common::default();
+        // A kind's own keys written before `kind:`, held until it is known.
+        let mut early = Vec::new();
+        let kind = loop {
+            let Some(key) = map.next_key::<String>()? else {
+                return Err(A::Error::missing_field("kind"));
+            };
+            if key == "kind" {
+                break map.next_value::<Kind>()?;
+            }
+            if !common.read(&key, &mut map)? {
+                early.push((key, map.next_value::<serde_yaml::Value>()?));
+            }
+        };
+        let rest = Rest {
+            map,
+            common: &mut common,
+            early: early.into_iter(),
+            held: None,
+        };
+        let settings = kind.read_settings(rest).map_err(|e| e.at(kind))?;
+        Ok(VendorConfig { settings, common })
+    }
+}
+
+/// The rest of a vendor's mapping once `kind:` is read, as the kind's own
+/// settings struct sees it: the common settings are taken out on the way.
+struct Rest<'c, A> {
+    map: A,
+    common: &'c mut Common,
+    early: std::vec::IntoIter<(String, serde_yaml::Value)>,
+    held: Option<serde_yaml::Value>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, A> {
+    type Error = Problem<A::Error>;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let key = match self.early.next() {
+            Some((key, value)) => {
+                self.held = Some(value);
+                key
+            }
+            None => loop {
+                let Some(key) = self.map.next_key::<String>().map_err(Problem::At)? else {
+                    return Ok(None);
+                };
+                if key == "kind" {
+                    return Err(Problem::At(A::Error::duplicate_field("kind")));
+                }
+                if !self.common.read(&key, &mut self.map).map_err(Problem::At)? {
+                    break key;
+                }
+            },
+        };
+        seed.deserialize(StringDeserializer::new(key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.held.take() {
+            Some(value) => seed
+                .deserialize(value)
+                .map_err(|e| Problem::Said(e.to_string())),
+            None => self.map.next_value_seed(seed).map_err(Problem::At),
+        }
+    }
+}
+
+/// What went wrong reading a kind's own settings: the parser's error (with
+/// its line and column), or one said in the kind's terms.
+#[derive(Debug)]
+enum Problem<E> {
+    At(E),
+    Unknown(String, &'static [&'static str]),
+    Missing(&'static str),
+    Said(String),
+}
+
+impl<E: serde::de::Error> Problem<E> {
+    fn at(self, kind: Kind) -> E {
+        match self {
+            Problem::At(e) => e,
+            Problem::Unknown(key, takes) => E::custom(format_args!(
+                "`{key}` is not a setting of kind {kind} (it takes: {})",
+                takes.join(", ")
+            )),
+            Problem::Missing(key) => E::custom(format_args!("kind {kind} needs `{key}`")),
+            Problem::Said(why) => E::custom(why),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Problem<E> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Problem::At(e) => e.fmt(f),
+            Problem::Unknown(key, _) => write!(f, "unknown setting `{key}`"),
+            Problem::Missing(key) => write!(f, "missing setting `{key}`"),
+            Problem::Said(why) => f.write_str(why),
+        }
+    }
+}
+
+impl<E: serde::de::Error> std::error::Error for Problem<E> {}
+
+impl<E: serde::de::Error> serde::de::Error for Problem<E> {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Problem::Said(msg.to_string())
+    }
+
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        Problem::Unknown(field.to_string(), expected)
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        Problem::Missing(field)
+    }
+}
+
+/// The JSON Schema: one object per kind, `kind` telling them apart, each
+/// with its own settings and the common ones and nothing else.
+impl schemars::JsonSchema for VendorConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "VendorConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let common = Common::json_schema(generator);
+        let kinds: Vec<serde_json::Value> = Settings::schemas(generator)
+            .into_iter()
+            .map(|(kind, own)| {
+                let mut properties = serde_json::Map::new();
+                properties.insert("kind".into(), serde_json::json!({"const": kind.name()}));
+                let mut required = vec![serde_json::json!("kind")];
+                for schema in [&own, &common] {
+                    if let Some(p) = schema.get("properties").and_then(|p| p.as_object()) {
+                        properties.extend(p.clone());
+                    }
+                }
+                if let Some(r) = own.get("required").and_then(|r| r.as_array()) {
+                    required.extend(r.iter().cloned());
+                }
+                let mut object = serde_json::json!({
+                    "title": format!("kind: {kind}"),
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                    "additionalProperties": false,
+                });
+                if let Some(about) = own.get("description") {
+                    object["description"] = about.clone();
+                }
+                object
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "A vendor account's settings: `kind`, the kind's own (URL, credentials) and those every kind has (limits, timeouts).",
+            "type": "object",
+            "properties": {"kind": generator.subschema_for::<Kind>()},
+            "required": ["kind"],
+            "oneOf": kinds,
+        })
     }
 }
 

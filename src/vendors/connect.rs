@@ -3,7 +3,7 @@
 //! the connection most drivers are made of.
 
 use super::{Defaults, Driver, Http, Limits, Vendor, VendorConfig};
-use crate::model::{Env, SharedBudget};
+use crate::model::{Env, SharedBudget, Template};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub fn connect_all<'v>(
     let mut drivers = BTreeMap::new();
     let mut problems = Vec::new();
     for vendor in vendors {
-        match vendor.config.kind.connect(vendor, ctx) {
+        match super::connect(vendor, ctx) {
             Ok(driver) => {
                 drivers.insert(vendor.name.clone(), driver);
             }
@@ -98,20 +98,9 @@ pub fn interpolated(config: &VendorConfig, env: Env) -> Vec<(Secret, bool)> {
         .collect()
 }
 
-/// Checks the settings written without `${VAR}` (see [`check_setting`]); the
-/// commands check the others once the environment gives them.
-pub fn check_literal_settings(config: &VendorConfig) -> Result<(), String> {
-    for (key, template) in config.templates() {
-        if let Some(t) = template.filter(|t| t.is_literal()) {
-            check_setting(key, t.raw())?;
-        }
-    }
-    Ok(())
-}
-
 /// The base URL setting, resolved, without a trailing slash.
-pub fn base_url(config: &VendorConfig, env: Env) -> anyhow::Result<String> {
-    let url = config.resolve("base_url", env)?;
+pub fn base_url(url: &Template, env: Env) -> anyhow::Result<String> {
+    let url = super::resolve("base_url", url, env)?;
     check_setting("base_url", &url).map_err(anyhow::Error::msg)?;
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -126,19 +115,20 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Resolves `base_url` and the credential under `secret_key`.
+    /// Resolves `base_url` and the one credential, `secret` (its key and value).
     pub fn new(
         vendor: &Vendor,
         ctx: &Context,
-        secret_key: &str,
+        base_url: &Template,
+        (key, secret): (&str, &Template),
         defaults: Defaults,
     ) -> anyhow::Result<Connection> {
         let (config, env) = (&vendor.config, ctx.env);
-        let base = base_url(config, env)?;
-        let secret = Secret::new(config.resolve(secret_key, env)?);
-        let limits = Limits::new(config, defaults);
+        let base = self::base_url(base_url, env)?;
+        let secret = Secret::new(super::resolve(key, secret, env)?);
+        let limits = Limits::new(&config.common, defaults);
         let account =
-            super::http::account_key(config.kind.name(), &base, std::slice::from_ref(&secret));
+            super::http::account_key(config.kind().name(), &base, std::slice::from_ref(&secret));
         let http = Http::new(
             &vendor.name,
             account,

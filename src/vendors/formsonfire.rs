@@ -8,7 +8,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
-use super::{Vendor, VendorConfig};
+use super::{Common, Vendor};
+use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -67,10 +68,20 @@ crate::merge_fields!(Account {
     website_role,
 });
 
-pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&["base_url", "company_id", "integration_key"])?;
-    config.require(&["base_url", "company_id", "integration_key"])?;
-    super::check_literal_settings(config)
+crate::settings! {
+    /// The settings of a `kind: formsonfire` vendor.
+    pub struct Settings {
+        /// The API's root, e.g. `https://api.formsonfire.com`.
+        pub base_url: Template,
+        /// The company's number.
+        pub company_id: Template,
+        /// The company's integration key, from `${VAR}`.
+        pub integration_key: Template,
+    }
+}
+
+pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
+    Ok(())
 }
 
 pub fn check_account(
@@ -94,19 +105,20 @@ pub fn check_account(
     Ok(())
 }
 
-pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
-    let company = vendor.config.resolve("company_id", ctx.env)?;
+pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let company = super::resolve("company_id", &s.company_id, ctx.env)?;
     let company: u64 = company
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("`company_id` must be a number"))?;
-    let c = super::Connection::new(vendor, ctx, "integration_key", DEFAULTS)?;
+    let key = ("integration_key", &s.integration_key);
+    let c = super::Connection::new(vendor, ctx, &s.base_url, key, DEFAULTS)?;
     Ok(Box::new(FormsOnFire {
         base: c.base,
         company,
         key: c.secret,
         http: c.http,
-        caps: list::Caps::of(&vendor.config, PAGE_SIZE),
+        caps: list::Caps::of(&vendor.config.common, PAGE_SIZE),
     }))
 }
 

@@ -3,9 +3,12 @@
 //! A vendor kind lives in one file of this folder and joins roster through one line
 //! of the `registry!` invocation below. The file provides:
 //! - `KIND`, the name used in `kind:`, and `DEFAULTS`;
+//! - `Settings`, its own settings (URL, credentials), declared with
+//!   [`settings!`](crate::settings); the ones every kind has are [`Common`];
 //! - `Account`, the typed account block (serde, `deny_unknown_fields`);
 //! - `check_config` and `check_account`, the load-time rules of the vendor;
-//! - `connect`, which builds the `Driver` that speaks its API from a [`Context`].
+//! - `connect`, which builds the `Driver` that speaks its API from its
+//!   settings and a [`Context`].
 //!
 //! What drivers share is written once beside them: `connect` (the run's
 //! context, the settings every kind has), `http` (the client), `auth` (bearer
@@ -31,10 +34,9 @@ use async_trait::async_trait;
 use serde::de::MapAccess;
 use std::time::Duration;
 
-pub use config::{RateLimit, Vendor, VendorConfig, SECRET_KEYS};
+pub use config::{resolve, Common, MaybeTemplate, RateLimit, Vendor, VendorConfig, SECRET_KEYS};
 pub use connect::{
-    base_url, check_literal_settings, check_setting, connect_all, interpolated, Connection,
-    Context, MIN_INTERPOLATED,
+    base_url, check_setting, connect_all, interpolated, Connection, Context, MIN_INTERPOLATED,
 };
 pub use create::{classify, create_one, one_by_one, says_exists, Answers};
 pub use http::{CallError, Http};
@@ -144,7 +146,7 @@ impl Limits {
     /// The default of `max_wait`.
     pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5 * 60);
 
-    pub fn new(config: &VendorConfig, defaults: Defaults) -> Limits {
+    pub fn new(config: &Common, defaults: Defaults) -> Limits {
         Limits {
             batch_size: config.batch_size.unwrap_or(defaults.batch_size).max(1),
             concurrency: config.concurrency.unwrap_or(defaults.concurrency).max(1),
@@ -188,9 +190,12 @@ macro_rules! registry {
                 match self { $(Kind::$variant => $module::DEFAULTS),+ }
             }
 
-            /// The vendor's rules for its connection settings.
-            pub fn check_config(self, config: &VendorConfig) -> Result<(), String> {
-                match self { $(Kind::$variant => $module::check_config(config)),+ }
+            /// Reads the rest of a vendor's mapping as this kind's own settings.
+            fn read_settings<'de, M: MapAccess<'de>>(self, map: M) -> Result<Settings, M::Error> {
+                let map = serde::de::value::MapAccessDeserializer::new(map);
+                Ok(match self {
+                    $(Kind::$variant => Settings::$variant(serde::Deserialize::deserialize(map)?)),+
+                })
             }
 
             /// Reads an account block of this kind.
@@ -219,20 +224,51 @@ macro_rules! registry {
                 match self { $(Kind::$variant => AccountBlock::$variant(Default::default())),+ }
             }
 
-            /// Builds the driver for one configured vendor, resolving its secrets.
-            /// Every value a `${VAR}` gave its settings joins the driver's
-            /// redactor: whatever the setting, a variable may hold a secret.
-            pub fn connect(self, vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
-                let driver = match self { $(Kind::$variant => $module::connect(vendor, ctx)?),+ };
-                for (value, credential) in interpolated(&vendor.config, ctx.env) {
-                    if credential {
-                        driver.redactor().add(&value);
-                    } else {
-                        driver.redactor().add_value(&value);
-                    }
-                }
-                Ok(driver)
+        }
+
+        /// A vendor's own settings, typed by its kind.
+        #[derive(Clone, Debug)]
+        pub enum Settings {
+            $($variant($module::Settings)),+
+        }
+
+        impl Settings {
+            pub fn kind(&self) -> Kind {
+                match self { $(Settings::$variant(_) => Kind::$variant),+ }
             }
+
+            /// Every setting by key, set or not.
+            pub fn templates(&self) -> Vec<(&'static str, Option<&crate::model::Template>)> {
+                match self { $(Settings::$variant(s) => s.templates()),+ }
+            }
+
+            /// The kind's rules across its settings (one way to authenticate...).
+            fn check(&self, common: &Common) -> Result<(), String> {
+                match self { $(Settings::$variant(s) => $module::check_config(s, common)),+ }
+            }
+
+            /// Each kind's settings' JSON Schema, inline.
+            fn schemas(generator: &mut schemars::SchemaGenerator) -> Vec<(Kind, schemars::Schema)> {
+                use schemars::JsonSchema;
+                vec![$((Kind::$variant, $module::Settings::json_schema(generator))),+]
+            }
+        }
+
+        /// Builds the driver for one configured vendor, resolving its secrets.
+        /// Every value a `${VAR}` gave its settings joins the driver's
+        /// redactor: whatever the setting, a variable may hold a secret.
+        pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+            let driver = match &vendor.config.settings {
+                $(Settings::$variant(s) => $module::connect(vendor, s, ctx)?),+
+            };
+            for (value, credential) in interpolated(&vendor.config, ctx.env) {
+                if credential {
+                    driver.redactor().add(&value);
+                } else {
+                    driver.redactor().add_value(&value);
+                }
+            }
+            Ok(driver)
         }
 
         impl AccountBlock {

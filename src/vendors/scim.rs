@@ -9,7 +9,8 @@
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
-use super::{Vendor, VendorConfig};
+use super::{Common, Vendor};
+use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -51,10 +52,18 @@ crate::merge_fields!(Account {
     user_name,
 });
 
-pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    config.allow_only(&["base_url", "token"])?;
-    config.require(&["base_url", "token"])?;
-    super::check_literal_settings(config)
+crate::settings! {
+    /// The settings of a `kind: scim` vendor.
+    pub struct Settings {
+        /// The SCIM service's root, e.g. `https://example.com/scim/v2`.
+        pub base_url: Template,
+        /// The bearer token, from `${VAR}`.
+        pub token: Template,
+    }
+}
+
+pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
+    Ok(())
 }
 
 pub fn check_account(
@@ -75,15 +84,15 @@ pub fn check_account(
     }
 }
 
-pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
-    let c = super::Connection::new(vendor, ctx, "token", DEFAULTS)?;
+pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+    let c = super::Connection::new(vendor, ctx, &s.base_url, ("token", &s.token), DEFAULTS)?;
     Ok(Box::new(Scim {
         url: format!("{}/Users", c.base),
         config_url: format!("{}/ServiceProviderConfig", c.base),
         token: c.secret,
         http: c.http,
         filters: tokio::sync::OnceCell::new(),
-        caps: list::Caps::of(&vendor.config, PAGE),
+        caps: list::Caps::of(&vendor.config.common, PAGE),
     }))
 }
 
@@ -361,13 +370,12 @@ mod tests {
             config: serde_yaml::from_str("{kind: scim, base_url: 'http://x', token: t}").unwrap(),
             file: "roster.yaml".into(),
         };
-        let c = super::super::Connection::new(
-            &vendor,
-            &Context::new(&|_| None, None),
-            "token",
-            DEFAULTS,
-        )
-        .unwrap();
+        let super::super::Settings::Scim(s) = &vendor.config.settings else {
+            unreachable!()
+        };
+        let ctx = Context::new(&|_| None, None);
+        let token = ("token", &s.token);
+        let c = super::super::Connection::new(&vendor, &ctx, &s.base_url, token, DEFAULTS).unwrap();
         Scim {
             url: format!("{}/Users", c.base),
             config_url: String::new(),

@@ -295,6 +295,62 @@ fn both_ci_files_pass_their_platforms_schemas() {
     assert!(!out.status.success(), "{}", text(&out));
 }
 
+/// What an editor checks a roster file against (`examples/roster.schema.json`)
+/// accepts the example, with every kind in it, and refuses what `roster
+/// validate` refuses of a vendor's settings: another kind's key, a kind's
+/// missing key.
+#[test]
+fn the_roster_schema_takes_each_kinds_settings_and_no_other() {
+    let Some(checker) = check_jsonschema() else {
+        return;
+    };
+    let schema = Path::new(ROOT).join("examples/roster.schema.json");
+    let check = |path: &Path| {
+        Command::new(&checker)
+            .arg("--schemafile")
+            .arg(&schema)
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let example = Path::new(ROOT).join("examples/roster.yaml");
+    ok(&check(&example), "examples/roster.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roster.yaml");
+    let head = "kind: scim\n    base_url: http://x\n    token: t";
+    let ds = "kind: docusign\n    base_url: http://x\n    token: t";
+    let ap = "kind: activeplatform\n    base_url: http://x\n    api_token: t";
+    for (why, bad, good) in [
+        (
+            "scim takes no api_token",
+            format!("{head}\n    api_token: t"),
+            head.to_string(),
+        ),
+        (
+            "docusign needs account_id",
+            ds.to_string(),
+            format!("{ds}\n    account_id: a"),
+        ),
+        (
+            "a typo",
+            format!("{ap}\n    timout: 5s"),
+            format!("{ap}\n    timeout: 5s"),
+        ),
+    ] {
+        for (vendor, passes) in [(bad, false), (good, true)] {
+            let yaml = format!("version: 1\nvendors:\n  v:\n    {vendor}\nusers: []\n");
+            std::fs::write(&file, &yaml).unwrap();
+            let out = check(&file);
+            assert_eq!(
+                out.status.success(),
+                passes,
+                "{why}:\n{yaml}\n{}",
+                text(&out)
+            );
+        }
+    }
+}
+
 #[test]
 fn the_ci_files_pin_roster_and_their_actions_and_serialize_applies() {
     let gh = yaml(GITHUB);

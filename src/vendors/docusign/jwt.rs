@@ -1,12 +1,13 @@
 //! DocuSign's JWT grant: an RSA key signs an assertion that `/oauth/token`
 //! trades for an access token (cached and renewed by `auth::Bearer`).
 
+use super::Settings;
 use super::{oauth_url, OAUTH_BASE_URL};
 use crate::model::Env;
 use crate::secret::Secret;
 use crate::vendors::auth::{Grant, Token};
 use crate::vendors::http::{Call, CallError, Http};
-use crate::vendors::VendorConfig;
+use crate::vendors::resolve;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
@@ -43,9 +44,10 @@ const ASSERTION_LIFETIME: u64 = 3600;
 const TOKEN_LIFETIME: u64 = 3600;
 
 impl JwtGrant {
-    pub(super) fn new(config: &VendorConfig, env: Env) -> anyhow::Result<JwtGrant> {
-        let oauth = match &config.oauth_base_url {
-            Some(_) => config.resolve("oauth_base_url", env)?,
+    pub(super) fn new(s: &Settings, env: Env) -> anyhow::Result<JwtGrant> {
+        let needs = |key: &str| anyhow::anyhow!("the JWT grant needs `{key}`");
+        let oauth = match &s.oauth_base_url {
+            Some(t) => resolve("oauth_base_url", t, env)?,
             None => OAUTH_BASE_URL.to_string(),
         };
         let url = oauth_url(&oauth).map_err(anyhow::Error::msg)?;
@@ -54,8 +56,8 @@ impl JwtGrant {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
-        let (source, pem) = if config.private_key.is_some() {
-            let pem = config.resolve("private_key", env)?;
+        let (source, pem) = if let Some(key) = &s.private_key {
+            let pem = resolve("private_key", key, env)?;
             // A PEM squeezed onto one line, as some CI secret stores keep it.
             let pem = if pem.contains('\n') {
                 pem
@@ -64,13 +66,13 @@ impl JwtGrant {
             };
             ("`private_key`".to_string(), pem)
         } else {
-            let path = config.resolve("private_key_file", env)?;
-            // As written in the file: a `${VAR}`'s value is never shown.
-            let written = config
+            let file = s
                 .private_key_file
                 .as_ref()
-                .map(|t| t.raw())
-                .unwrap_or("");
+                .ok_or_else(|| needs("private_key"))?;
+            let path = resolve("private_key_file", file, env)?;
+            // As written in the file: a `${VAR}`'s value is never shown.
+            let written = file.raw();
             let source = format!("`private_key_file` {written:?}");
             let pem = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("{source}: cannot read it: {e}"))?;
@@ -79,8 +81,18 @@ impl JwtGrant {
         let grant = JwtGrant {
             token_url: format!("{}/oauth/token", oauth.trim_end_matches('/')),
             audience,
-            integration_key: config.resolve("integration_key", env)?,
-            user_id: config.resolve("user_id", env)?,
+            integration_key: resolve(
+                "integration_key",
+                s.integration_key
+                    .as_ref()
+                    .ok_or_else(|| needs("integration_key"))?,
+                env,
+            )?,
+            user_id: resolve(
+                "user_id",
+                s.user_id.as_ref().ok_or_else(|| needs("user_id"))?,
+                env,
+            )?,
             key: Secret::new(pem),
         };
         // Signed once now, so a key that cannot sign stops the run before anything is sent.

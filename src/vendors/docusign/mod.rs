@@ -18,8 +18,9 @@ mod users;
 use super::auth::Bearer;
 use super::http::{self, Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Page, Query};
+use super::{Common, Vendor};
 use super::{Context, Defaults, Driver, Limits, NewUser, Outcome};
-use super::{Vendor, VendorConfig};
+use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -73,32 +74,56 @@ crate::merge_fields!(Account {
     user_name,
 });
 
-/// The JWT grant's settings, the other way to authenticate than `token`.
-const JWT: [&str; 5] = [
-    "integration_key",
-    "user_id",
-    "private_key",
-    "private_key_file",
-    "oauth_base_url",
-];
+crate::settings! {
+    /// The settings of a `kind: docusign` vendor: a ready `token`, or the JWT
+    /// grant's (`integration_key`, `user_id`, and `private_key` or
+    /// `private_key_file`).
+    pub struct Settings {
+        /// The account's REST root, e.g. `https://na3.docusign.net/restapi`.
+        pub base_url: Template,
+        /// The account's id (a GUID, or its number).
+        pub account_id: Template,
+        /// A ready access token, from `${VAR}`.
+        pub token: Option<Template>,
+        /// The JWT grant: the app's integration key (its public client id).
+        pub integration_key: Option<Template>,
+        /// The JWT grant: the user roster acts as (a GUID).
+        pub user_id: Option<Template>,
+        /// The JWT grant: the RSA private key in PEM, from `${VAR}`.
+        pub private_key: Option<Template>,
+        /// The JWT grant: a file holding the RSA private key in PEM.
+        pub private_key_file: Option<Template>,
+        /// The JWT grant: the OAuth host (default https://account.docusign.com).
+        pub oauth_base_url: Option<Template>,
+    }
+}
+
+impl Settings {
+    /// The JWT grant's settings by key, the other way to authenticate than `token`.
+    fn jwt(&self) -> [(&'static str, Option<&Template>); 5] {
+        [
+            ("integration_key", self.integration_key.as_ref()),
+            ("user_id", self.user_id.as_ref()),
+            ("private_key", self.private_key.as_ref()),
+            ("private_key_file", self.private_key_file.as_ref()),
+            ("oauth_base_url", self.oauth_base_url.as_ref()),
+        ]
+    }
+}
 
 /// Where the JWT grant is traded for a token (production; demo is account-d).
 const OAUTH_BASE_URL: &str = "https://account.docusign.com";
 
-pub fn check_config(config: &VendorConfig) -> Result<(), String> {
-    let mut allowed = vec!["base_url", "account_id", "token"];
-    allowed.extend(JWT);
-    config.allow_only(&allowed)?;
-    config.require(&["base_url", "account_id"])?;
-    if config.batch_size.is_some_and(|b| b > 500) {
+pub fn check_config(s: &Settings, common: &Common) -> Result<(), String> {
+    if common.batch_size.is_some_and(|b| b > 500) {
         return Err("`batch_size` is at most 500 for DocuSign".into());
     }
-    super::check_literal_settings(config)?;
-    let jwt: Vec<&str> = JWT
+    let jwt: Vec<&str> = s
+        .jwt()
         .into_iter()
-        .filter(|k| config.get(k).is_some())
+        .filter_map(|(key, t)| t.map(|_| key))
         .collect();
-    if config.token.is_some() {
+    if s.token.is_some() {
         return match jwt.first() {
             None => Ok(()),
             Some(k) => Err(format!(
@@ -109,18 +134,26 @@ pub fn check_config(config: &VendorConfig) -> Result<(), String> {
     if jwt.is_empty() {
         return Err("kind docusign needs `token` (an access token), or `integration_key`, `user_id` and `private_key` (or `private_key_file`) for the JWT grant".into());
     }
-    for (key, what) in [
-        ("integration_key", "the app's integration key"),
-        ("user_id", "the GUID of the user roster acts as"),
+    for (key, set, what) in [
+        (
+            "integration_key",
+            s.integration_key.is_some(),
+            "the app's integration key",
+        ),
+        (
+            "user_id",
+            s.user_id.is_some(),
+            "the GUID of the user roster acts as",
+        ),
     ] {
-        if config.get(key).is_none() {
+        if !set {
             return Err(format!("the JWT grant needs `{key}` ({what})"));
         }
     }
-    match (&config.private_key, &config.private_key_file) {
+    match (&s.private_key, &s.private_key_file) {
         (Some(_), Some(_)) => Err("give `private_key` or `private_key_file`, not both".into()),
         (None, None) => Err("the JWT grant needs `private_key` (${VAR} holding the RSA key in PEM) or `private_key_file` (a path)".into()),
-        _ => match &config.oauth_base_url {
+        _ => match &s.oauth_base_url {
             Some(t) if t.is_literal() => oauth_url(t.raw()).map(|_| ()),
             _ => Ok(()),
         },
@@ -160,20 +193,20 @@ pub fn check_account(
     Ok(())
 }
 
-pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
+pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
     let (config, env) = (&vendor.config, ctx.env);
-    let base = super::base_url(config, env)?;
-    let account_id = config.resolve("account_id", env)?;
-    let (auth, secrets) = if config.token.is_some() {
-        let token = Secret::new(config.resolve("token", env)?);
+    let base = super::base_url(&s.base_url, env)?;
+    let account_id = super::resolve("account_id", &s.account_id, env)?;
+    let (auth, secrets) = if let Some(token) = &s.token {
+        let token = Secret::new(super::resolve("token", token, env)?);
         (Bearer::Ready(token.clone()), vec![token])
     } else {
-        let grant = JwtGrant::new(config, env)?;
+        let grant = JwtGrant::new(s, env)?;
         let key = grant.key.clone();
         (Bearer::granted(grant), vec![key])
     };
-    let limits = Limits::new(config, DEFAULTS);
-    let account = super::http::account_key(config.kind.name(), &base, &secrets);
+    let limits = Limits::new(&config.common, DEFAULTS);
+    let account = super::http::account_key(KIND, &base, &secrets);
     let http = Http::new(&vendor.name, account, &limits, secrets, ctx.budget.clone())?
         .with_throttle(throttled)
         .with_quota(quota);
@@ -182,7 +215,7 @@ pub fn connect(vendor: &Vendor, ctx: &Context) -> anyhow::Result<Box<dyn Driver>
         auth,
         batch: limits.batch_size.min(500),
         http,
-        caps: list::Caps::of(config, PAGE),
+        caps: list::Caps::of(&config.common, PAGE),
     }))
 }
 
@@ -345,11 +378,27 @@ mod tests {
         )));
     }
 
-    pub(super) fn config(settings: &str) -> VendorConfig {
+    /// A docusign vendor's mapping with `settings`, read and checked as the
+    /// loader does.
+    fn checked(settings: &str) -> Result<(), String> {
+        use crate::model::de::Check;
+        read(settings)
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.check())
+    }
+
+    fn read(settings: &str) -> Result<crate::vendors::VendorConfig, serde_yaml::Error> {
         serde_yaml::from_str(&format!(
             "{{kind: docusign, base_url: 'http://x', account_id: a, {settings}}}"
         ))
-        .unwrap()
+    }
+
+    /// The docusign settings `settings` give, unchecked.
+    pub(super) fn config(settings: &str) -> Settings {
+        match read(settings).unwrap().settings {
+            crate::vendors::Settings::DocuSign(s) => s,
+            other => unreachable!("{other:?}"),
+        }
     }
 
     #[test]
@@ -359,7 +408,7 @@ mod tests {
             JWT_SETTINGS,
             "integration_key: ik, user_id: uid, private_key_file: /k.pem, oauth_base_url: 'https://account-d.docusign.com'",
         ] {
-            check_config(&config(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            checked(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         for (bad, want) in [
             ("batch_size: 1", "needs `token`"),
@@ -371,7 +420,7 @@ mod tests {
             ("integration_key: ik, user_id: u, private_key: k, oauth_base_url: 'account-d.docusign.com'", "is not a URL"),
             ("api_token: x", "not a setting of kind docusign"),
         ] {
-            let err = check_config(&config(bad)).unwrap_err();
+            let err = checked(bad).unwrap_err();
             assert!(err.contains(want), "{bad}: {err}");
         }
     }

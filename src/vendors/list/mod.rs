@@ -121,7 +121,7 @@ impl Caps {
 
     /// The caps a vendor's settings give, or the defaults, for pages of
     /// `page_size` accounts.
-    pub fn of(config: &crate::vendors::VendorConfig, page_size: usize) -> Caps {
+    pub fn of(config: &crate::vendors::Common, page_size: usize) -> Caps {
         Caps {
             accounts: config.max_accounts.unwrap_or(Self::DEFAULT_ACCOUNTS).max(1),
             pages: config.max_pages.unwrap_or(Self::DEFAULT_PAGES).max(1),
