@@ -454,6 +454,62 @@ impl<'de> Deserialize<'de> for RateLimit {
 mod tests {
     use super::*;
 
+    fn read(yaml: &str) -> Result<VendorConfig, String> {
+        serde_yaml::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_kind_picks_which_keys_are_taken_wherever_it_is_written() {
+        let first = read("kind: scim\nbase_url: http://x\ntoken: t\ntimeout: 5s").unwrap();
+        let last = read("base_url: http://x\ntimeout: 5s\ntoken: t\nkind: scim").unwrap();
+        for config in [first, last] {
+            assert_eq!(config.kind(), Kind::Scim);
+            assert_eq!(config.common.timeout, Some(Duration::from_secs(5)));
+            let keys: Vec<_> = config
+                .templates()
+                .into_iter()
+                .map(|(k, t)| (k, t.map(Template::raw)))
+                .collect();
+            assert_eq!(keys, [("base_url", Some("http://x")), ("token", Some("t"))]);
+        }
+        for (yaml, said) in [
+            (
+                "kind: scim\nbase_url: http://x\ntoken: t\napi_token: t",
+                "`api_token` is not a setting of kind scim (it takes: base_url, token)",
+            ),
+            (
+                "api_token: t\nkind: scim\nbase_url: http://x\ntoken: t",
+                "`api_token` is not a setting of kind scim",
+            ),
+            ("kind: scim\nbase_url: http://x", "kind scim needs `token`"),
+            ("base_url: http://x\ntoken: t", "missing field `kind`"),
+            (
+                "kind: scim\nbase_url: http://x\ntoken: t\nkind: acton",
+                "duplicate field `kind`",
+            ),
+            (
+                "kind: scim\nbase_url: http://x\ntoken: t\ntimeout: 1s\ntimeout: 2s",
+                "duplicate field `timeout`",
+            ),
+            (
+                "kind: scim\nbase_url: http://x\ntoken: t\ntoken: u",
+                "duplicate field `token`",
+            ),
+            (
+                "kind: scim\nbase_url: http://x\ntoken: t\ntimeout: 0s",
+                "line 4 column 10",
+            ),
+            ("kind: scim\nbase_url: [1]\ntoken: t", "line 2 column 11"),
+            (
+                "kind: nope\nbase_url: http://x",
+                "unknown vendor kind `nope`",
+            ),
+        ] {
+            let err = read(yaml).unwrap_err();
+            assert!(err.contains(said), "{yaml}: {err}");
+        }
+    }
+
     #[test]
     fn rates() {
         assert_eq!("5/s".parse::<RateLimit>().unwrap().per_second(), 5.0);
