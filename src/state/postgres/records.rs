@@ -1,12 +1,13 @@
 //! The records and their history: load, a journal batch, save and replace,
 //! each one statement fenced by the writer's lease token.
 
-use super::Inner;
+use super::{Held, Inner};
 use crate::state::backend::{HistoryEntry, Scope};
 use crate::state::error::fail;
 use crate::state::{Error, Record, Result, State, Status, UnfinishedApply};
 use anyhow::Context;
 use std::collections::HashMap;
+use tokio_postgres::types::ToSql;
 
 /// The start of a fenced write: the lease is renewed only if this holder's
 /// token still holds it (`ok` says whether it did, `$4` leases being asked
@@ -44,6 +45,42 @@ macro_rules! upsert_records {
                             warnings = EXCLUDED.warnings
                         RETURNING 1),
 "
+    };
+}
+
+/// The CTE that writes a history row for each of `rows`, by the writer
+/// $16..$20 (run id, host, command, input, commit), then any `more` rows of
+/// the same columns (a `UNION ALL SELECT`). The last CTE: no comma follows.
+macro_rules! record_history {
+    ($more:literal) => {
+        concat!(
+            "                     hist AS (
+                        INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
+                            fingerprint, error, at, run_id, host, command, input, git_commit)
+                        SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
+                            r.error, r.at, $16, $17, $18, $19, $20
+                        FROM rows r, ok WHERE ok.ok
+",
+            $more,
+            "                        RETURNING 1)
+"
+        )
+    };
+}
+
+/// One fenced write of a batch of records (see `Inner::write_fenced`):
+/// the fence, the `before` CTEs, the upsert, the history with its `more`
+/// rows, and the `rest` of the statement, which returns no row when the
+/// fence did not hold.
+macro_rules! fenced_write {
+    (before: $before:literal, history: $more:literal, rest: $rest:literal) => {
+        concat!(
+            fenced_rows!(),
+            $before,
+            upsert_records!(),
+            record_history!($more),
+            $rest
+        )
     };
 }
 
@@ -204,66 +241,21 @@ impl Inner {
         }
         let held = self.held()?;
         let cols = Columns::of(records.iter().map(|(v, e, r)| (v.as_str(), e.as_str(), r)))?;
-        let input = self.who.input.lock().ok().and_then(|i| i.clone());
-        let command = self
-            .who
-            .command
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
-        let ok: bool = self.block_on("recording a batch", async {
-            let row = self
-                .client
-                .lock()
-                .await
-                .query_one(
-                    concat!(
-                        fenced_rows!(),
-                        upsert_records!(),
-                        "                     hist AS (
-                        INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
-                            fingerprint, error, at, run_id, host, command, input, git_commit)
-                        SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
-                            r.error, r.at, $16, $17, $18, $19, $20
-                        FROM rows r, ok WHERE ok.ok
-                        RETURNING 1),
-                     ws AS (
+        self.write_fenced(
+            "recording a batch",
+            &held,
+            &cols,
+            fenced_write!(
+                before: "",
+                history: "",
+                rest: "                     , ws AS (
                         UPDATE roster_workspaces SET dirty = true
                         WHERE workspace = $1 AND (SELECT ok FROM ok)
                         RETURNING 1)
-                     SELECT ok FROM ok"
-                    ),
-                    &[
-                        &self.workspace,
-                        &held.token,
-                        &self.ttl.as_secs_f64(),
-                        &held.rows,
-                        &cols.vendor,
-                        &cols.email,
-                        &cols.status,
-                        &cols.remote_id,
-                        &cols.fingerprint,
-                        &cols.spec,
-                        &cols.error,
-                        &cols.at,
-                        &cols.inactive,
-                        &cols.vendor_status,
-                        &cols.warnings,
-                        &self.who.run_id,
-                        &self.who.host,
-                        &command,
-                        &input,
-                        &self.who.git_commit,
-                    ],
-                )
-                .await?;
-            Ok(row.get(0))
-        })?;
-        if !ok {
-            return Err(Error::Fenced {
-                message: self.lost(&held),
-            });
-        }
+                     SELECT ok FROM ok WHERE ok"
+            ),
+            &[],
+        )?;
         if let Ok(mut known) = self.known.lock() {
             if let Some(known) = known.as_mut() {
                 for (vendor, email, record) in records {
@@ -322,49 +314,31 @@ impl Inner {
         let existing = unfinished.map(|u| u.existing as i64);
         let unfinished_input = unfinished.map(|u| u.input.clone());
         let started = unfinished.map(|u| u.started.clone());
-        // The history names the input this run works from, as `append` does.
-        let input = self.who.input.lock().ok().and_then(|i| i.clone());
         let (gone_vendor, gone_email): (Vec<String>, Vec<String>) = removed.iter().cloned().unzip();
-        let command = self
-            .who
-            .command
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
         let now = crate::state::now();
         let exact_serial: Option<i64> = exact
             .then(|| i64::try_from(state.serial))
             .transpose()
             .context("the serial is too large")?;
-        let saved: Option<(i64, String)> = self.block_on("saving the state", async {
-            let row = self
-                .client
-                .lock()
-                .await
-                .query_opt(
-                    concat!(
-                        fenced_rows!(),
-                        "                     gone AS (
-                        SELECT * FROM unnest($16::text[], $17::text[]) AS g(vendor, email)),
+        let saved = self.write_fenced(
+            "saving the state",
+            &held,
+            &changed,
+            fenced_write!(
+                before: "                     gone AS (
+                        SELECT * FROM unnest($21::text[], $22::text[]) AS g(vendor, email)),
                      del AS (
                         DELETE FROM roster_records d USING gone g, ok
                         WHERE ok.ok AND d.workspace = $1 AND d.vendor = g.vendor
                           AND d.email = g.email
                         RETURNING 1),
 ",
-                        upsert_records!(),
-                        "                     hist AS (
-                        INSERT INTO roster_history (workspace, vendor, email, status, remote_id,
-                            fingerprint, error, at, run_id, host, command, input, git_commit)
-                        SELECT $1, r.vendor, r.email, r.status, r.remote_id, r.fingerprint,
-                            r.error, r.at, $18, $19, $20, $21, $22
-                        FROM rows r, ok WHERE ok.ok
-                        UNION ALL
+                history: "                        UNION ALL
                         SELECT $1, g.vendor, g.email, 'removed', NULL, NULL, NULL, $23,
-                            $18, $19, $20, $21, $22
+                            $16, $17, $18, $19, $20
                         FROM gone g, ok WHERE ok.ok
-                        RETURNING 1)
-                     UPDATE roster_workspaces SET
+",
+                rest: "                     UPDATE roster_workspaces SET
                         -- Fixed by the first save (another run's, perhaps),
                         -- or given by a copy.
                         lineage = CASE WHEN $28::bigint IS NOT NULL OR lineage = ''
@@ -374,47 +348,19 @@ impl Inner {
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
                      RETURNING serial, lineage"
-                    ),
-                    &[
-                        &self.workspace,
-                        &held.token,
-                        &self.ttl.as_secs_f64(),
-                        &held.rows,
-                        &changed.vendor,
-                        &changed.email,
-                        &changed.status,
-                        &changed.remote_id,
-                        &changed.fingerprint,
-                        &changed.spec,
-                        &changed.error,
-                        &changed.at,
-                        &changed.inactive,
-                        &changed.vendor_status,
-                        &changed.warnings,
-                        &gone_vendor,
-                        &gone_email,
-                        &self.who.run_id,
-                        &self.who.host,
-                        &command,
-                        &input,
-                        &self.who.git_commit,
-                        &now,
-                        &lineage,
-                        &existing,
-                        &unfinished_input,
-                        &started,
-                        &exact_serial,
-                    ],
-                )
-                .await?;
-            // No row: the lease check failed and nothing was written.
-            Ok(row.map(|r| (r.get(0), r.get(1))))
-        })?;
-        let Some((serial, lineage)) = saved else {
-            return Err(Error::Fenced {
-                message: self.lost(&held),
-            });
-        };
+            ),
+            &[
+                &gone_vendor,
+                &gone_email,
+                &now,
+                &lineage,
+                &existing,
+                &unfinished_input,
+                &started,
+                &exact_serial,
+            ],
+        )?;
+        let (serial, lineage): (i64, String) = (saved.get(0), saved.get(1));
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);
         let mut known = HashMap::new();
@@ -425,6 +371,58 @@ impl Inner {
             *k = Some(known);
         }
         Ok(())
+    }
+
+    /// Runs `sql` (a `fenced_write!`) with $1..$20 bound to the lease
+    /// `held`, the records `cols` and who writes them, and `more` as $21 on.
+    /// No row back means the fence did not hold and nothing was written: that
+    /// is [`Error::Fenced`], saying why the lease was lost.
+    fn write_fenced(
+        &self,
+        what: &str,
+        held: &Held,
+        cols: &Columns,
+        sql: &str,
+        more: &[&(dyn ToSql + Sync)],
+    ) -> Result<tokio_postgres::Row> {
+        // The history names the input this run works from and the command.
+        let input = self.who.input.lock().ok().and_then(|i| i.clone());
+        let command = self
+            .who
+            .command
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let ttl = self.ttl.as_secs_f64();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &self.workspace,
+            &held.token,
+            &ttl,
+            &held.rows,
+            &cols.vendor,
+            &cols.email,
+            &cols.status,
+            &cols.remote_id,
+            &cols.fingerprint,
+            &cols.spec,
+            &cols.error,
+            &cols.at,
+            &cols.inactive,
+            &cols.vendor_status,
+            &cols.warnings,
+            &self.who.run_id,
+            &self.who.host,
+            &command,
+            &input,
+            &self.who.git_commit,
+        ];
+        params.extend_from_slice(more);
+        let row = self.block_on(what, async {
+            self.client.lock().await.query_opt(sql, &params).await
+        })?;
+        row.ok_or_else(|| Error::Fenced {
+            message: self.lost(held),
+        })
     }
 }
 

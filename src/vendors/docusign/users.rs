@@ -273,6 +273,9 @@ mod tests {
         for empty in [page(0, 0, 0, 0, None), page(0, 0, -1, 0, None)] {
             assert_eq!(next_page(URL, &empty, 0, 0).unwrap(), Next::Last);
         }
+        // The first page, consistent but for its `nextUri`, and what the error
+        // says of it.
+        let first_then = |uri: &str, says| (page(0, 100, 99, 300, Some(uri)), 0, 100, says);
         // (page, start, users held, what the error says)
         let cases = [
             // endPosition jumps past accounts.
@@ -312,53 +315,19 @@ mod tests {
             // Starts elsewhere than asked.
             (page(50, 100, 149, 300, Some(next)), 0, 100, "starts at 50"),
             // nextUri skips ahead.
-            (
-                page(
-                    0,
-                    100,
-                    99,
-                    300,
-                    Some("/v2.1/accounts/9/users?start_position=200"),
-                ),
-                0,
-                100,
+            first_then(
+                "/v2.1/accounts/9/users?start_position=200",
                 "goes on at 200",
             ),
-            // nextUri to another host.
-            (
-                page(
-                    0,
-                    100,
-                    99,
-                    300,
-                    Some("https://evil.example/v2.1/accounts/9/users?start_position=100"),
-                ),
-                0,
-                100,
+            // nextUri to another origin: another host, the same without a
+            // scheme, another scheme.
+            first_then(
+                "https://evil.example/v2.1/accounts/9/users?start_position=100",
                 "another origin",
             ),
-            (
-                page(
-                    0,
-                    100,
-                    99,
-                    300,
-                    Some("//evil.example/users?start_position=100"),
-                ),
-                0,
-                100,
-                "another origin",
-            ),
-            (
-                page(
-                    0,
-                    100,
-                    99,
-                    300,
-                    Some("http://ds.example/users?start_position=100"),
-                ),
-                0,
-                100,
+            first_then("//evil.example/users?start_position=100", "another origin"),
+            first_then(
+                "http://ds.example/users?start_position=100",
                 "another origin",
             ),
         ];

@@ -4,8 +4,53 @@ use crate::vendors::{Driver, Http, NewUser, Outcome};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-fn quiet() -> Http {
-    crate::vendors::http::test_client()
+/// A vendor that only lists, through `L` (one of the fakes below, whose
+/// fields it lends); `unique` is what it says of its names' uniqueness.
+struct Vendor<L> {
+    lister: L,
+    unique: bool,
+    http: Http,
+}
+
+fn vendor<L>(lister: L) -> Vendor<L> {
+    Vendor {
+        lister,
+        unique: false,
+        http: crate::vendors::http::test_client(),
+    }
+}
+
+impl<L> std::ops::Deref for Vendor<L> {
+    type Target = L;
+
+    fn deref(&self) -> &L {
+        &self.lister
+    }
+}
+
+impl<L> std::ops::DerefMut for Vendor<L> {
+    fn deref_mut(&mut self) -> &mut L {
+        &mut self.lister
+    }
+}
+
+#[async_trait]
+impl<L: Lister> Driver for Vendor<L> {
+    async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
+        Err(CallError::NotSent("not here".into()))
+    }
+
+    fn unique_keys(&self) -> bool {
+        self.unique
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
+    }
+
+    fn lister(&self) -> Option<&dyn Lister> {
+        Some(&self.lister)
+    }
 }
 
 type Style = fn(u64, u64, u64) -> Next;
@@ -18,33 +63,16 @@ struct Fake {
     style: Style,
     repeat: bool,
     asked: std::sync::Mutex<Vec<Cursor>>,
-    http: Http,
 }
 
-fn fake(total: u64, cap: u64, style: Style) -> Fake {
-    Fake {
+fn fake(total: u64, cap: u64, style: Style) -> Vendor<Fake> {
+    vendor(Fake {
         total,
         cap,
         style,
         repeat: false,
         asked: Default::default(),
-        http: quiet(),
-    }
-}
-
-#[async_trait]
-impl Driver for Fake {
-    async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        Err(CallError::NotSent("not here".into()))
-    }
-
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
+    })
 }
 
 #[async_trait]
@@ -134,38 +162,15 @@ type Scene = (Vec<(&'static str, &'static str)>, Next, Option<u64>);
 struct Scripted {
     pages: Vec<Scene>,
     caps: Caps,
-    unique: bool,
     asked: std::sync::atomic::AtomicUsize,
-    http: Http,
 }
 
-fn scripted(pages: Vec<Scene>) -> Scripted {
-    Scripted {
+fn scripted(pages: Vec<Scene>) -> Vendor<Scripted> {
+    vendor(Scripted {
         pages,
         caps: Caps::default(),
-        unique: false,
         asked: Default::default(),
-        http: quiet(),
-    }
-}
-
-#[async_trait]
-impl Driver for Scripted {
-    async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        Err(CallError::NotSent("not here".into()))
-    }
-
-    fn unique_keys(&self) -> bool {
-        self.unique
-    }
-
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
+    })
 }
 
 #[async_trait]
@@ -447,22 +452,6 @@ fn an_account_past_a_bound_stops_the_listing_naming_the_page_and_the_field() {
 /// every bound of its own and about 1.7 KiB in all.
 struct Fat {
     caps: Caps,
-    http: Http,
-}
-
-#[async_trait]
-impl Driver for Fat {
-    async fn create(&self, _: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        Err(CallError::NotSent("not here".into()))
-    }
-
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
 }
 
 #[async_trait]
@@ -497,14 +486,13 @@ impl Lister for Fat {
 
 #[test]
 fn a_listing_keeps_at_most_512_bytes_for_each_of_max_accounts() {
-    let f = Fat {
+    let f = vendor(Fat {
         caps: Caps {
             accounts: 40_000,
             pages: 100_000,
             ..Caps::default()
         },
-        http: quiet(),
-    };
+    });
     let e = run(&f).unwrap_err().to_string();
     // 40,000 x 512 bytes: about 12,300 accounts of 1.7 KiB, on page 123.
     assert!(
