@@ -6,8 +6,8 @@
 
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::Vendor;
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome, PasswordPolicy};
-use super::{Common, Vendor};
 use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
@@ -42,6 +42,14 @@ pub struct Account {
 
 crate::merge_fields!(Account { custom_attributes });
 
+pub fn check_account(
+    _profile: &Profile,
+    password: Option<&Password>,
+    _account: &Account,
+) -> Result<(), String> {
+    super::check_password(PASSWORD, password)
+}
+
 crate::settings! {
     /// The settings of a `kind: activeplatform` vendor.
     pub struct Settings {
@@ -52,17 +60,7 @@ crate::settings! {
     }
 }
 
-pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
-    Ok(())
-}
-
-pub fn check_account(
-    _profile: &Profile,
-    password: Option<&Password>,
-    _account: &Account,
-) -> Result<(), String> {
-    super::check_password(PASSWORD, password)
-}
+impl super::Rules for Settings {}
 
 pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
     let c = super::Connection::new(
@@ -171,20 +169,7 @@ impl Answers for ActivePlatform {
     }
 }
 
-#[async_trait]
-impl Driver for ActivePlatform {
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        super::one_by_one(batch, |new| self.create_one(new)).await
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
-}
+crate::one_by_one_driver!(ActivePlatform {});
 
 #[async_trait]
 impl Lister for ActivePlatform {

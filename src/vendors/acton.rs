@@ -120,6 +120,17 @@ crate::merge_fields!(Account {
     user_type,
 });
 
+pub fn check_account(
+    _profile: &Profile,
+    password: Option<&Password>,
+    account: &Account,
+) -> Result<(), String> {
+    if account.user_type.is_none() {
+        return Err("`user_type` is required (Marketing or Sales), in the block or a role".into());
+    }
+    super::check_password(PASSWORD, password)
+}
+
 crate::settings! {
     /// The settings of a `kind: acton` vendor: a ready `token`, or the OAuth
     /// password grant's four settings.
@@ -147,24 +158,15 @@ impl Settings {
     }
 }
 
-pub fn check_config(s: &Settings, _: &Common) -> Result<(), String> {
-    let grant = s.grant().iter().filter(|(_, t)| t.is_some()).count();
-    match (s.token.is_some(), grant) {
+impl super::Rules for Settings {
+    fn check(&self, _: &Common) -> Result<(), String> {
+        let grant = self.grant().iter().filter(|(_, t)| t.is_some()).count();
+        match (self.token.is_some(), grant) {
         (true, 0) | (false, 4) => Ok(()),
         (true, _) => Err("give either `token` or the OAuth settings (client_id, client_secret, username, password), not both".into()),
         (false, _) => Err("kind acton needs `token`, or all of client_id, client_secret, username and password for the OAuth password grant".into()),
     }
-}
-
-pub fn check_account(
-    _profile: &Profile,
-    password: Option<&Password>,
-    account: &Account,
-) -> Result<(), String> {
-    if account.user_type.is_none() {
-        return Err("`user_type` is required (Marketing or Sales), in the block or a role".into());
     }
-    super::check_password(PASSWORD, password)
 }
 
 pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {

@@ -186,6 +186,15 @@ impl Check for VendorConfig {
     }
 }
 
+/// A kind's rules across its own settings (one way to authenticate, a key
+/// that excludes another), checked at load once each key is read. Most kinds
+/// have none.
+pub trait Rules {
+    fn check(&self, _common: &Common) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Declares a kind's own settings, in its driver's file: a struct of
 /// `Template`s (a required key) and `Option<Template>`s, read with
 /// `deny_unknown_fields`, and the list of them by key.

@@ -147,6 +147,35 @@ pub fn says_exists(text: &str) -> bool {
 
 /// For APIs that create one user per call (the executor then sends batches of
 /// one): each user's outcome in turn; a whole-request failure ends the batch.
+/// The [`Driver`](super::Driver) of a vendor that creates one user per call
+/// (its own `create_one`, sent one after another by [`one_by_one`]) and lists
+/// its accounts (its [`Lister`](super::Lister) impl, in a field `http` its
+/// client); the methods given in braces are added to it.
+#[macro_export]
+macro_rules! one_by_one_driver {
+    ($ty:ty { $($more:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::vendors::Driver for $ty {
+            fn http(&self) -> &$crate::vendors::Http {
+                &self.http
+            }
+
+            async fn create(
+                &self,
+                batch: &[$crate::vendors::NewUser<'_>],
+            ) -> Result<Vec<(String, $crate::vendors::Outcome)>, $crate::vendors::CallError> {
+                $crate::vendors::one_by_one(batch, |new| self.create_one(new)).await
+            }
+
+            fn lister(&self) -> Option<&dyn $crate::vendors::Lister> {
+                Some(self)
+            }
+
+            $($more)*
+        }
+    };
+}
+
 pub async fn one_by_one<'u, F, Fut>(
     batch: &'u [NewUser<'u>],
     mut create: F,

@@ -7,8 +7,8 @@
 
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::Vendor;
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
-use super::{Common, Vendor};
 use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
@@ -68,22 +68,6 @@ crate::merge_fields!(Account {
     website_role,
 });
 
-crate::settings! {
-    /// The settings of a `kind: formsonfire` vendor.
-    pub struct Settings {
-        /// The API's root, e.g. `https://api.formsonfire.com`.
-        pub base_url: Template,
-        /// The company's number.
-        pub company_id: Template,
-        /// The company's integration key, from `${VAR}`.
-        pub integration_key: Template,
-    }
-}
-
-pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
-    Ok(())
-}
-
 pub fn check_account(
     _profile: &Profile,
     _password: Option<&Password>,
@@ -104,6 +88,20 @@ pub fn check_account(
     }
     Ok(())
 }
+
+crate::settings! {
+    /// The settings of a `kind: formsonfire` vendor.
+    pub struct Settings {
+        /// The API's root, e.g. `https://api.formsonfire.com`.
+        pub base_url: Template,
+        /// The company's number.
+        pub company_id: Template,
+        /// The company's integration key, from `${VAR}`.
+        pub integration_key: Template,
+    }
+}
+
+impl super::Rules for Settings {}
 
 pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
     let company = super::resolve("company_id", &s.company_id, ctx.env)?;
@@ -237,20 +235,7 @@ impl Answers for FormsOnFire {
     }
 }
 
-#[async_trait]
-impl Driver for FormsOnFire {
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        super::one_by_one(batch, |new| self.create_one(new)).await
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
-}
+crate::one_by_one_driver!(FormsOnFire {});
 
 #[async_trait]
 impl Lister for FormsOnFire {

@@ -6,7 +6,8 @@
 //! - `Settings`, its own settings (URL, credentials), declared with
 //!   [`settings!`](crate::settings); the ones every kind has are [`Common`];
 //! - `Account`, the typed account block (serde, `deny_unknown_fields`);
-//! - `check_config` and `check_account`, the load-time rules of the vendor;
+//! - `check_account` and, where its settings have rules across keys, its
+//!   [`Rules`], the load-time rules of the vendor;
 //! - `connect`, which builds the `Driver` that speaks its API from its
 //!   settings and a [`Context`].
 //!
@@ -34,7 +35,9 @@ use async_trait::async_trait;
 use serde::de::MapAccess;
 use std::time::Duration;
 
-pub use config::{resolve, Common, MaybeTemplate, RateLimit, Vendor, VendorConfig, SECRET_KEYS};
+pub use config::{
+    resolve, Common, MaybeTemplate, RateLimit, Rules, Vendor, VendorConfig, SECRET_KEYS,
+};
 pub use connect::{
     base_url, check_setting, connect_all, interpolated, Connection, Context, MIN_INTERPOLATED,
 };
@@ -244,7 +247,7 @@ macro_rules! registry {
 
             /// The kind's rules across its settings (one way to authenticate...).
             fn check(&self, common: &Common) -> Result<(), String> {
-                match self { $(Settings::$variant(s) => $module::check_config(s, common)),+ }
+                match self { $(Settings::$variant(s) => Rules::check(s, common)),+ }
             }
 
             /// Each kind's settings' JSON Schema, inline.

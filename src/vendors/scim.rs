@@ -8,8 +8,8 @@
 
 use super::http::{Call, CallError, Http, Response};
 use super::list::{self, Cursor, Lister, Next, Observed, Page, Query};
+use super::Vendor;
 use super::{Answers, Context, Defaults, Driver, NewUser, Outcome};
-use super::{Common, Vendor};
 use crate::model::Template;
 use crate::model::{Password, Profile};
 use crate::secret::Secret;
@@ -52,20 +52,6 @@ crate::merge_fields!(Account {
     user_name,
 });
 
-crate::settings! {
-    /// The settings of a `kind: scim` vendor.
-    pub struct Settings {
-        /// The SCIM service's root, e.g. `https://example.com/scim/v2`.
-        pub base_url: Template,
-        /// The bearer token, from `${VAR}`.
-        pub token: Template,
-    }
-}
-
-pub fn check_config(_: &Settings, _: &Common) -> Result<(), String> {
-    Ok(())
-}
-
 pub fn check_account(
     _profile: &Profile,
     _password: Option<&Password>,
@@ -83,6 +69,18 @@ pub fn check_account(
         None => Ok(()),
     }
 }
+
+crate::settings! {
+    /// The settings of a `kind: scim` vendor.
+    pub struct Settings {
+        /// The SCIM service's root, e.g. `https://example.com/scim/v2`.
+        pub base_url: Template,
+        /// The bearer token, from `${VAR}`.
+        pub token: Template,
+    }
+}
+
+impl super::Rules for Settings {}
 
 pub fn connect(vendor: &Vendor, s: &Settings, ctx: &Context) -> anyhow::Result<Box<dyn Driver>> {
     let c = super::Connection::new(vendor, ctx, &s.base_url, ("token", &s.token), DEFAULTS)?;
@@ -188,20 +186,7 @@ impl Answers for Scim {
     }
 }
 
-#[async_trait]
-impl Driver for Scim {
-    fn http(&self) -> &Http {
-        &self.http
-    }
-
-    async fn create(&self, batch: &[NewUser<'_>]) -> Result<Vec<(String, Outcome)>, CallError> {
-        super::one_by_one(batch, |new| self.create_one(new)).await
-    }
-
-    fn lister(&self) -> Option<&dyn Lister> {
-        Some(self)
-    }
-
+crate::one_by_one_driver!(Scim {
     /// userName is unique at a SCIM server (RFC 7643 4.1.1).
     fn unique_keys(&self) -> bool {
         true
@@ -211,7 +196,7 @@ impl Driver for Scim {
         let name = account(new).map(|a| user_name(new, a));
         crate::model::identity(&name.unwrap_or_else(|_| new.email.to_string()))
     }
-}
+});
 
 #[async_trait]
 impl Lister for Scim {

@@ -114,49 +114,52 @@ impl Settings {
 /// Where the JWT grant is traded for a token (production; demo is account-d).
 const OAUTH_BASE_URL: &str = "https://account.docusign.com";
 
-pub fn check_config(s: &Settings, common: &Common) -> Result<(), String> {
-    if common.batch_size.is_some_and(|b| b > 500) {
-        return Err("`batch_size` is at most 500 for DocuSign".into());
-    }
-    let jwt: Vec<&str> = s
-        .jwt()
-        .into_iter()
-        .filter_map(|(key, t)| t.map(|_| key))
-        .collect();
-    if s.token.is_some() {
-        return match jwt.first() {
+impl super::Rules for Settings {
+    fn check(&self, common: &Common) -> Result<(), String> {
+        let s = self;
+        if common.batch_size.is_some_and(|b| b > 500) {
+            return Err("`batch_size` is at most 500 for DocuSign".into());
+        }
+        let jwt: Vec<&str> = s
+            .jwt()
+            .into_iter()
+            .filter_map(|(key, t)| t.map(|_| key))
+            .collect();
+        if s.token.is_some() {
+            return match jwt.first() {
             None => Ok(()),
             Some(k) => Err(format!(
                 "give either `token` or the JWT grant's settings, not both (`token` and `{k}` are set)"
             )),
         };
-    }
-    if jwt.is_empty() {
-        return Err("kind docusign needs `token` (an access token), or `integration_key`, `user_id` and `private_key` (or `private_key_file`) for the JWT grant".into());
-    }
-    for (key, set, what) in [
-        (
-            "integration_key",
-            s.integration_key.is_some(),
-            "the app's integration key",
-        ),
-        (
-            "user_id",
-            s.user_id.is_some(),
-            "the GUID of the user roster acts as",
-        ),
-    ] {
-        if !set {
-            return Err(format!("the JWT grant needs `{key}` ({what})"));
         }
-    }
-    match (&s.private_key, &s.private_key_file) {
+        if jwt.is_empty() {
+            return Err("kind docusign needs `token` (an access token), or `integration_key`, `user_id` and `private_key` (or `private_key_file`) for the JWT grant".into());
+        }
+        for (key, set, what) in [
+            (
+                "integration_key",
+                s.integration_key.is_some(),
+                "the app's integration key",
+            ),
+            (
+                "user_id",
+                s.user_id.is_some(),
+                "the GUID of the user roster acts as",
+            ),
+        ] {
+            if !set {
+                return Err(format!("the JWT grant needs `{key}` ({what})"));
+            }
+        }
+        match (&s.private_key, &s.private_key_file) {
         (Some(_), Some(_)) => Err("give `private_key` or `private_key_file`, not both".into()),
         (None, None) => Err("the JWT grant needs `private_key` (${VAR} holding the RSA key in PEM) or `private_key_file` (a path)".into()),
         _ => match &s.oauth_base_url {
             Some(t) if t.is_literal() => oauth_url(t.raw()).map(|_| ()),
             _ => Ok(()),
         },
+    }
     }
 }
 
