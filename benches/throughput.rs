@@ -26,7 +26,9 @@
 //! `--concurrency 4`, `--rate 5` (requests/s), `--runs 5`, `--baseline-users N`
 //! (time the loop on the first N users and scale; default: all of them),
 //! `--refresh-users 10000`, `--refresh-latency-ms 200`, `--state-users 10000,100000`.
-//! Times are medians over the runs; ratios are taken in the same run.
+//! Times are medians over the runs; ratios are taken in the same run. With
+//! `ROSTER_BENCH_KEEP=DIR`, plan's files (roster.yaml and its full state) are
+//! kept in DIR/N/ for profiling.
 
 use roster::desired;
 use roster::model::process_env;
@@ -309,6 +311,14 @@ fn bench_plan(o: &Options) {
             secs(cli_time),
             rss as f64 / 1024.0
         );
+        if let Some(keep) = std::env::var_os("ROSTER_BENCH_KEEP") {
+            // For profiling: the generated file and its full state, kept.
+            let to = Path::new(&keep).join(n.to_string());
+            std::fs::create_dir_all(to.join("state")).expect("ROSTER_BENCH_KEEP");
+            for f in ["roster.yaml", "state/roster.state.json"] {
+                std::fs::copy(dir.path().join(f), to.join(f)).expect("ROSTER_BENCH_KEEP");
+            }
+        }
         processes.push((n, text.len(), dir));
     }
     println!();
@@ -326,11 +336,13 @@ fn plan_against_parse(o: &Options, files: &[(usize, usize, tempfile::TempDir)]) 
         "## plan against a bare parse, one process each, medians of {} runs (peak RSS: the highest)\n",
         o.runs
     );
-    println!("| users | file | bare parse: wall / CPU | its peak RSS | roster plan: wall / CPU | its peak RSS | time ratio: wall / CPU | memory ratio |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| users | file | bare parse: wall / CPU | its peak RSS | roster plan: wall / CPU | its peak RSS | time ratio: wall / CPU | memory ratio | plan, full state: wall / CPU | its peak RSS | time ratio: wall / CPU | memory ratio |");
+    println!(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     let me = std::env::current_exe().expect("the benchmark's own path");
     for (n, size, dir) in files {
-        let (mut bare, mut plan) = (Vec::new(), Vec::new());
+        let (mut bare, mut plan, mut full) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..o.runs {
             let b = run_cpu(&me, dir.path(), &[BARE_PARSE, "roster.yaml"], &[]);
             assert_eq!(b.2, 0, "the bare parse failed");
@@ -352,24 +364,40 @@ fn plan_against_parse(o: &Options, files: &[(usize, usize, tempfile::TempDir)]) 
             );
             assert_eq!(p.2, 0, "plan failed");
             plan.push(p);
+            // As after an apply: every pair recorded (the state bench_plan saved).
+            let f = run_cpu(
+                Path::new(env!("CARGO_BIN_EXE_roster")),
+                dir.path(),
+                &["plan", "-f", "roster.yaml", "--format", "json", "-q"],
+                &[],
+            );
+            assert_eq!(f.2, 0, "plan with the full state failed");
+            full.push(f);
         }
         type Run = (Duration, i64, i32, Duration);
         let peak = |r: &[Run]| r.iter().map(|c| c.1).max().unwrap_or(0);
         let wall = |r: &[Run]| median(r.iter().map(|c| c.0).collect());
         let cpu = |r: &[Run]| median(r.iter().map(|c| c.3).collect());
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        let against_bare = |r: &[Run]| {
+            format!(
+                "{} / {} | {:.0} MB | {:.2}x / {:.2}x | {:.2}x",
+                secs(wall(r)),
+                secs(cpu(r)),
+                peak(r) as f64 / 1024.0,
+                ratio(wall(r), wall(&bare)),
+                ratio(cpu(r), cpu(&bare)),
+                peak(r) as f64 / peak(&bare).max(1) as f64,
+            )
+        };
         println!(
-            "| {n} | {:.1} MB | {} / {} | {:.0} MB | {} / {} | {:.0} MB | {:.2}x / {:.2}x | {:.2}x |",
+            "| {n} | {:.1} MB | {} / {} | {:.0} MB | {} | {} |",
             *size as f64 / 1e6,
             secs(wall(&bare)),
             secs(cpu(&bare)),
             peak(&bare) as f64 / 1024.0,
-            secs(wall(&plan)),
-            secs(cpu(&plan)),
-            peak(&plan) as f64 / 1024.0,
-            ratio(wall(&plan), wall(&bare)),
-            ratio(cpu(&plan), cpu(&bare)),
-            peak(&plan) as f64 / peak(&bare).max(1) as f64,
+            against_bare(&plan),
+            against_bare(&full),
         );
     }
     println!();

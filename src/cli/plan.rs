@@ -85,9 +85,14 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
             out.display()
         ));
     }
-    Ok(if args.detailed_exitcode && report.summary.has_work() {
+    let exit = if args.detailed_exitcode && report.summary.has_work() {
         Exit::Changes
     } else {
         Exit::Ok
-    })
+    };
+    // The process ends after this: the plan and the desired state it was made
+    // from are left for the system to take back whole, not freed one string
+    // at a time (for 100,000 users, about a twelfth of the run).
+    std::mem::forget(report);
+    Ok(exit)
 }

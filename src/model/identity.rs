@@ -18,6 +18,13 @@ pub fn identity(email: &str) -> String {
     // ASCII whitespace only: a vendor's name padded with a non-ASCII space
     // (U+3000, U+00A0) is not this email but a look-alike of it.
     let email = email.trim_matches(|c: char| c.is_ascii_whitespace());
+    // Most are already in their one form: ASCII with no capital letter.
+    if email
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        return email.to_string();
+    }
     let mut out = String::with_capacity(email.len());
     // Runs between such characters are lower-cased as strings, not character
     // by character, so that context rules (a final sigma) apply as before.

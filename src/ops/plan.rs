@@ -3,9 +3,11 @@
 
 use super::{load_desired, load_state, refresh_in_memory, Context, Limits};
 use super::{Guard, Target};
+use crate::desired::Desired;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Plan, Summary, Verdict};
 use crate::refresh::Refused;
+use crate::state::State;
 use std::path::PathBuf;
 
 /// What to plan.
@@ -24,9 +26,13 @@ pub struct Request {
     pub out: Option<PathBuf>,
 }
 
-/// The plan and what it was judged.
+/// The plan, what it was judged, and what it was made from.
 pub struct Report {
     pub plan: Plan,
+    /// The desired state the plan was made from.
+    pub desired: Desired,
+    /// The state it was made against (refreshed in memory, with `refresh`).
+    pub state: State,
     pub summary: Summary,
     pub verdict: Verdict,
     /// The refusals of a refresh, then the desired state's warnings.
@@ -45,7 +51,8 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         "planning against an empty state; the first apply starts it",
     )?;
     let filter = req.target.narrow.filter(&desired, &state)?;
-    let recorded = state.clone();
+    // What the state recorded, kept apart only where a refresh changes it.
+    let before_refresh = req.refresh.then(|| state.clone());
     let guard = Guard::new(
         &desired,
         &req.target.file,
@@ -73,19 +80,22 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     // Judged, as apply judges it, against what the state recorded before any
     // refresh: a read that lost accounts must not lower the bar for creating
     // them again.
+    let recorded = before_refresh.as_ref().unwrap_or(&state);
     let verdict = req
         .limits
-        .verdict(&req.target.file, &desired, &recorded, summary.create);
+        .verdict(&req.target.file, &desired, recorded, summary.create);
     let mut warnings: Vec<String> = refused.iter().map(|r| r.describe()).collect();
     warnings.extend(desired.warnings.iter().cloned());
     if let (Some(out), true) = (&req.out, refused.is_empty()) {
-        SavedPlan::new(&plan, &desired, &recorded, &filter, Some(&verdict))
+        SavedPlan::new(&plan, &desired, recorded, &filter, Some(&verdict))
             .refreshed(req.refresh)
             .accepting_gone(&guard.accept)
             .write(out)?;
     }
     Ok(Report {
         plan,
+        desired,
+        state,
         summary,
         verdict,
         warnings,
