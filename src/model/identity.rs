@@ -3,6 +3,7 @@
 //! into ASCII or an invisible one dropped), which are reported, never matched.
 
 use crate::secret::is_hidden;
+use std::borrow::Cow;
 
 /// The one form of an email that roster keys on, sends and compares, everywhere:
 /// surrounding white space trimmed, lower-cased (Unicode-aware, so `Ö` is `ö`),
@@ -14,6 +15,19 @@ use crate::secret::is_hidden;
 /// `K`) is kept as it is: a name that equals an email only once such a character
 /// is folded is a look-alike (see [`lookalike`]), never the same user.
 pub fn identity(email: &str) -> String {
+    identity_of(email).into_owned()
+}
+
+/// Whether `email` is already in its one form (see [`identity`]).
+pub fn is_identity(email: &str) -> bool {
+    match identity_of(email) {
+        Cow::Borrowed(e) => e.len() == email.len(),
+        Cow::Owned(e) => e == email,
+    }
+}
+
+/// [`identity`], borrowed from `email` where nothing but trimming is needed.
+fn identity_of(email: &str) -> Cow<'_, str> {
     use unicode_normalization::UnicodeNormalization;
     // ASCII whitespace only: a vendor's name padded with a non-ASCII space
     // (U+3000, U+00A0) is not this email but a look-alike of it.
@@ -23,7 +37,7 @@ pub fn identity(email: &str) -> String {
         .bytes()
         .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
     {
-        return email.to_string();
+        return Cow::Borrowed(email);
     }
     let mut out = String::with_capacity(email.len());
     // Runs between such characters are lower-cased as strings, not character
@@ -35,7 +49,7 @@ pub fn identity(email: &str) -> String {
         from = at + c.len_utf8();
     }
     out.extend(email[from..].to_lowercase().nfc());
-    out
+    Cow::Owned(out)
 }
 
 /// Whether `c` is not ASCII but lower-casing or compatibility normalisation
@@ -127,6 +141,22 @@ mod tests {
             identity("\u{39f}\u{394}\u{3a5}\u{3a3}@x.gr"),
             "\u{3bf}\u{3b4}\u{3c5}\u{3c2}@x.gr"
         );
+    }
+
+    #[test]
+    fn an_email_is_its_identity_only_in_its_one_form() {
+        for (email, one) in [
+            ("a@b.io", true),
+            ("\u{f6}laf@example.com", true),
+            (" a@b.io", false),
+            ("a@b.io\t", false),
+            ("A@b.io", false),
+            ("O\u{308}laf@example.com", false),
+            ("\u{d6}laf@example.com", false),
+        ] {
+            assert_eq!(is_identity(email), one, "{email:?}");
+            assert_eq!(is_identity(email), identity(email) == email, "{email:?}");
+        }
     }
 
     #[test]

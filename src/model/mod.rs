@@ -17,7 +17,8 @@ pub use budget::SharedBudget;
 pub use env::{process_env, Env, Template};
 pub use fingerprint::{fingerprint, hex};
 pub use identity::{
-    check_identity, escaped, folds_into_ascii, identity, lookalike, may_imitate, skeleton,
+    check_identity, escaped, folds_into_ascii, identity, is_identity, lookalike, may_imitate,
+    skeleton,
 };
 pub use merge::Merge;
 pub use numbers::{check_percent, group};

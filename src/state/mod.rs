@@ -208,7 +208,7 @@ impl State {
     pub fn normalise_keys(&mut self) -> usize {
         let mut changed = 0;
         for records in self.vendors.values_mut() {
-            if records.keys().all(|e| crate::model::identity(e) == *e) {
+            if records.keys().all(|e| crate::model::is_identity(e)) {
                 continue;
             }
             let mut out: BTreeMap<String, Record> = BTreeMap::new();
