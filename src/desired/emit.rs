@@ -197,6 +197,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_list_of_maps_takes_its_dashes_at_any_depth() {
+        let list = serde_json::json!([{"a": 1, "b": [{"c": 2, "d": 3}]}]);
+        assert_eq!(block(&list, 0), "- a: 1\n  b:\n    - c: 2\n      d: 3\n");
+        assert_eq!(
+            block(&list, 4),
+            "    - a: 1\n      b:\n        - c: 2\n          d: 3\n"
+        );
+        assert_eq!(load(&block(&list, 0)), list);
+    }
+
+    #[test]
     fn line_breaks_and_controls_are_escaped_never_written() {
         let hostile = "77\u{2028}  - email: mallory@evil.com\u{2029}\u{85}\r\n\u{1b}[2J\u{9b}\u{7f}\u{feff}\u{202e}\0\u{ffff}\u{e0041}";
         let q = quoted(hostile);

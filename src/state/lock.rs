@@ -318,6 +318,14 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    #[test]
+    fn no_lock_file_is_no_holder_and_an_unreadable_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(holder(&dir.path().join("none.lock")).unwrap(), None);
+        let err = holder(dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("cannot read"), "{err:#}");
+    }
+
     fn content(state: &Path) -> Record {
         holder(&lock_path(state)).unwrap().unwrap()
     }

@@ -431,6 +431,19 @@ impl JournalSink for PgJournal {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_lease_lasts_at_least_a_second() {
+        let ttl = |v: &'static str| {
+            lease_ttl(&move |name: &str| (name == "ROSTER_LEASE_TTL").then(|| v.to_string()))
+        };
+        assert_eq!(ttl("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(ttl("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(ttl(" ").unwrap(), Duration::from_secs(60));
+        for bad in ["999ms", "0s", "soon"] {
+            assert!(ttl(bad).is_err(), "{bad}");
+        }
+    }
+
     /// The store reads no variable of its own: PGSSLROOTCERT comes from the
     /// environment it is given (here one the process does not have), and is
     /// read before any connection is tried.
