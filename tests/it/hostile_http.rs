@@ -490,9 +490,10 @@ fn a_forms_on_fire_creation_redirected_to_another_host_never_reaches_it() {
 #[test]
 fn a_creation_answered_with_any_3xx_is_never_taken_for_created() {
     // A 300 with a body that looks like a creation, and a 307 with nowhere to go.
-    for answer in [
-        "HTTP/1.1 300 Multiple Choices\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"User\":{\"Id\":\"evil-1\"},\"Id\":\"evil\"}",
-        "HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    // Each says which it was: no redirect at all, or one with nowhere to go.
+    for (answer, said) in [
+        ("HTTP/1.1 300 Multiple Choices\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"User\":{\"Id\":\"evil-1\"},\"Id\":\"evil\"}", "HTTP 300: a redirection roster does not follow, not an answer"),
+        ("HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "HTTP 307 redirect without a usable Location: not followed"),
     ] {
         let fof = Raw::start(move |_| Answer::Raw(answer.as_bytes().to_vec()));
         let t = Test::new().env("FOF_KEY", "fof-key-secret");
@@ -508,6 +509,8 @@ fn a_creation_answered_with_any_3xx_is_never_taken_for_created() {
         let record = &records(&t, "fof")["u0@example.com"];
         assert_eq!(record["status"], "pending", "{answer:?}: {record}");
         assert_eq!(fof.seen().len(), 1);
+        let shown = format!("{}{}{record}", run.stdout, run.stderr);
+        assert!(shown.contains(said), "{answer:?}: {shown}");
     }
 }
 
