@@ -789,33 +789,38 @@ fn a_docusign_hourly_quota_spent_stops_its_work_at_once_rather_than_wait_the_hou
 
 #[test]
 fn a_long_wait_within_max_wait_is_announced_then_waited() {
-    let asked = Arc::new(AtomicUsize::new(0));
-    let vendor = {
-        let asked = asked.clone();
-        Raw::start(move |req| {
-            if !req.target.starts_with("/scim/v2/Users") {
-                return json_answer("404 Not Found", &json!({"detail": "no"}));
-            }
-            if asked.fetch_add(1, Ordering::SeqCst) == 0 {
-                Answer::Raw(
-                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 6\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec(),
-                )
-            } else {
-                scim_list(1)
-            }
-        })
-    };
-    let t = scim_test(&vendor.url, 1, "");
-    let started = Instant::now();
-    let run = t.run(&["refresh"]);
-    run.code(0);
-    assert!(started.elapsed() >= Duration::from_secs(6));
-    assert!(
-        run.stderr
-            .contains("scim: the vendor asked to wait 6s (Retry-After); waiting"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(records(&t, "scim")["u0@example.com"]["status"], "adopted");
+    // A wait of a second is waited without a word; one over five seconds is said.
+    for (seconds, announced) in [(6u64, true), (1, false)] {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let vendor = {
+            let asked = asked.clone();
+            Raw::start(move |req| {
+                if !req.target.starts_with("/scim/v2/Users") {
+                    return json_answer("404 Not Found", &json!({"detail": "no"}));
+                }
+                if asked.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Answer::Raw(
+                        format!("HTTP/1.1 429 Too Many Requests\r\nRetry-After: {seconds}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .into_bytes(),
+                    )
+                } else {
+                    scim_list(1)
+                }
+            })
+        };
+        let t = scim_test(&vendor.url, 1, "");
+        let started = Instant::now();
+        let run = t.run(&["refresh"]);
+        run.code(0);
+        assert!(started.elapsed() >= Duration::from_secs(seconds));
+        let said = format!("scim: the vendor asked to wait {seconds}s (Retry-After); waiting");
+        assert_eq!(run.stderr.contains(&said), announced, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.contains("asked to wait"),
+            announced,
+            "{}",
+            run.stderr
+        );
+        assert_eq!(records(&t, "scim")["u0@example.com"]["status"], "adopted");
+    }
 }
