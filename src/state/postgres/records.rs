@@ -85,26 +85,28 @@ macro_rules! fenced_write {
 }
 
 impl Inner {
-    pub(super) fn exists(&self) -> Result<bool> {
+    pub(super) async fn exists(&self) -> Result<bool> {
         let rows = self.query(
             "reading the state",
             "SELECT EXISTS (SELECT 1 FROM roster_workspaces WHERE workspace = $1 AND serial > 0)
                  OR EXISTS (SELECT 1 FROM roster_records WHERE workspace = $1)",
             &[&self.workspace],
-        )?;
+        )
+        .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
-    pub(super) fn has_journal(&self) -> Result<bool> {
+    pub(super) async fn has_journal(&self) -> Result<bool> {
         let rows = self.query(
             "reading the state",
             "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
             &[&self.workspace],
-        )?;
+        )
+        .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
-    pub(super) fn history(
+    pub(super) async fn history(
         &self,
         vendors: &[String],
         emails: &[String],
@@ -120,7 +122,8 @@ impl Inner {
                        AND (cardinality($3::text[]) = 0 OR email = ANY($3))
                      ORDER BY id",
             &[&self.workspace, &vendors, &emails],
-        )?;
+        )
+        .await?;
         Ok(Some(
             rows.iter()
                 .map(|r| HistoryEntry {
@@ -140,8 +143,9 @@ impl Inner {
         ))
     }
 
-    pub(super) fn load(&self) -> Result<State> {
-        let (meta, rows) = self.block_on("reading the state", async {
+    pub(super) async fn load(&self) -> Result<State> {
+        let (meta, rows) = self
+            .call("reading the state", async {
             let mut client = self.client.lock().await;
             // One snapshot for the workspace's row and its records.
             let client = client
@@ -167,7 +171,8 @@ impl Inner {
                 .await?;
             client.commit().await?;
             Ok((meta, rows))
-        })?;
+        })
+        .await?;
         let mut state = State::default();
         if let Some(m) = meta {
             state.lineage = m.get(0);
@@ -235,7 +240,7 @@ impl Inner {
     /// Upserts `records` with a history row each, and marks the workspace as
     /// journaled, in one statement: all of it lands, or (the lease lost, the
     /// connection gone) none.
-    pub(super) fn append(&self, records: &[(String, String, Record)]) -> Result<()> {
+    pub(super) async fn append(&self, records: &[(String, String, Record)]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -255,7 +260,8 @@ impl Inner {
                      SELECT ok FROM ok WHERE ok"
             ),
             &[],
-        )?;
+        )
+        .await?;
         if let Ok(mut known) = self.known.lock() {
             if let Some(known) = known.as_mut() {
                 for (vendor, email, record) in records {
@@ -268,7 +274,7 @@ impl Inner {
 
     /// Writes `state` as the saved one; its serial is raised, or with `exact`
     /// kept as it is (a copy from another backend).
-    pub(super) fn save(&self, state: &mut State, exact: bool) -> Result<()> {
+    pub(super) async fn save(&self, state: &mut State, exact: bool) -> Result<()> {
         let held = self.held()?;
         if exact && held.scope != Scope::All {
             fail!(
@@ -282,7 +288,7 @@ impl Inner {
             .map_err(|_| anyhow::anyhow!("state cache poisoned"))?
             .is_some();
         if !loaded {
-            self.load()?;
+            self.load().await?;
         }
         let (changed, removed) = {
             let known = self
@@ -359,7 +365,8 @@ impl Inner {
                 &started,
                 &exact_serial,
             ],
-        )?;
+        )
+        .await?;
         let (serial, lineage): (i64, String) = (saved.get(0), saved.get(1));
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);
@@ -377,7 +384,7 @@ impl Inner {
     /// `held`, the records `cols` and who writes them, and `more` as $21 on.
     /// No row back means the fence did not hold and nothing was written: that
     /// is [`Error::Fenced`], saying why the lease was lost.
-    fn write_fenced(
+    async fn write_fenced(
         &self,
         what: &str,
         held: &Held,
@@ -417,12 +424,17 @@ impl Inner {
             &self.who.git_commit,
         ];
         params.extend_from_slice(more);
-        let row = self.block_on(what, async {
-            self.client.lock().await.query_opt(sql, &params).await
-        })?;
-        row.ok_or_else(|| Error::Fenced {
-            message: self.lost(held),
-        })
+        let row = self
+            .call(what, async {
+                self.client.lock().await.query_opt(sql, &params).await
+            })
+            .await?;
+        match row {
+            Some(row) => Ok(row),
+            None => Err(Error::Fenced {
+                message: self.lost(held).await,
+            }),
+        }
     }
 }
 

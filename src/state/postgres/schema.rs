@@ -85,10 +85,11 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 impl Inner {
-    pub(super) fn migrate(&self) -> Result<()> {
+    pub(super) async fn migrate(&self) -> Result<()> {
         let workspace = self.workspace.clone();
         let known = MIGRATIONS.len() as i64;
-        let version = self.block_on("creating the schema", async {
+        let version = self
+            .call("creating the schema", async {
             let mut client = self.client.lock().await;
             let tx = client.transaction().await?;
             // One migrator at a time; others wait, then find it done (two
@@ -118,7 +119,8 @@ impl Inner {
             }
             tx.commit().await?;
             Ok(version)
-        })?;
+        })
+        .await?;
         if version > known {
             fail!(
                 "{}: the database schema is version {version}, newer than this roster understands ({known}); upgrade roster",
