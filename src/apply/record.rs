@@ -40,10 +40,7 @@ async fn write_rounds(
             records.extend(batch);
             waiting.push(done);
         }
-        let result = journal
-            .append(&records)
-            .await
-            .map_err(|e| format!("{e:#}"));
+        let result = journal.append(&records).await.map_err(|e| format!("{e:#}"));
         for done in waiting {
             let _ = done.send(result.clone());
         }

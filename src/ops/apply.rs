@@ -155,7 +155,10 @@ pub fn run(
         serial,
     };
     if !summary.has_work() {
-        if ctx.runtime.block_on(store.has_journal())? || state.unfinished_apply.is_some() || !refreshed.is_empty() {
+        if ctx.runtime.block_on(store.has_journal())?
+            || state.unfinished_apply.is_some()
+            || !refreshed.is_empty()
+        {
             // Fold in what an interrupted apply left, and what the refresh
             // learnt: there is nothing left to do.
             state.unfinished_apply = None;

@@ -136,7 +136,8 @@ pub fn load_state(ctx: &Context<'_>, store: &dyn Backend, what: &str) -> anyhow:
         && state.vendors.is_empty()
         && !ctx.runtime.block_on(store.exists())?
     {
-        ctx.events.notice(&format!("No state at {}: {what}.", store.describe()));
+        ctx.events
+            .notice(&format!("No state at {}: {what}.", store.describe()));
     }
     Ok(state)
 }

@@ -16,7 +16,7 @@
 //! The methods that reach the store are async and run on the caller's runtime
 //! (the binary's one): the database's calls are awaited, the file's work runs
 //! on the runtime's blocking threads. A synchronous workflow awaits them with
-//! its runtime's `block_on`, at its own top, never inside a store.
+//! its runtime at its own top, never inside a store.
 
 use super::{Record, Result, State};
 use std::collections::BTreeSet;

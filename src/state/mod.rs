@@ -25,9 +25,11 @@ use std::collections::BTreeMap;
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Other(anyhow::anyhow!("a state file operation did not finish: {e}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        Error::Other(anyhow::anyhow!(
+            "a state file operation did not finish: {e}"
+        ))
+    })?
 }
 
 /// The state format this roster reads and writes.

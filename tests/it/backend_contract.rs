@@ -62,13 +62,19 @@ fn contract(open: &Open) {
     );
     {
         let _lock = b.hold(&Scope::All, "test save").unwrap();
-        b.save(&mut state).wait().unwrap_or_else(|e| panic!("{e:#}"));
+        b.save(&mut state)
+            .wait()
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
     assert_eq!(state.serial, 1);
     assert!(!state.lineage.is_empty());
     let b = open();
     assert!(b.exists().wait().unwrap());
-    same(&b.load().wait().unwrap(), &state, "a save reads back as it was");
+    same(
+        &b.load().wait().unwrap(),
+        &state,
+        "a save reads back as it was",
+    );
 
     // An intent appended is durable when append returns: a new instance (the
     // process killed, nothing saved) folds it in. An outcome replaces its intent.
@@ -81,19 +87,24 @@ fn contract(open: &Open) {
             .append(&[
                 row("acton", "c@x.io", record(Status::Pending, None, "c@x.io")),
                 row("app", "d@x.io", record(Status::Pending, None, "d@x.io")),
-            ]).wait()
+            ])
+            .wait()
             .unwrap();
         journal
             .append(&[row(
                 "acton",
                 "c@x.io",
                 record(Status::Created, Some("3"), "c@x.io"),
-            )]).wait()
+            )])
+            .wait()
             .unwrap();
         // Dropped here without a save, as a kill would leave it.
     }
     let b = open();
-    assert!(b.has_journal().wait().unwrap(), "the journal is left to fold");
+    assert!(
+        b.has_journal().wait().unwrap(),
+        "the journal is left to fold"
+    );
     let folded = b.load().wait().unwrap();
     assert_eq!(
         folded.get("acton", "c@x.io").unwrap().status,
@@ -165,7 +176,11 @@ fn contract(open: &Open) {
         let _lock = other.hold(&Scope::All, "test copy").unwrap();
         other.replace(&copy).wait().unwrap();
     }
-    same(&open().load().wait().unwrap(), &copy, "a copy reads back exactly");
+    same(
+        &open().load().wait().unwrap(),
+        &copy,
+        "a copy reads back exactly",
+    );
 }
 
 #[test]

@@ -309,7 +309,10 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
         .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
     let mut journal = old.journal().wait().unwrap();
-    journal.append(&[pending("early@example.com")]).wait().unwrap();
+    journal
+        .append(&[pending("early@example.com")])
+        .wait()
+        .unwrap();
 
     // The holder stalls past its lease's expiry (a hung host, a paused VM).
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
@@ -324,7 +327,8 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
 
     // The old holder wakes up: its write is refused, not landed.
     let late = journal
-        .append(&[pending("late@example.com")]).wait()
+        .append(&[pending("late@example.com")])
+        .wait()
         .expect_err("a write after the lease was lost");
     assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
     assert_eq!(
@@ -371,9 +375,11 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
     let lease = old
         .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
-    old.journal().wait()
+    old.journal()
+        .wait()
         .unwrap()
-        .append(&[pending("early@example.com")]).wait()
+        .append(&[pending("early@example.com")])
+        .wait()
         .unwrap();
     let mut state = old.load().wait().unwrap();
     assert!(state.get("acton", "early@example.com").is_some());
@@ -408,7 +414,8 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
         .unwrap()
         .remove("early@example.com");
     let late = old
-        .save(&mut state).wait()
+        .save(&mut state)
+        .wait()
         .expect_err("a save after the lease was lost");
     assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
     assert_eq!(count(&pg, "SELECT serial FROM roster_workspaces"), serial);
@@ -749,7 +756,8 @@ fn runners_share_one_rate_budget_per_vendor_account() {
         let runner = if i % 2 == 0 { &a } else { &b };
         waits.push(
             runner
-                .reserve("scim https://app.example.com", 1, 20.0).wait()
+                .reserve("scim https://app.example.com", 1, 20.0)
+                .wait()
                 .unwrap(),
         );
     }
@@ -759,12 +767,14 @@ fn runners_share_one_rate_budget_per_vendor_account() {
     assert!((0.6..=0.95).contains(&last), "the 20th waits {last}s");
     // Another account has its own budget.
     assert_eq!(
-        a.reserve("acton https://acton.example.com", 5, 20.0).wait()
+        a.reserve("acton https://acton.example.com", 5, 20.0)
+            .wait()
             .unwrap(),
         Duration::ZERO
     );
     assert!(
-        a.reserve("acton https://acton.example.com", 1, 20.0).wait()
+        a.reserve("acton https://acton.example.com", 1, 20.0)
+            .wait()
             .unwrap()
             > Duration::from_millis(150)
     );
@@ -921,7 +931,8 @@ fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     );
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 2);
     journal
-        .append(&[pending("x@example.com")]).wait()
+        .append(&[pending("x@example.com")])
+        .wait()
         .expect("the live holder still writes");
     drop(lease);
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
@@ -1054,7 +1065,10 @@ fn a_lost_lease_says_what_became_of_it() {
         .unwrap();
     let late = format!(
         "{:#}",
-        journal.append(&[pending("a@example.com")]).wait().unwrap_err()
+        journal
+            .append(&[pending("a@example.com")])
+            .wait()
+            .unwrap_err()
     );
     drop(app);
     assert!(
@@ -1070,7 +1084,10 @@ fn a_lost_lease_says_what_became_of_it() {
         .unwrap();
     let late = format!(
         "{:#}",
-        journal.append(&[pending("b@example.com")]).wait().unwrap_err()
+        journal
+            .append(&[pending("b@example.com")])
+            .wait()
+            .unwrap_err()
     );
     assert!(
         late.contains(&format!(

@@ -124,7 +124,10 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
     // The lease expires behind its holder's back: its next write is fenced.
     let mut journal = ours.journal().wait().unwrap();
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
-    let err = journal.append(&[pending("late@example.com")]).wait().unwrap_err();
+    let err = journal
+        .append(&[pending("late@example.com")])
+        .wait()
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Fenced, "{err}");
     assert!(
         err.to_string().contains("this run's lease was lost"),
@@ -138,7 +141,8 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
         "errors",
         Duration::ZERO,
         &roster::model::process_env,
-    ).wait()
+    )
+    .wait()
     .err()
     .expect("nothing listens there");
     assert_eq!(err.kind(), Kind::Unreachable, "{err}");

@@ -294,19 +294,11 @@ impl Drop for Held {
 
 /// Takes a store's lock from a test: `store.hold(&Scope::All, "roster apply")`.
 pub trait Hold {
-    fn hold(
-        &self,
-        scope: &roster::state::Scope,
-        command: &str,
-    ) -> roster::state::Result<Held>;
+    fn hold(&self, scope: &roster::state::Scope, command: &str) -> roster::state::Result<Held>;
 }
 
 impl<B: roster::state::Backend + ?Sized> Hold for B {
-    fn hold(
-        &self,
-        scope: &roster::state::Scope,
-        command: &str,
-    ) -> roster::state::Result<Held> {
+    fn hold(&self, scope: &roster::state::Scope, command: &str) -> roster::state::Result<Held> {
         self.lock(scope, command).wait().map(|g| Held(Some(g)))
     }
 }

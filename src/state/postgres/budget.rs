@@ -25,23 +25,23 @@ impl PgBackend {
         let inner = &self.inner;
         let wait: f64 = inner
             .call("reserving the rate budget", async {
-            let row = inner
-                .client
-                .lock()
-                .await
-                .query_one(
-                    "INSERT INTO roster_budgets AS b (account, tat)
+                let row = inner
+                    .client
+                    .lock()
+                    .await
+                    .query_one(
+                        "INSERT INTO roster_budgets AS b (account, tat)
                      VALUES ($1, clock_timestamp() + make_interval(secs => $2))
                      ON CONFLICT (account) DO UPDATE
                         SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
                      RETURNING EXTRACT(EPOCH FROM
                         (tat - make_interval(secs => $2) - clock_timestamp()))::float8",
-                    &[&account, &cost],
-                )
-                .await?;
-            Ok(row.get(0))
-        })
-        .await?;
+                        &[&account, &cost],
+                    )
+                    .await?;
+                Ok(row.get(0))
+            })
+            .await?;
         Ok(Duration::from_secs_f64(wait.max(0.0)))
     }
 

@@ -81,15 +81,15 @@ impl Inner {
         let inner = self;
         let rows = inner
             .call("removing the leases", async {
-            let mut client = inner.client.lock().await;
-            let tx = client.transaction().await?;
-            // As taking a lease does: one lease change at a time.
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
-                &[&inner.workspace],
-            )
-            .await?;
-            let rows: Vec<Row> = tx
+                let mut client = inner.client.lock().await;
+                let tx = client.transaction().await?;
+                // As taking a lease does: one lease change at a time.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
+                    &[&inner.workspace],
+                )
+                .await?;
+                let rows: Vec<Row> = tx
                 .query(
                     "SELECT vendor, command, pid, host, run_id, expires > now(), pidns, token, boot
                      FROM roster_leases WHERE workspace = $1 ORDER BY vendor",
@@ -119,22 +119,22 @@ impl Inner {
                     token: r.get(7),
                 })
                 .collect();
-            let (vendors, tokens): (Vec<&str>, Vec<i64>) = rows
-                .iter()
-                .filter(|r| !r.live)
-                .map(|r| (r.vendor.as_str(), r.token))
-                .unzip();
-            tx.execute(
-                "DELETE FROM roster_leases l
+                let (vendors, tokens): (Vec<&str>, Vec<i64>) = rows
+                    .iter()
+                    .filter(|r| !r.live)
+                    .map(|r| (r.vendor.as_str(), r.token))
+                    .unzip();
+                tx.execute(
+                    "DELETE FROM roster_leases l
                  USING unnest($2::text[], $3::bigint[]) AS g(vendor, token)
                  WHERE l.workspace = $1 AND l.vendor = g.vendor AND l.token = g.token",
-                &[&inner.workspace, &vendors, &tokens],
-            )
+                    &[&inner.workspace, &vendors, &tokens],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            })
             .await?;
-            tx.commit().await?;
-            Ok(rows)
-        })
-        .await?;
         let describe = |live: bool| {
             let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for r in rows.iter().filter(|r| r.live == live) {

@@ -97,12 +97,13 @@ impl Inner {
     }
 
     pub(super) async fn has_journal(&self) -> Result<bool> {
-        let rows = self.query(
-            "reading the state",
-            "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
-            &[&self.workspace],
-        )
-        .await?;
+        let rows = self
+            .query(
+                "reading the state",
+                "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
+                &[&self.workspace],
+            )
+            .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
@@ -111,9 +112,10 @@ impl Inner {
         vendors: &[String],
         emails: &[String],
     ) -> Result<Option<Vec<HistoryEntry>>> {
-        let rows = self.query(
-            "reading the history",
-            "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+        let rows = self
+            .query(
+                "reading the history",
+                "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                             vendor, email, status, remote_id, error, run_id, host, command,
                             input, git_commit
                      FROM roster_history
@@ -121,9 +123,9 @@ impl Inner {
                        AND (cardinality($2::text[]) = 0 OR vendor = ANY($2))
                        AND (cardinality($3::text[]) = 0 OR email = ANY($3))
                      ORDER BY id",
-            &[&self.workspace, &vendors, &emails],
-        )
-        .await?;
+                &[&self.workspace, &vendors, &emails],
+            )
+            .await?;
         Ok(Some(
             rows.iter()
                 .map(|r| HistoryEntry {
@@ -326,12 +328,13 @@ impl Inner {
             .then(|| i64::try_from(state.serial))
             .transpose()
             .context("the serial is too large")?;
-        let saved = self.write_fenced(
-            "saving the state",
-            &held,
-            &changed,
-            fenced_write!(
-                before: "                     gone AS (
+        let saved = self
+            .write_fenced(
+                "saving the state",
+                &held,
+                &changed,
+                fenced_write!(
+                    before: "                     gone AS (
                         SELECT * FROM unnest($21::text[], $22::text[]) AS g(vendor, email)),
                      del AS (
                         DELETE FROM roster_records d USING gone g, ok
@@ -339,12 +342,12 @@ impl Inner {
                           AND d.email = g.email
                         RETURNING 1),
 ",
-                history: "                        UNION ALL
+                    history: "                        UNION ALL
                         SELECT $1, g.vendor, g.email, 'removed', NULL, NULL, NULL, $23,
                             $16, $17, $18, $19, $20
                         FROM gone g, ok WHERE ok.ok
 ",
-                rest: "                     UPDATE roster_workspaces SET
+                    rest: "                     UPDATE roster_workspaces SET
                         -- Fixed by the first save (another run's, perhaps),
                         -- or given by a copy.
                         lineage = CASE WHEN $28::bigint IS NOT NULL OR lineage = ''
@@ -354,19 +357,19 @@ impl Inner {
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
                      RETURNING serial, lineage"
-            ),
-            &[
-                &gone_vendor,
-                &gone_email,
-                &now,
-                &lineage,
-                &existing,
-                &unfinished_input,
-                &started,
-                &exact_serial,
-            ],
-        )
-        .await?;
+                ),
+                &[
+                    &gone_vendor,
+                    &gone_email,
+                    &now,
+                    &lineage,
+                    &existing,
+                    &unfinished_input,
+                    &started,
+                    &exact_serial,
+                ],
+            )
+            .await?;
         let (serial, lineage): (i64, String) = (saved.get(0), saved.get(1));
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);
