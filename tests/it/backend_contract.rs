@@ -150,8 +150,7 @@ fn contract(open: &Open) {
         "{:#}",
         other
             .hold(&Scope::vendors(["acton"]), "second holder")
-            .err()
-            .expect("a second holder is refused")
+            .expect_err("a second holder is refused")
     );
     assert!(
         refusal.contains(&format!("pid {}", std::process::id()))

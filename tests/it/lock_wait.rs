@@ -53,8 +53,7 @@ fn a_lease_wait_ends_at_its_timeout_naming_the_holder_and_the_wait() {
     let start = Instant::now();
     let err = waiter
         .hold(&Scope::vendors(["acton"]), "roster refresh")
-        .err()
-        .expect("held throughout");
+        .expect_err("held throughout");
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(1200), "{took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");

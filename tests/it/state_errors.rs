@@ -18,8 +18,7 @@ fn a_held_state_file_is_locked_naming_its_holder_and_since_when() {
         .unwrap();
     let err = FileBackend::new(&path)
         .hold(&Scope::All, "roster refresh")
-        .err()
-        .expect("a second lock is refused");
+        .expect_err("a second lock is refused");
     assert_eq!(err.kind(), Kind::Locked, "{err}");
     match &err {
         Error::Locked {
@@ -102,8 +101,7 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
     let other = pg_store(pg.url(), "errors", Duration::ZERO);
     let err = other
         .hold(&Scope::All, "roster import")
-        .err()
-        .expect("the lease is held");
+        .expect_err("the lease is held");
     match &err {
         Error::Locked {
             holder,
