@@ -64,8 +64,8 @@ impl<'a> Context<'a> {
 /// A lock a workflow holds. Released when it goes out of scope, however the
 /// workflow ends (done, an error returned early): the release is awaited on
 /// the workflow's runtime, from the workflow's own thread, so the lock is
-/// free when the workflow returns. A store's own drop of an unreleased guard
-/// (only a panic inside the runtime gets there) is a best-effort fallback.
+/// free when the workflow returns. A store's own drop of a guard never
+/// released (a library caller's) is only a best-effort fallback.
 pub struct Locked<'a> {
     guard: Option<Box<dyn LockGuard>>,
     runtime: &'a tokio::runtime::Runtime,

@@ -153,7 +153,17 @@ impl PgBackend {
         let unreachable = |e: anyhow::Error| {
             Error::unreachable(&shown, e.context(format!("cannot connect to {shown}")))
         };
-        let tls = url::tls(env("PGSSLROOTCERT")).map_err(unreachable)?;
+        // The file reads (PGSSLROOTCERT's certificates, who this process is)
+        // on a blocking thread.
+        let root_cert = env("PGSSLROOTCERT");
+        let (tls, pidns, boot) = crate::state::blocking(move || {
+            let pidns = std::fs::read_link("/proc/self/ns/pid")
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+            Ok((url::tls(root_cert), pidns, leases::boot()))
+        })
+        .await?;
+        let tls = tls.map_err(unreachable)?;
         let client = open(&config, &tls, CALL_TIMEOUT)
             .await
             .map_err(unreachable)?;
@@ -173,10 +183,8 @@ impl PgBackend {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 host: super::hostname(),
                 pid: i64::from(std::process::id()),
-                pidns: std::fs::read_link("/proc/self/ns/pid")
-                    .ok()
-                    .map(|p| p.to_string_lossy().into_owned()),
-                boot: leases::boot(),
+                pidns,
+                boot,
                 git_commit,
                 input: Mutex::new(None),
                 command: Mutex::new("roster".into()),
