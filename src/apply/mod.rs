@@ -25,8 +25,14 @@ mod tests {
     fn an_outcome_journaled_but_not_yet_in_memory_is_saved() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::state::FileBackend::new(dir.path().join("s.json"));
-        let state = store.load().unwrap();
-        let recorder = Recorder::new(Box::new(store), state).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = runtime.block_on(store.load()).unwrap();
+        let recorder = runtime
+            .block_on(Recorder::new(Box::new(store), state))
+            .unwrap();
         let record = Record {
             status: Status::Created,
             remote_id: Some("r1".into()),
@@ -38,10 +44,6 @@ mod tests {
             vendor_status: None,
             warnings: vec![],
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         runtime.block_on(async {
             // Cancelled (a signal) once its line is on its way to the journal,
             // before the state in memory is told.
@@ -49,7 +51,7 @@ mod tests {
             futures::pin_mut!(write);
             let _ = futures::poll!(write);
         });
-        let state = recorder.finish().unwrap();
+        let state = runtime.block_on(recorder.finish()).unwrap();
         assert_eq!(
             state.get("v", "a@x.io").map(|r| r.status),
             Some(Status::Created)

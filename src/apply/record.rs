@@ -1,21 +1,21 @@
 //! Recording outcomes as they come: write-ahead to the journal, folded into
 //! the state in memory, the state written once at the end.
 
-use crate::state::{Backend, Record, State};
-use anyhow::Context;
+use crate::state::{Backend, JournalSink, Record, State};
 use std::sync::Mutex;
 
 /// Keeps the state in memory and the journal on disk in step.
 ///
-/// Journal writes go to one thread that group-commits them: whatever the
-/// concurrent batches submitted while the previous fsync ran is written and
-/// fsync'd together, and each submitter resumes only once its lines are durable.
-/// Crash safety is the same as one fsync per write; the cost is one per round.
+/// Journal writes go to one task that group-commits them: whatever the
+/// concurrent batches submitted while the previous append ran is written
+/// together (one fsync, or one round trip to the database), and each
+/// submitter resumes only once its lines are durable. Crash safety is the
+/// same as one fsync per write; the cost is one per round.
 pub struct Recorder {
     store: Box<dyn Backend>,
     state: Mutex<State>,
-    commits: std::sync::mpsc::Sender<Commit>,
-    writer: std::thread::JoinHandle<()>,
+    commits: tokio::sync::mpsc::UnboundedSender<Commit>,
+    writer: tokio::task::JoinHandle<()>,
 }
 
 type Commit = (
@@ -23,29 +23,36 @@ type Commit = (
     tokio::sync::oneshot::Sender<Result<(), String>>,
 );
 
+/// The journal writer: appends each round of what was submitted, and tells
+/// each submitter how its round went. Ends when the recorder stops sending.
+async fn write_rounds(
+    mut journal: Box<dyn JournalSink>,
+    mut pending: tokio::sync::mpsc::UnboundedReceiver<Commit>,
+) {
+    while let Some(first) = pending.recv().await {
+        let mut round = vec![first];
+        while let Ok(next) = pending.try_recv() {
+            round.push(next);
+        }
+        let mut records = Vec::new();
+        let mut waiting = Vec::with_capacity(round.len());
+        for (batch, done) in round {
+            records.extend(batch);
+            waiting.push(done);
+        }
+        let result = journal.append(&records).await.map_err(|e| format!("{e:#}"));
+        for done in waiting {
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
 impl Recorder {
-    pub fn new(store: Box<dyn Backend>, state: State) -> anyhow::Result<Recorder> {
-        let mut journal = store.journal()?;
-        let (commits, pending) = std::sync::mpsc::channel::<Commit>();
-        let writer = std::thread::Builder::new()
-            .name("roster-journal".into())
-            .spawn(move || {
-                while let Ok(first) = pending.recv() {
-                    let mut round = vec![first];
-                    round.extend(pending.try_iter());
-                    let mut records = Vec::new();
-                    let mut waiting = Vec::with_capacity(round.len());
-                    for (batch, done) in round {
-                        records.extend(batch);
-                        waiting.push(done);
-                    }
-                    let result = journal.append(&records).map_err(|e| format!("{e:#}"));
-                    for done in waiting {
-                        let _ = done.send(result.clone());
-                    }
-                }
-            })
-            .context("cannot start the journal writer")?;
+    /// Opens the journal and starts its writer on the current runtime.
+    pub async fn new(store: Box<dyn Backend>, state: State) -> anyhow::Result<Recorder> {
+        let journal = store.journal().await?;
+        let (commits, pending) = tokio::sync::mpsc::unbounded_channel::<Commit>();
+        let writer = tokio::spawn(write_rounds(journal, pending));
         Ok(Recorder {
             store,
             state: Mutex::new(state),
@@ -92,15 +99,16 @@ impl Recorder {
         Ok(())
     }
 
-    /// Saves the state and retires the journal.
-    pub fn finish(self) -> anyhow::Result<State> {
+    /// Waits for the journal writer to write what was submitted, then saves
+    /// the state and retires the journal.
+    pub async fn finish(self) -> anyhow::Result<State> {
         drop(self.commits);
-        let _ = self.writer.join();
+        let _ = self.writer.await;
         let mut state = self
             .state
             .into_inner()
             .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
-        self.store.save(&mut state)?;
+        self.store.save(&mut state).await?;
         Ok(state)
     }
 }

@@ -98,8 +98,8 @@ pub fn run(
     store.set_input(&desired.digest);
     // Locked before the state is read, so the plan is made from the latest one;
     // a database leases only the vendors this apply writes.
-    let _lock = store.lock(&write_scope(req, &desired), "roster apply")?;
-    let mut state = load_state(store.as_ref(), ctx.events, "this apply starts a new one")?;
+    let _lock = ctx.lock(store.as_ref(), &write_scope(req, &desired), "roster apply")?;
+    let mut state = load_state(ctx, store.as_ref(), "this apply starts a new one")?;
     let saved = req.planfile.as_deref().map(SavedPlan::read).transpose()?;
     let filter = match &saved {
         Some(saved) => saved.filter(),
@@ -155,11 +155,14 @@ pub fn run(
         serial,
     };
     if !summary.has_work() {
-        if store.has_journal()? || state.unfinished_apply.is_some() || !refreshed.is_empty() {
+        if ctx.runtime.block_on(store.has_journal())?
+            || state.unfinished_apply.is_some()
+            || !refreshed.is_empty()
+        {
             // Fold in what an interrupted apply left, and what the refresh
             // learnt: there is nothing left to do.
             state.unfinished_apply = None;
-            store.save(&mut state)?;
+            ctx.runtime.block_on(store.save(&mut state))?;
         }
         return Ok(report(Outcome::NothingToApply, state.serial));
     }
@@ -173,9 +176,9 @@ pub fn run(
         return Ok(report(Outcome::Cancelled, state.serial));
     }
     let work = apply::prepare(&desired, &state, &plan, &vendors)?;
-    begin(store.as_ref(), &mut state, &desired.digest, baseline)?;
+    begin(ctx, store.as_ref(), &mut state, &desired.digest, baseline)?;
     let total = work.iter().map(|v| v.jobs.len()).sum();
-    let recorder = Recorder::new(store, state)?;
+    let recorder = ctx.runtime.block_on(Recorder::new(store, state))?;
     let progress = ctx.events.progress("apply", total);
     let advance = |n, failed| progress.advance(n, failed);
     let ran = ctx.runtime.block_on(async {
@@ -207,7 +210,7 @@ pub fn run(
             // was recorded stays and the next apply verifies what is pending.
             let mut last = State::default();
             recorder.update(|state| last = state.clone())?;
-            let saved = recorder.finish();
+            let saved = ctx.runtime.block_on(recorder.finish());
             let state = saved.as_ref().unwrap_or(&last);
             let outcome = Outcome::RecordingFailed {
                 error,
@@ -217,7 +220,7 @@ pub fn run(
             Ok(report(outcome, state.serial))
         }
         None => {
-            let state = recorder.finish()?;
+            let state = ctx.runtime.block_on(recorder.finish())?;
             let outcome = Outcome::Interrupted {
                 pending: pending(&plan, &state),
             };
@@ -227,7 +230,7 @@ pub fn run(
             if done.ok() {
                 recorder.update(|state| state.unfinished_apply = None)?;
             }
-            let state = recorder.finish()?;
+            let state = ctx.runtime.block_on(recorder.finish())?;
             Ok(report(Outcome::Applied(done), state.serial))
         }
     }
@@ -238,6 +241,7 @@ pub fn run(
 /// unfinished one of the same input: a re-run after an interruption is then
 /// judged against the same beginning.
 fn begin(
+    ctx: &Context<'_>,
     store: &dyn Backend,
     state: &mut State,
     input: &str,
@@ -250,7 +254,7 @@ fn begin(
     };
     if state.unfinished_apply.as_ref() != Some(&unfinished) {
         state.unfinished_apply = Some(unfinished);
-        store.save(state)?;
+        ctx.runtime.block_on(store.save(state))?;
     }
     Ok(())
 }

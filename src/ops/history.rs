@@ -16,7 +16,7 @@ pub fn run(
 ) -> anyhow::Result<(Vec<HistoryEntry>, String)> {
     let store = location.store(ctx)?;
     let users: Vec<String> = users.iter().map(|u| crate::model::identity(u)).collect();
-    let Some(entries) = store.history(vendors, &users)? else {
+    let Some(entries) = ctx.runtime.block_on(store.history(vendors, &users))? else {
         bail!(
             "{} is a state file, which keeps no history (its git log does); a PostgreSQL state (--state postgres://...) keeps one",
             store.describe()

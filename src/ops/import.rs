@@ -36,12 +36,13 @@ pub struct Report {
 
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     let store = req.state.store(ctx)?;
-    let _lock = store.lock(
+    let _lock = ctx.lock(
+        store.as_ref(),
         &Scope::vendors(req.vendors.iter().cloned()),
         "roster import",
     )?;
     let desired = load_desired(&req.file, ctx.env)?;
-    let mut state = load_state(store.as_ref(), ctx.events, "this import starts a new one")?;
+    let mut state = load_state(ctx, store.as_ref(), "this import starts a new one")?;
     for v in &req.vendors {
         if !desired.vendors.contains_key(v) {
             bail!("--vendor {v}: no vendor of that name in the desired state");
@@ -78,8 +79,8 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         })
         .map(|(v, email)| (v.clone(), email.clone()))
         .collect();
-    if !read.changes.is_empty() || store.has_journal()? {
-        store.save(&mut state)?;
+    if !read.changes.is_empty() || ctx.runtime.block_on(store.has_journal())? {
+        ctx.runtime.block_on(store.save(&mut state))?;
     }
     Ok(Report {
         adopted: read.changes,

@@ -23,7 +23,7 @@ pub use settings::{filter, Guard, Limits, Narrow, StateLocation, Target};
 
 use crate::desired::{self, Desired};
 use crate::model::Env;
-use crate::state::{Backend, State};
+use crate::state::{Backend, LockGuard, Scope, State};
 use std::path::Path;
 
 /// What every workflow is given.
@@ -43,6 +43,39 @@ impl<'a> Context<'a> {
     /// account's rate).
     pub fn vendors(&self, store: &dyn Backend) -> crate::vendors::Context<'a> {
         crate::vendors::Context::new(self.env, store.shared_budget())
+    }
+
+    /// Takes `store`'s lock of `scope` for `command`, waiting on this
+    /// context's runtime: the workflows are synchronous, the store is not.
+    pub fn lock(
+        &self,
+        store: &dyn Backend,
+        scope: &Scope,
+        command: &str,
+    ) -> crate::state::Result<Locked<'a>> {
+        let guard = self.runtime.block_on(store.lock(scope, command))?;
+        Ok(Locked {
+            guard: Some(guard),
+            runtime: self.runtime,
+        })
+    }
+}
+
+/// A lock a workflow holds. Released when it goes out of scope, however the
+/// workflow ends (done, an error returned early): the release is awaited on
+/// the workflow's runtime, from the workflow's own thread, so the lock is
+/// free when the workflow returns. A store's own drop of a guard never
+/// released (a library caller's) is only a best-effort fallback.
+pub struct Locked<'a> {
+    guard: Option<Box<dyn LockGuard>>,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            self.runtime.block_on(guard.release());
+        }
     }
 }
 
@@ -97,10 +130,14 @@ pub fn load_desired(file: &Path, env: Env<'_>) -> anyhow::Result<Desired> {
 }
 
 /// The state in `store`; says so when there is none yet.
-pub fn load_state(store: &dyn Backend, events: &dyn Events, what: &str) -> anyhow::Result<State> {
-    let state = store.load()?;
-    if state.lineage.is_empty() && state.vendors.is_empty() && !store.exists()? {
-        events.notice(&format!("No state at {}: {what}.", store.describe()));
+pub fn load_state(ctx: &Context<'_>, store: &dyn Backend, what: &str) -> anyhow::Result<State> {
+    let state = ctx.runtime.block_on(store.load())?;
+    if state.lineage.is_empty()
+        && state.vendors.is_empty()
+        && !ctx.runtime.block_on(store.exists())?
+    {
+        ctx.events
+            .notice(&format!("No state at {}: {what}.", store.describe()));
     }
     Ok(state)
 }

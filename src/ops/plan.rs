@@ -46,8 +46,8 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     let store = req.target.state.store(ctx)?;
     let desired = load_desired(&req.target.file, ctx.env)?;
     let mut state = load_state(
+        ctx,
         store.as_ref(),
-        ctx.events,
         "planning against an empty state; the first apply starts it",
     )?;
     let filter = req.target.narrow.filter(&desired, &state)?;

@@ -30,9 +30,9 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     } else {
         Scope::vendors(req.target.narrow.vendors.iter().cloned())
     };
-    let _lock = store.lock(&scope, "roster refresh")?;
+    let _lock = ctx.lock(store.as_ref(), &scope, "roster refresh")?;
     let desired = load_desired(&req.target.file, ctx.env)?;
-    let mut state = load_state(store.as_ref(), ctx.events, "this refresh starts a new one")?;
+    let mut state = load_state(ctx, store.as_ref(), "this refresh starts a new one")?;
     let filter = req.target.narrow.filter(&desired, &state)?;
     let guard = Guard::new(
         &desired,
@@ -47,11 +47,11 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
         &filter,
         Some(&guard),
     )?;
-    let written = if read.changes.is_empty() && !store.has_journal()? {
+    let written = if read.changes.is_empty() && !ctx.runtime.block_on(store.has_journal())? {
         None
     } else {
         refresh::apply_to(&mut state, &read.changes);
-        store.save(&mut state)?;
+        ctx.runtime.block_on(store.save(&mut state))?;
         Some(state.serial)
     };
     Ok(Report {

@@ -45,13 +45,14 @@ impl StateLocation {
     pub fn store(&self, ctx: &super::Context<'_>) -> anyhow::Result<Box<dyn Backend>> {
         if let Some(url) = self.state.as_deref().and_then(Path::to_str) {
             if crate::state::postgres::is_url(url) {
-                let backend = crate::state::postgres::PgBackend::connect_with(
-                    ctx.runtime.handle().clone(),
-                    url,
-                    &self.workspace,
-                    self.lock_timeout,
-                    ctx.env,
-                )?;
+                let backend = ctx
+                    .runtime
+                    .block_on(crate::state::postgres::PgBackend::connect(
+                        url,
+                        &self.workspace,
+                        self.lock_timeout,
+                        ctx.env,
+                    ))?;
                 return Ok(Box::new(backend));
             }
         }

@@ -12,6 +12,11 @@
 //!   `replace` does so keeping the given lineage and serial (a copy);
 //! - `lock` gives one holder at a time the right to write the vendors it names
 //!   and says who holds them otherwise.
+//!
+//! The methods that reach the store are async and run on the caller's runtime
+//! (the binary's one): the database's calls are awaited, the file's work runs
+//! on the runtime's blocking threads. A synchronous workflow awaits them with
+//! its runtime at its own top, never inside a store.
 
 use super::{Record, Result, State};
 use std::collections::BTreeSet;
@@ -45,6 +50,7 @@ impl Scope {
 
 /// A recorded state's home. Every method fails with a [`super::Error`] whose
 /// kind a caller can act on (locked, fenced, corrupt, unreachable).
+#[async_trait::async_trait]
 pub trait Backend: Send + Sync {
     /// What to call it in messages: the file's path, or the database's URL
     /// without its password and the workspace. Never carries a secret.
@@ -58,36 +64,36 @@ pub trait Backend: Send + Sync {
     }
 
     /// Whether anything was ever recorded here.
-    fn exists(&self) -> Result<bool>;
+    async fn exists(&self) -> Result<bool>;
 
     /// The saved state with the journal folded in; an empty state if none.
-    fn load(&self) -> Result<State>;
+    async fn load(&self) -> Result<State>;
 
     /// Whether journaled records wait to be folded into the saved state.
-    fn has_journal(&self) -> Result<bool>;
+    async fn has_journal(&self) -> Result<bool>;
 
     /// Saves `state` (its serial raised, its lineage fixed if new) and retires
     /// the journal it now contains.
-    fn save(&self, state: &mut State) -> Result<()>;
+    async fn save(&self, state: &mut State) -> Result<()>;
 
     /// Makes `state` the saved one exactly as it is (lineage and serial kept,
     /// every other record gone): a copy from another backend. Needs the lock
     /// of [`Scope::All`].
-    fn replace(&self, state: &State) -> Result<()>;
+    async fn replace(&self, state: &State) -> Result<()>;
 
     /// Opens the journal for appending.
-    fn journal(&self) -> Result<Box<dyn JournalSink>>;
+    async fn journal(&self) -> Result<Box<dyn JournalSink>>;
 
     /// Takes the right to write `scope` for `command`, or says who holds it.
-    /// Held until the guard is dropped.
-    fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>>;
+    /// Held until the guard is released ([`LockGuard::release`]).
+    async fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>>;
 
     /// Releases a lock by hand; says who held it. Neither store ever breaks
     /// a live lock: the file store clears only the record of a holder that is
     /// gone (the kernel's lock of a live one is never broken); the database
     /// removes only leases that expired or whose process is known gone, and
     /// refuses, naming the holder, one that is alive and renewing.
-    fn unlock(&self) -> Result<Option<String>>;
+    async fn unlock(&self) -> Result<Option<String>>;
 
     /// The hash of the desired input this run works from, for a backend that
     /// keeps a history of who wrote what.
@@ -95,7 +101,7 @@ pub trait Backend: Send + Sync {
 
     /// The history of the records `vendors` and `emails` narrow to (all when
     /// empty), oldest first; `None` for a backend that keeps none.
-    fn history(
+    async fn history(
         &self,
         _vendors: &[String],
         _emails: &[String],
@@ -129,11 +135,19 @@ pub struct HistoryEntry {
 }
 
 /// The write-ahead journal of one run.
+#[async_trait::async_trait]
 pub trait JournalSink: Send {
     /// Appends `records` (vendor, email, record) and returns once they are
     /// durable: one write (one fsync, one round trip) for the whole batch.
-    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()>;
+    async fn append(&mut self, records: &[(String, String, Record)]) -> Result<()>;
 }
 
-/// A held lock or lease, released when dropped.
-pub trait LockGuard: Send {}
+/// A held lock or lease.
+#[async_trait::async_trait]
+pub trait LockGuard: Send {
+    /// Releases it; a release that fails is said (a lease then expires by
+    /// itself). Every workflow awaits this when done. Dropping a guard
+    /// unreleased (an early return, a panic) releases it too, best effort:
+    /// see each store's `Drop`.
+    async fn release(self: Box<Self>);
+}

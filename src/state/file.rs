@@ -5,9 +5,11 @@
 use super::backend::{Backend, JournalSink, LockGuard, Scope};
 use super::{Journal, Lock, Record, Result, State, Store};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct FileBackend {
-    store: Store,
+    /// Shared with the blocking threads its work runs on.
+    store: Arc<Store>,
     /// How long `lock` waits for another run holding the file.
     lock_timeout: std::time::Duration,
 }
@@ -15,7 +17,7 @@ pub struct FileBackend {
 impl FileBackend {
     pub fn new(path: impl Into<PathBuf>) -> FileBackend {
         FileBackend {
-            store: Store::new(path),
+            store: Arc::new(Store::new(path)),
             lock_timeout: std::time::Duration::ZERO,
         }
     }
@@ -29,30 +31,50 @@ impl FileBackend {
     pub fn path(&self) -> &Path {
         self.store.path()
     }
+
+    /// Runs `work` on the store on a blocking thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        super::blocking(move || work(&store)).await
+    }
 }
 
+#[async_trait::async_trait]
 impl Backend for FileBackend {
     fn describe(&self) -> String {
         self.store.path().display().to_string()
     }
 
-    fn exists(&self) -> Result<bool> {
-        Ok(self.store.path().exists() || self.store.journal_path().exists())
+    async fn exists(&self) -> Result<bool> {
+        self.run(|store| Ok(store.path().exists() || store.journal_path().exists()))
+            .await
     }
 
-    fn load(&self) -> Result<State> {
-        self.store.load()
+    async fn load(&self) -> Result<State> {
+        self.run(Store::load).await
     }
 
-    fn has_journal(&self) -> Result<bool> {
-        Ok(self.store.journal_path().exists())
+    async fn has_journal(&self) -> Result<bool> {
+        self.run(|store| Ok(store.journal_path().exists())).await
     }
 
-    fn save(&self, state: &mut State) -> Result<()> {
-        self.store.save(state)
+    async fn save(&self, state: &mut State) -> Result<()> {
+        // The state moves to the blocking thread and back.
+        let mut moved = std::mem::take(state);
+        let (moved, saved) = self
+            .run(move |store| {
+                let saved = store.save(&mut moved);
+                Ok((moved, saved))
+            })
+            .await?;
+        *state = moved;
+        saved
     }
 
-    fn replace(&self, state: &State) -> Result<()> {
+    async fn replace(&self, state: &State) -> Result<()> {
         // `save` raises the serial by one and keeps a lineage that is set, so
         // this writes `state` as it is, and retires any journal.
         let mut copy = state.clone();
@@ -63,24 +85,24 @@ impl Backend for FileBackend {
         if copy.lineage.is_empty() {
             return Err(anyhow::anyhow!("the state to copy has no lineage").into());
         }
-        self.store.save(&mut copy)
+        self.run(move |store| store.save(&mut copy)).await
     }
 
-    fn journal(&self) -> Result<Box<dyn JournalSink>> {
+    async fn journal(&self) -> Result<Box<dyn JournalSink>> {
+        let journal = self.run(Store::journal).await?;
         Ok(Box::new(FileJournal {
-            journal: self.store.journal()?,
-            lines: Vec::new(),
+            journal: Some((journal, Vec::new())),
         }))
     }
 
-    fn lock(&self, _scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
-        Ok(Box::new(FileLock {
-            _held: Lock::acquire_within(self.store.path(), command, self.lock_timeout)?,
-        }))
+    async fn lock(&self, _scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
+        let held = Lock::acquire_within(self.store.path(), command, self.lock_timeout).await?;
+        Ok(Box::new(FileLock { held: Some(held) }))
     }
 
-    fn unlock(&self) -> Result<Option<String>> {
-        Ok(match super::unlock(self.store.path(), None)? {
+    async fn unlock(&self) -> Result<Option<String>> {
+        let unlocked = self.run(|store| super::unlock(store.path(), None)).await?;
+        Ok(match unlocked {
             super::Unlocked::NotLocked => None,
             super::Unlocked::Cleared(super::LockRecord::Holder(holder)) => Some(holder.to_string()),
             super::Unlocked::Cleared(_) => Some("nobody (an unreadable lock record)".into()),
@@ -89,26 +111,51 @@ impl Backend for FileBackend {
 }
 
 struct FileJournal {
-    journal: Journal,
-    /// Reused between appends.
-    lines: Vec<u8>,
+    /// The journal and its line buffer (reused between appends), lent to the
+    /// blocking thread of an append; gone only if an append was abandoned
+    /// mid-write.
+    journal: Option<(Journal, Vec<u8>)>,
 }
 
+#[async_trait::async_trait]
 impl JournalSink for FileJournal {
-    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
-        self.lines.clear();
+    async fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
+        let (mut journal, mut lines) = self.journal.take().ok_or_else(|| {
+            anyhow::anyhow!("the journal is closed: an earlier append did not finish")
+        })?;
+        lines.clear();
         Journal::encode(
-            &mut self.lines,
+            &mut lines,
             records
                 .iter()
                 .map(|(vendor, email, record)| (vendor.as_str(), email.as_str(), record)),
         )?;
-        self.journal.write(&self.lines)
+        let (journal, lines, written) = super::blocking(move || {
+            let written = journal.write(&lines);
+            Ok((journal, lines, written))
+        })
+        .await?;
+        self.journal = Some((journal, lines));
+        written
     }
 }
 
+/// The file's lock. Released by [`LockGuard::release`] on a blocking thread;
+/// a guard dropped unreleased releases it in `Lock`'s own `Drop` (a short
+/// write and an unlock), and the kernel releases it when the process ends.
 struct FileLock {
-    _held: Lock,
+    held: Option<Lock>,
 }
 
-impl LockGuard for FileLock {}
+#[async_trait::async_trait]
+impl LockGuard for FileLock {
+    async fn release(mut self: Box<Self>) {
+        if let Some(lock) = self.held.take() {
+            let _ = super::blocking(move || {
+                drop(lock);
+                Ok(())
+            })
+            .await;
+        }
+    }
+}

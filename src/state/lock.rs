@@ -158,52 +158,82 @@ fn rewrite(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_data()
 }
 
+/// The lock file of the state at `state`, opened (created if need be).
+fn prepare(state: &Path) -> Result<(File, PathBuf)> {
+    let path = lock_path(state);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = open(&path, true).map_err(|e| {
+        Error::unreachable(
+            path.display(),
+            anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
+        )
+    })?;
+    Ok((file, path))
+}
+
+/// One attempt at the lock of `file` (at `path`): taken, or who holds it and
+/// since when.
+fn try_take(file: &File, path: &Path) -> Result<std::result::Result<(), (String, Option<String>)>> {
+    match file.try_lock() {
+        Ok(()) => Ok(Ok(())),
+        Err(TryLockError::WouldBlock) => Ok(Err(describe_holder(path))),
+        Err(TryLockError::Error(e)) => Err(Error::Other(anyhow::Error::new(e).context(format!(
+            "cannot lock {} (does its filesystem support file locks?)",
+            path.display()
+        )))),
+    }
+}
+
+/// The refusal of a lock `holder` holds; `waited` is what to add to its first
+/// sentence (` (waited 5s)`).
+fn refused(holder: String, since: Option<String>, waited: &str) -> Error {
+    Error::Locked {
+        message: format!(
+            "the state is locked by {holder}: another roster is running{waited}. \
+             Wait for it to finish (or pass --lock-timeout), or stop that process: \
+             its lock ends with it"
+        ),
+        holder,
+        since,
+    }
+}
+
 impl Lock {
-    /// Takes the lock of the state at `state`, or says who holds it.
+    /// Takes the lock of the state at `state`, or says who holds it (no wait).
     pub fn acquire(state: &Path, command: &str) -> Result<Lock> {
-        Lock::acquire_within(state, command, Duration::ZERO)
+        let (file, path) = prepare(state)?;
+        match try_take(&file, &path)? {
+            Ok(()) => Lock::take(file, path, command),
+            Err((holder, since)) => Err(refused(holder, since, "")),
+        }
     }
 
     /// Takes the lock of the state at `state`, waiting up to `wait` for its holder
-    /// to finish; then fails, saying who holds it.
-    pub fn acquire_within(state: &Path, command: &str, wait: Duration) -> Result<Lock> {
-        let path = lock_path(state);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let mut file = open(&path, true).map_err(|e| {
-            Error::unreachable(
-                path.display(),
-                anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
-            )
-        })?;
+    /// to finish; then fails, saying who holds it. Each file operation runs on a
+    /// blocking thread; the pauses between attempts on the runtime's timer.
+    pub async fn acquire_within(state: &Path, command: &str, wait: Duration) -> Result<Lock> {
+        let (state, command) = (state.to_path_buf(), command.to_string());
+        let (file, path) = super::blocking(move || prepare(&state)).await?;
+        let file = std::sync::Arc::new(file);
         super::lock_within(
             wait,
-            || match file.try_lock() {
-                Ok(()) => Ok(Ok(())),
-                Err(TryLockError::WouldBlock) => Ok(Err(())),
-                Err(TryLockError::Error(e)) => {
-                    Err(Error::Other(anyhow::Error::new(e).context(format!(
-                        "cannot lock {} (does its filesystem support file locks?)",
-                        path.display()
-                    ))))
-                }
+            || {
+                let (file, path) = (file.clone(), path.clone());
+                super::blocking(move || try_take(&file, &path))
             },
-            |()| {},
-            |(), waited| {
-                let (holder, since) = describe_holder(&path);
-                Error::Locked {
-                    message: format!(
-                        "the state is locked by {holder}: another roster is running{waited}. \
-                         Wait for it to finish (or pass --lock-timeout), or stop that process: \
-                         its lock ends with it"
-                    ),
-                    holder,
-                    since,
-                }
-            },
-        )?;
+            |_| {},
+            |(holder, since), waited| refused(holder, since, waited),
+        )
+        .await?;
+        let file = std::sync::Arc::try_unwrap(file)
+            .map_err(|_| anyhow::anyhow!("{}: the lock file is still in use", path.display()))?;
+        super::blocking(move || Lock::take(file, path, &command)).await
+    }
+
+    /// Writes this run into the lock file `file` at `path`, whose lock it holds.
+    fn take(mut file: File, path: PathBuf, command: &str) -> Result<Lock> {
         // Held. Whatever the file says was left by a process that ended without
         // releasing it: the kernel released its lock when it died.
         let before =
@@ -405,13 +435,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn waits_up_to_the_timeout_for_the_holder() {
+    #[tokio::test]
+    async fn waits_up_to_the_timeout_for_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("roster.state.json");
         let lock = Lock::acquire(&state, "apply").unwrap();
         let start = Instant::now();
         let err = Lock::acquire_within(&state, "apply", Duration::from_millis(300))
+            .await
             .unwrap_err()
             .to_string();
         assert!(start.elapsed() >= Duration::from_millis(300));
@@ -420,7 +451,9 @@ mod tests {
             std::thread::sleep(Duration::from_millis(200));
             drop(lock);
         });
-        Lock::acquire_within(&state, "apply", Duration::from_secs(10)).unwrap();
+        Lock::acquire_within(&state, "apply", Duration::from_secs(10))
+            .await
+            .unwrap();
         releaser.join().unwrap();
     }
 }

@@ -20,6 +20,18 @@ pub use wait::lock_within;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Runs `work`, short synchronous file work of a store, on the runtime's
+/// blocking threads: an async store method never blocks the runtime itself.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        Error::Other(anyhow::anyhow!(
+            "a state file operation did not finish: {e}"
+        ))
+    })?
+}
+
 /// The state format this roster reads and writes.
 pub const STATE_VERSION: u64 = 1;
 

@@ -1,6 +1,7 @@
 //! One wait for a lock another run holds, used by both stores (the state
 //! file's lock and PostgreSQL's leases): attempts until a deadline with one
-//! backoff, then a [`Error::Locked`] naming the holder.
+//! backoff, then a [`Error::Locked`] naming the holder. Async: the pauses
+//! are the runtime's timer, so a wait never holds a thread of it.
 
 use super::{Error, Result};
 use std::time::{Duration, Instant};
@@ -16,17 +17,20 @@ const MAX_PAUSE: Duration = Duration::from_millis(250);
 /// the holder once, when the first pause begins. At the deadline `refuse`
 /// makes the error from the last holder and the text to append to its first
 /// sentence: ` (waited 5s)`, or nothing when it never paused.
-pub fn lock_within<T, H>(
+pub async fn lock_within<T, H, F>(
     wait: Duration,
-    mut try_once: impl FnMut() -> Result<std::result::Result<T, H>>,
+    mut try_once: impl FnMut() -> F,
     mut waiting: impl FnMut(&H),
     refuse: impl FnOnce(H, &str) -> Error,
-) -> Result<T> {
+) -> Result<T>
+where
+    F: std::future::Future<Output = Result<std::result::Result<T, H>>>,
+{
     let deadline = Instant::now().checked_add(wait);
     let mut pause = FIRST_PAUSE;
     let mut waited = false;
     loop {
-        let holder = match try_once()? {
+        let holder = match try_once().await? {
             Ok(taken) => return Ok(taken),
             Err(holder) => holder,
         };
@@ -45,7 +49,7 @@ pub fn lock_within<T, H>(
             waiting(&holder);
             waited = true;
         }
-        std::thread::sleep(left.min(pause));
+        tokio::time::sleep(left.min(pause)).await;
         pause = (pause * 2).min(MAX_PAUSE);
     }
 }
@@ -62,18 +66,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn without_a_wait_one_attempt_and_no_waited_suffix() {
+    #[tokio::test]
+    async fn without_a_wait_one_attempt_and_no_waited_suffix() {
         let (mut tries, mut told) = (0, 0);
         let err = lock_within(
             Duration::ZERO,
             || {
                 tries += 1;
-                Ok(Err::<(), _>("pid 1"))
+                std::future::ready(Ok(Err::<(), _>("pid 1")))
             },
             |_| told += 1,
             refuse,
         )
+        .await
         .unwrap_err();
         assert_eq!(
             (tries, told, err.to_string()),
@@ -81,15 +86,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn waits_to_the_deadline_backing_off_and_says_how_long() {
+    #[tokio::test]
+    async fn waits_to_the_deadline_backing_off_and_says_how_long() {
         let (mut tries, mut told) = (0, 0);
         let start = Instant::now();
         let err = lock_within(
             Duration::from_millis(400),
             || {
                 tries += 1;
-                Ok(Err::<(), _>("pid 1"))
+                std::future::ready(Ok(Err::<(), _>("pid 1")))
             },
             |holder| {
                 assert_eq!(*holder, "pid 1");
@@ -97,6 +102,7 @@ mod tests {
             },
             refuse,
         )
+        .await
         .unwrap_err();
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(400), "{took:?}");
@@ -108,30 +114,36 @@ mod tests {
         assert!((4..=8).contains(&tries), "{tries} attempts");
     }
 
-    #[test]
-    fn a_wait_past_the_clock_has_no_deadline_and_does_not_panic() {
+    #[tokio::test]
+    async fn a_wait_past_the_clock_has_no_deadline_and_does_not_panic() {
         let mut tries = 0;
         let taken = lock_within(
             Duration::MAX,
             || {
                 tries += 1;
-                Ok(if tries < 3 { Err("pid 1") } else { Ok(tries) })
+                std::future::ready(Ok(if tries < 3 { Err("pid 1") } else { Ok(tries) }))
             },
             |_| {},
             refuse,
         )
+        .await
         .unwrap();
         assert_eq!(taken, 3);
     }
 
-    #[test]
-    fn a_failed_attempt_ends_the_wait() {
+    #[tokio::test]
+    async fn a_failed_attempt_ends_the_wait() {
         let err = lock_within(
             Duration::from_secs(60),
-            || Err::<std::result::Result<(), &str>, _>(Error::Other(anyhow::anyhow!("gone"))),
+            || {
+                std::future::ready(Err::<std::result::Result<(), &str>, _>(Error::Other(
+                    anyhow::anyhow!("gone"),
+                )))
+            },
             |_| {},
             refuse,
         )
+        .await
         .unwrap_err();
         assert_eq!(err.kind(), super::super::Kind::Other);
     }

@@ -197,8 +197,9 @@ mod tests {
     #[derive(Default)]
     struct Recording(std::sync::Mutex<Vec<(String, f64)>>);
 
+    #[async_trait::async_trait]
     impl SharedBudget for Recording {
-        fn reserve(&self, account: &str, rate: f64) -> anyhow::Result<std::time::Duration> {
+        async fn reserve(&self, account: &str, rate: f64) -> anyhow::Result<std::time::Duration> {
             self.0.lock().unwrap().push((account.to_string(), rate));
             Ok(std::time::Duration::ZERO)
         }

@@ -3,7 +3,7 @@
 //! quietly weaken a guarantee of the first.
 
 use crate::support::pg::Pg;
-use crate::support::pg_store;
+use crate::support::{pg_store, Hold, Wait};
 use roster::state::{Backend, FileBackend, RawSpec, Record, Scope, State, Status};
 use std::time::Duration;
 
@@ -43,10 +43,10 @@ fn same(a: &State, b: &State, what: &str) {
 fn contract(open: &Open) {
     // Nothing recorded yet.
     let b = open();
-    assert!(!b.exists().unwrap());
-    let empty = b.load().unwrap();
+    assert!(!b.exists().wait().unwrap());
+    let empty = b.load().wait().unwrap();
     assert!(empty.lineage.is_empty() && empty.vendors.is_empty());
-    assert!(!b.has_journal().unwrap());
+    assert!(!b.has_journal().wait().unwrap());
 
     // A save gives a lineage and serial 1; a new instance reads the same.
     let mut state = State::default();
@@ -61,27 +61,34 @@ fn contract(open: &Open) {
         record(Status::Adopted, Some("u-2"), "b@x.io"),
     );
     {
-        let _lock = b.lock(&Scope::All, "test save").unwrap();
-        b.save(&mut state).unwrap_or_else(|e| panic!("{e:#}"));
+        let _lock = b.hold(&Scope::All, "test save").unwrap();
+        b.save(&mut state)
+            .wait()
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
     assert_eq!(state.serial, 1);
     assert!(!state.lineage.is_empty());
     let b = open();
-    assert!(b.exists().unwrap());
-    same(&b.load().unwrap(), &state, "a save reads back as it was");
+    assert!(b.exists().wait().unwrap());
+    same(
+        &b.load().wait().unwrap(),
+        &state,
+        "a save reads back as it was",
+    );
 
     // An intent appended is durable when append returns: a new instance (the
     // process killed, nothing saved) folds it in. An outcome replaces its intent.
     {
         let _lock = b
-            .lock(&Scope::vendors(["acton", "app"]), "test journal")
+            .hold(&Scope::vendors(["acton", "app"]), "test journal")
             .unwrap();
-        let mut journal = b.journal().unwrap();
+        let mut journal = b.journal().wait().unwrap();
         journal
             .append(&[
                 row("acton", "c@x.io", record(Status::Pending, None, "c@x.io")),
                 row("app", "d@x.io", record(Status::Pending, None, "d@x.io")),
             ])
+            .wait()
             .unwrap();
         journal
             .append(&[row(
@@ -89,12 +96,16 @@ fn contract(open: &Open) {
                 "c@x.io",
                 record(Status::Created, Some("3"), "c@x.io"),
             )])
+            .wait()
             .unwrap();
         // Dropped here without a save, as a kill would leave it.
     }
     let b = open();
-    assert!(b.has_journal().unwrap(), "the journal is left to fold");
-    let folded = b.load().unwrap();
+    assert!(
+        b.has_journal().wait().unwrap(),
+        "the journal is left to fold"
+    );
+    let folded = b.load().wait().unwrap();
     assert_eq!(
         folded.get("acton", "c@x.io").unwrap().status,
         Status::Created,
@@ -117,14 +128,14 @@ fn contract(open: &Open) {
     let mut next = folded.clone();
     next.vendors.get_mut("app").unwrap().remove("b@x.io");
     {
-        let _lock = b.lock(&Scope::All, "test fold").unwrap();
-        b.save(&mut next).unwrap();
+        let _lock = b.hold(&Scope::All, "test fold").unwrap();
+        b.save(&mut next).wait().unwrap();
     }
     assert_eq!(next.serial, 2);
     assert_eq!(next.lineage, state.lineage, "the lineage is kept");
     let b = open();
-    assert!(!b.has_journal().unwrap());
-    let loaded = b.load().unwrap();
+    assert!(!b.has_journal().wait().unwrap());
+    let loaded = b.load().wait().unwrap();
     same(
         &loaded,
         &next,
@@ -133,14 +144,13 @@ fn contract(open: &Open) {
     assert!(loaded.get("app", "b@x.io").is_none());
 
     // One holder at a time, and a refusal names it; released when dropped.
-    let held = b.lock(&Scope::vendors(["acton"]), "first holder").unwrap();
+    let held = b.hold(&Scope::vendors(["acton"]), "first holder").unwrap();
     let other = open();
     let refusal = format!(
         "{:#}",
         other
-            .lock(&Scope::vendors(["acton"]), "second holder")
-            .err()
-            .expect("a second holder is refused")
+            .hold(&Scope::vendors(["acton"]), "second holder")
+            .expect_err("a second holder is refused")
     );
     assert!(
         refusal.contains(&format!("pid {}", std::process::id()))
@@ -149,7 +159,7 @@ fn contract(open: &Open) {
     );
     drop(held);
     let second = other
-        .lock(&Scope::vendors(["acton"]), "second holder")
+        .hold(&Scope::vendors(["acton"]), "second holder")
         .expect("free once dropped");
     drop(second);
 
@@ -162,10 +172,14 @@ fn contract(open: &Open) {
     };
     copy.set("docusign", "e@x.io", record(Status::Failed, None, "e@x.io"));
     {
-        let _lock = other.lock(&Scope::All, "test copy").unwrap();
-        other.replace(&copy).unwrap();
+        let _lock = other.hold(&Scope::All, "test copy").unwrap();
+        other.replace(&copy).wait().unwrap();
     }
-    same(&open().load().unwrap(), &copy, "a copy reads back exactly");
+    same(
+        &open().load().wait().unwrap(),
+        &copy,
+        "a copy reads back exactly",
+    );
 }
 
 #[test]
@@ -182,6 +196,6 @@ fn postgresql_keeps_the_contract() {
     contract(&|| Box::new(pg_store(&url, "default", Duration::ZERO)));
     // Another workspace in the same database sees none of it.
     let other = pg_store(&url, "marketing", Duration::ZERO);
-    assert!(!other.exists().unwrap());
-    assert!(other.load().unwrap().vendors.is_empty());
+    assert!(!other.exists().wait().unwrap());
+    assert!(other.load().wait().unwrap().vendors.is_empty());
 }

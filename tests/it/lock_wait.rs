@@ -2,8 +2,8 @@
 //! (`roster::state::lock_within`), at each store.
 
 use crate::support::pg::Pg;
-use crate::support::pg_store;
-use roster::state::{Backend, FileBackend, Scope};
+use crate::support::{pg_store, Hold};
+use roster::state::{FileBackend, Scope};
 use std::time::{Duration, Instant};
 
 /// `--lock-timeout 10000y` is a wait too long to add to the clock: the lease
@@ -14,7 +14,7 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
     let pg = Pg::start();
     let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
     let waiter = pg_store(pg.url(), "default", Duration::MAX);
     let release = std::thread::spawn(move || {
@@ -22,7 +22,7 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
         drop(lease);
     });
     let start = Instant::now();
-    let taken = waiter.lock(&Scope::All, "roster import");
+    let taken = waiter.hold(&Scope::All, "roster import");
     assert!(taken.is_ok(), "{:?}", taken.err());
     assert!(start.elapsed() >= Duration::from_millis(700));
     release.join().unwrap();
@@ -30,14 +30,14 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roster.state.json");
     let held = FileBackend::new(&path)
-        .lock(&Scope::All, "roster apply")
+        .hold(&Scope::All, "roster apply")
         .unwrap();
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
         drop(held);
     });
     let waiter = FileBackend::new(&path).with_lock_timeout(Duration::MAX);
-    assert!(waiter.lock(&Scope::All, "roster import").is_ok());
+    assert!(waiter.hold(&Scope::All, "roster import").is_ok());
     release.join().unwrap();
 }
 
@@ -48,13 +48,12 @@ fn a_wait_too_long_for_the_clock_waits_for_the_holder_at_either_store() {
 fn a_lease_wait_ends_at_its_timeout_naming_the_holder_and_the_wait() {
     let pg = Pg::start();
     let holder = pg_store(pg.url(), "default", Duration::ZERO);
-    let _lease = holder.lock(&Scope::All, "roster apply").unwrap();
+    let _lease = holder.hold(&Scope::All, "roster apply").unwrap();
     let waiter = pg_store(pg.url(), "default", Duration::from_millis(1200));
     let start = Instant::now();
     let err = waiter
-        .lock(&Scope::vendors(["acton"]), "roster refresh")
-        .err()
-        .expect("held throughout");
+        .hold(&Scope::vendors(["acton"]), "roster refresh")
+        .expect_err("held throughout");
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(1200), "{took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");

@@ -6,6 +6,7 @@ mod support;
 
 mod adoption;
 mod apply;
+mod async_store;
 mod attack;
 mod backend_contract;
 mod bad_input;

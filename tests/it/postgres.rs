@@ -3,7 +3,7 @@
 
 use crate::support::pending_record as pending;
 use crate::support::pg::{Pg, PASSWORD};
-use crate::support::{pg_store, Config, Server, Test};
+use crate::support::{pg_store, Config, Hold, Server, Test, Wait};
 use roster::state::{Backend, Scope};
 use std::time::Duration;
 
@@ -254,7 +254,7 @@ fn leases_are_per_vendor_wait_when_asked_and_name_their_holder() {
     // Another run holds Act-On.
     let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
 
     // An apply of the other vendor proceeds meanwhile.
@@ -306,10 +306,13 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
 
     let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
-    let mut journal = old.journal().unwrap();
-    journal.append(&[pending("early@example.com")]).unwrap();
+    let mut journal = old.journal().wait().unwrap();
+    journal
+        .append(&[pending("early@example.com")])
+        .wait()
+        .unwrap();
 
     // The holder stalls past its lease's expiry (a hung host, a paused VM).
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
@@ -325,6 +328,7 @@ fn an_expired_lease_is_taken_over_and_the_old_holders_late_write_is_refused() {
     // The old holder wakes up: its write is refused, not landed.
     let late = journal
         .append(&[pending("late@example.com")])
+        .wait()
         .expect_err("a write after the lease was lost");
     assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
     assert_eq!(
@@ -369,13 +373,15 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
 
     let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
     old.journal()
+        .wait()
         .unwrap()
         .append(&[pending("early@example.com")])
+        .wait()
         .unwrap();
-    let mut state = old.load().unwrap();
+    let mut state = old.load().wait().unwrap();
     assert!(state.get("acton", "early@example.com").is_some());
 
     // The holder stalls past its lease's expiry; another apply takes over.
@@ -409,6 +415,7 @@ fn a_fenced_out_holders_late_save_changes_nothing() {
         .remove("early@example.com");
     let late = old
         .save(&mut state)
+        .wait()
         .expect_err("a save after the lease was lost");
     assert!(format!("{late:#}").contains("lease was lost"), "{late:#}");
     assert_eq!(count(&pg, "SELECT serial FROM roster_workspaces"), serial);
@@ -750,6 +757,7 @@ fn runners_share_one_rate_budget_per_vendor_account() {
         waits.push(
             runner
                 .reserve("scim https://app.example.com", 1, 20.0)
+                .wait()
                 .unwrap(),
         );
     }
@@ -760,15 +768,17 @@ fn runners_share_one_rate_budget_per_vendor_account() {
     // Another account has its own budget.
     assert_eq!(
         a.reserve("acton https://acton.example.com", 5, 20.0)
+            .wait()
             .unwrap(),
         Duration::ZERO
     );
     assert!(
         a.reserve("acton https://acton.example.com", 1, 20.0)
+            .wait()
             .unwrap()
             > Duration::from_millis(150)
     );
-    assert!(a.reserve("x", 1, 0.0).is_err());
+    assert!(a.reserve("x", 1, 0.0).wait().is_err());
 }
 
 #[test]
@@ -883,9 +893,9 @@ fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     let pg = Pg::start();
     let holder = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = holder
-        .lock(&Scope::vendors(["acton", "app"]), "roster apply")
+        .hold(&Scope::vendors(["acton", "app"]), "roster apply")
         .unwrap();
-    let mut journal = holder.journal().unwrap();
+    let mut journal = holder.journal().wait().unwrap();
     // Beside it, the expired lease of a run on another host.
     pg.sql(
         "INSERT INTO roster_leases (workspace, vendor, token, run_id, host, pid, command, expires)
@@ -922,6 +932,7 @@ fn state_unlock_never_removes_a_live_lease_and_removes_a_gone_holders() {
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 2);
     journal
         .append(&[pending("x@example.com")])
+        .wait()
         .expect("the live holder still writes");
     drop(lease);
     assert_eq!(count(&pg, "SELECT count(*) FROM roster_leases"), 0);
@@ -1042,19 +1053,22 @@ fn a_lost_lease_says_what_became_of_it() {
     let pg = Pg::start();
     let old = pg_store(pg.url(), "default", Duration::ZERO);
     let lease = old
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
-    let mut journal = old.journal().unwrap();
+    let mut journal = old.journal().wait().unwrap();
     // Expired, nobody took it; another run's lease of another vendor is not
     // a take-over of this one.
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
     let neighbour = pg_store(pg.url(), "default", Duration::ZERO);
     let app = neighbour
-        .lock(&Scope::vendors(["app"]), "roster import")
+        .hold(&Scope::vendors(["app"]), "roster import")
         .unwrap();
     let late = format!(
         "{:#}",
-        journal.append(&[pending("a@example.com")]).unwrap_err()
+        journal
+            .append(&[pending("a@example.com")])
+            .wait()
+            .unwrap_err()
     );
     drop(app);
     assert!(
@@ -1066,11 +1080,14 @@ fn a_lost_lease_says_what_became_of_it() {
     // Taken over by another run.
     let other = pg_store(pg.url(), "default", Duration::ZERO);
     let _taken = other
-        .lock(&Scope::vendors(["acton"]), "roster refresh")
+        .hold(&Scope::vendors(["acton"]), "roster refresh")
         .unwrap();
     let late = format!(
         "{:#}",
-        journal.append(&[pending("b@example.com")]).unwrap_err()
+        journal
+            .append(&[pending("b@example.com")])
+            .wait()
+            .unwrap_err()
     );
     assert!(
         late.contains(&format!(

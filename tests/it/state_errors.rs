@@ -4,7 +4,7 @@
 
 use crate::support::pending_record as pending;
 use crate::support::pg::Pg;
-use crate::support::pg_store;
+use crate::support::{pg_store, Hold, Wait};
 use roster::state::postgres::PgBackend;
 use roster::state::{Backend, Error, FileBackend, Kind, Scope};
 use std::time::Duration;
@@ -14,12 +14,11 @@ fn a_held_state_file_is_locked_naming_its_holder_and_since_when() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roster.state.json");
     let _held = FileBackend::new(&path)
-        .lock(&Scope::All, "roster apply")
+        .hold(&Scope::All, "roster apply")
         .unwrap();
     let err = FileBackend::new(&path)
-        .lock(&Scope::All, "roster refresh")
-        .err()
-        .expect("a second lock is refused");
+        .hold(&Scope::All, "roster refresh")
+        .expect_err("a second lock is refused");
     assert_eq!(err.kind(), Kind::Locked, "{err}");
     match &err {
         Error::Locked {
@@ -37,7 +36,7 @@ fn a_held_state_file_is_locked_naming_its_holder_and_since_when() {
         }
         other => panic!("not Locked with a since: {other:?}"),
     }
-    let refused = FileBackend::new(&path).unlock().unwrap_err();
+    let refused = FileBackend::new(&path).unlock().wait().unwrap_err();
     assert_eq!(refused.kind(), Kind::Locked, "{refused}");
 }
 
@@ -49,7 +48,7 @@ fn an_unreadable_state_a_damaged_one_and_a_damaged_journal_are_told_apart() {
 
     // A folder where the file should be: it cannot be read.
     std::fs::create_dir(&path).unwrap();
-    let err = store.load().unwrap_err();
+    let err = store.load().wait().unwrap_err();
     assert_eq!(err.kind(), Kind::Unreachable, "{err}");
     assert!(
         err.to_string()
@@ -59,7 +58,7 @@ fn an_unreadable_state_a_damaged_one_and_a_damaged_journal_are_told_apart() {
     std::fs::remove_dir(&path).unwrap();
 
     std::fs::write(&path, "{ not json").unwrap();
-    match store.load().unwrap_err() {
+    match store.load().wait().unwrap_err() {
         Error::Corrupt { what, at, message } => {
             assert_eq!(
                 (what.as_str(), at),
@@ -79,7 +78,7 @@ fn an_unreadable_state_a_damaged_one_and_a_damaged_journal_are_told_apart() {
     std::fs::remove_file(&path).unwrap();
     let journal = dir.path().join("roster.state.json.journal");
     std::fs::write(&journal, "\n{ torn\n").unwrap();
-    match store.load().unwrap_err() {
+    match store.load().wait().unwrap_err() {
         Error::Corrupt { what, at, message } => {
             assert_eq!(
                 (what.as_str(), at),
@@ -96,14 +95,13 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
     let pg = Pg::start();
     let ours = pg_store(pg.url(), "errors", Duration::ZERO);
     let lease = ours
-        .lock(&Scope::vendors(["acton"]), "roster apply")
+        .hold(&Scope::vendors(["acton"]), "roster apply")
         .unwrap();
 
     let other = pg_store(pg.url(), "errors", Duration::ZERO);
     let err = other
-        .lock(&Scope::All, "roster import")
-        .err()
-        .expect("the lease is held");
+        .hold(&Scope::All, "roster import")
+        .expect_err("the lease is held");
     match &err {
         Error::Locked {
             holder,
@@ -118,13 +116,16 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
         }
         other => panic!("not Locked with a since: {other:?}"),
     }
-    let refused = other.unlock().unwrap_err();
+    let refused = other.unlock().wait().unwrap_err();
     assert_eq!(refused.kind(), Kind::Locked, "{refused}");
 
     // The lease expires behind its holder's back: its next write is fenced.
-    let mut journal = ours.journal().unwrap();
+    let mut journal = ours.journal().wait().unwrap();
     pg.sql("UPDATE roster_leases SET expires = now() - interval '1 second'");
-    let err = journal.append(&[pending("late@example.com")]).unwrap_err();
+    let err = journal
+        .append(&[pending("late@example.com")])
+        .wait()
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Fenced, "{err}");
     assert!(
         err.to_string().contains("this run's lease was lost"),
@@ -139,6 +140,7 @@ fn a_held_lease_is_locked_a_lost_one_fenced_and_a_closed_port_unreachable() {
         Duration::ZERO,
         &roster::model::process_env,
     )
+    .wait()
     .err()
     .expect("nothing listens there");
     assert_eq!(err.kind(), Kind::Unreachable, "{err}");

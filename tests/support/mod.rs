@@ -247,7 +247,60 @@ pub fn pg_store(
         lock_timeout,
         &roster::model::process_env,
     )
+    .wait()
     .unwrap()
+}
+
+/// The one runtime the tests' store calls run on, as the binary's one: it
+/// outlives every store, whose connections and lease renewals it drives.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+}
+
+/// Awaits a store's call from a test's synchronous code, as a workflow of
+/// the binary does: `store.load().wait()`.
+pub trait Wait: std::future::Future + Sized {
+    fn wait(self) -> Self::Output {
+        runtime().block_on(self)
+    }
+}
+
+impl<F: std::future::Future> Wait for F {}
+
+/// A lock a test holds: released when dropped, the release awaited, as a
+/// workflow of the binary releases its own.
+pub struct Held(Option<Box<dyn roster::state::LockGuard>>);
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held")
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(guard) = self.0.take() {
+            guard.release().wait();
+        }
+    }
+}
+
+/// Takes a store's lock from a test: `store.hold(&Scope::All, "roster apply")`.
+pub trait Hold {
+    fn hold(&self, scope: &roster::state::Scope, command: &str) -> roster::state::Result<Held>;
+}
+
+impl<B: roster::state::Backend + ?Sized> Hold for B {
+    fn hold(&self, scope: &roster::state::Scope, command: &str) -> roster::state::Result<Held> {
+        self.lock(scope, command).wait().map(|g| Held(Some(g)))
+    }
 }
 
 /// A pending Act-On record of `email`, as an apply journals it before sending.

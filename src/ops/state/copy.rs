@@ -59,29 +59,34 @@ pub fn run(
     let file = file.store(ctx)?;
     let command = format!("roster state {what}");
     match direction {
-        Direction::Push => copy(file.as_ref(), database.as_ref(), &command),
-        Direction::Pull => copy(database.as_ref(), file.as_ref(), &command),
+        Direction::Push => copy(ctx, file.as_ref(), database.as_ref(), &command),
+        Direction::Pull => copy(ctx, database.as_ref(), file.as_ref(), &command),
     }
 }
 
-fn copy(from: &dyn Backend, to: &dyn Backend, command: &str) -> anyhow::Result<Copied> {
-    let _source = from.lock(&Scope::All, command)?;
-    let _target = to.lock(&Scope::All, command)?;
-    let state = from.load()?;
+fn copy(
+    ctx: &Context<'_>,
+    from: &dyn Backend,
+    to: &dyn Backend,
+    command: &str,
+) -> anyhow::Result<Copied> {
+    let _source = ctx.lock(from, &Scope::All, command)?;
+    let _target = ctx.lock(to, &Scope::All, command)?;
+    let state = ctx.runtime.block_on(from.load())?;
     if state.serial == 0 || state.lineage.is_empty() {
         bail!(
             "{}: no state recorded yet; nothing to copy",
             from.describe()
         );
     }
-    if from.has_journal()? {
+    if ctx.runtime.block_on(from.has_journal())? {
         bail!(
             "{}: an apply that did not finish left records to fold in; run `roster state merge` (or an apply) on it first",
             from.describe()
         );
     }
-    let there = to.load()?;
-    if to.exists()? {
+    let there = ctx.runtime.block_on(to.load())?;
+    if ctx.runtime.block_on(to.exists())? {
         if there.lineage != state.lineage {
             bail!(
                 "{} holds another state (lineage {}, not {}); roster will not overwrite it",
@@ -99,7 +104,7 @@ fn copy(from: &dyn Backend, to: &dyn Backend, command: &str) -> anyhow::Result<C
             );
         }
     }
-    to.replace(&state)?;
+    ctx.runtime.block_on(to.replace(&state))?;
     Ok(Copied {
         records: state.records().count(),
         from: from.describe(),

@@ -34,14 +34,14 @@ pub fn rewrite(
     change: impl FnOnce(&mut State) -> anyhow::Result<String>,
 ) -> anyhow::Result<Rewritten> {
     let store = location.store(ctx)?;
-    let _lock = store.lock(&Scope::All, command)?;
-    let mut state = store.load()?;
+    let _lock = ctx.lock(store.as_ref(), &Scope::All, command)?;
+    let mut state = ctx.runtime.block_on(store.load())?;
     let before = state.clone();
     let done = change(&mut state)?;
-    let serial = if state == before && !store.has_journal()? {
+    let serial = if state == before && !ctx.runtime.block_on(store.has_journal())? {
         None
     } else {
-        store.save(&mut state)?;
+        ctx.runtime.block_on(store.save(&mut state))?;
         Some(state.serial)
     };
     Ok(Rewritten {
@@ -54,5 +54,5 @@ pub fn rewrite(
 /// The recorded state (read, not locked) and where it is.
 pub fn read(ctx: &Context<'_>, location: &StateLocation) -> anyhow::Result<(State, String)> {
     let store = location.store(ctx)?;
-    Ok((store.load()?, store.describe()))
+    Ok((ctx.runtime.block_on(store.load())?, store.describe()))
 }

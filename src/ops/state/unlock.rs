@@ -32,7 +32,7 @@ pub fn run(
             bail!("state unlock LOCK_ID is for a state file; a database's leases expire on their own, and `state unlock` removes those of a holder that is gone");
         }
         let store = location.store(ctx)?;
-        return Ok(match store.unlock()? {
+        return Ok(match ctx.runtime.block_on(store.unlock())? {
             Some(holder) => Outcome::Removed(holder),
             None => Outcome::NotLocked(store.describe()),
         });

@@ -12,7 +12,7 @@ impl PgBackend {
     /// and base URL), spent at `rate_per_second` across every runner sharing
     /// this database; returns how long to wait before sending them. One
     /// statement, so runners on different hosts never overspend it together.
-    pub fn reserve(
+    pub async fn reserve(
         &self,
         account: &str,
         requests: u32,
@@ -23,23 +23,25 @@ impl PgBackend {
         }
         let cost = f64::from(requests) / rate_per_second;
         let inner = &self.inner;
-        let wait: f64 = inner.block_on("reserving the rate budget", async {
-            let row = inner
-                .client
-                .lock()
-                .await
-                .query_one(
-                    "INSERT INTO roster_budgets AS b (account, tat)
+        let wait: f64 = inner
+            .call("reserving the rate budget", async {
+                let row = inner
+                    .client
+                    .lock()
+                    .await
+                    .query_one(
+                        "INSERT INTO roster_budgets AS b (account, tat)
                      VALUES ($1, clock_timestamp() + make_interval(secs => $2))
                      ON CONFLICT (account) DO UPDATE
                         SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
                      RETURNING EXTRACT(EPOCH FROM
                         (tat - make_interval(secs => $2) - clock_timestamp()))::float8",
-                    &[&account, &cost],
-                )
-                .await?;
-            Ok(row.get(0))
-        })?;
+                        &[&account, &cost],
+                    )
+                    .await?;
+                Ok(row.get(0))
+            })
+            .await?;
         Ok(Duration::from_secs_f64(wait.max(0.0)))
     }
 
@@ -52,8 +54,9 @@ impl PgBackend {
     }
 }
 
+#[async_trait::async_trait]
 impl crate::model::SharedBudget for PgBackend {
-    fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration> {
-        PgBackend::reserve(self, account, 1, rate_per_second)
+    async fn reserve(&self, account: &str, rate_per_second: f64) -> anyhow::Result<Duration> {
+        PgBackend::reserve(self, account, 1, rate_per_second).await
     }
 }

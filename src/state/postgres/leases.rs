@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl Inner {
-    pub(super) fn lock(
+    pub(super) async fn lock(
         self: &Arc<Self>,
         scope: &Scope,
         command: &str,
@@ -19,11 +19,8 @@ impl Inner {
         // The lease's own connection, whose statements the server ends after
         // a renewal period: the renewal never queues behind another statement.
         let every = inner.ttl / 3;
-        let client = inner
-            .runtime
-            .block_on(async {
-                tokio::time::timeout(CALL_TIMEOUT, open(&inner.config, &inner.tls, every)).await
-            })
+        let client = tokio::time::timeout(CALL_TIMEOUT, open(&inner.config, &inner.tls, every))
+            .await
             .map_err(|_| {
                 anyhow::anyhow!("no answer in {}", humantime::format_duration(CALL_TIMEOUT))
             })
@@ -41,7 +38,7 @@ impl Inner {
             client: Arc::new(tokio::sync::Mutex::new(client)),
             failure: Arc::default(),
         };
-        let held = inner.acquire(scope, command)?;
+        let held = inner.acquire(scope, command).await?;
         *inner
             .held
             .lock()
@@ -50,7 +47,10 @@ impl Inner {
             .lease
             .lock()
             .map_err(|_| anyhow::anyhow!("lease state poisoned"))? = Some(line.clone());
-        let renewal = inner.runtime.spawn(renew(Renewal {
+        // On the caller's runtime (the binary's one), as the release a guard
+        // dropped unreleased spawns.
+        let runtime = tokio::runtime::Handle::current();
+        let renewal = runtime.spawn(renew(Renewal {
             line,
             workspace: inner.workspace.clone(),
             held: held.clone(),
@@ -61,6 +61,8 @@ impl Inner {
             inner: inner.clone(),
             token: held.token,
             renewal,
+            runtime,
+            released: false,
         }))
     }
 
@@ -69,7 +71,7 @@ impl Inner {
     /// whose holder is alive and renewing it is never removed (as a file's
     /// lock held by a running process is never broken): that is refused,
     /// naming the holder, after the others are removed.
-    pub(super) fn unlock(&self) -> Result<Option<String>> {
+    pub(super) async fn unlock(&self) -> Result<Option<String>> {
         struct Row {
             vendor: String,
             who: String,
@@ -77,16 +79,17 @@ impl Inner {
             token: i64,
         }
         let inner = self;
-        let rows = inner.block_on("removing the leases", async {
-            let mut client = inner.client.lock().await;
-            let tx = client.transaction().await?;
-            // As taking a lease does: one lease change at a time.
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
-                &[&inner.workspace],
-            )
-            .await?;
-            let rows: Vec<Row> = tx
+        let rows = inner
+            .call("removing the leases", async {
+                let mut client = inner.client.lock().await;
+                let tx = client.transaction().await?;
+                // As taking a lease does: one lease change at a time.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('roster-lease:' || $1, 0))",
+                    &[&inner.workspace],
+                )
+                .await?;
+                let rows: Vec<Row> = tx
                 .query(
                     "SELECT vendor, command, pid, host, run_id, expires > now(), pidns, token, boot
                      FROM roster_leases WHERE workspace = $1 ORDER BY vendor",
@@ -116,21 +119,22 @@ impl Inner {
                     token: r.get(7),
                 })
                 .collect();
-            let (vendors, tokens): (Vec<&str>, Vec<i64>) = rows
-                .iter()
-                .filter(|r| !r.live)
-                .map(|r| (r.vendor.as_str(), r.token))
-                .unzip();
-            tx.execute(
-                "DELETE FROM roster_leases l
+                let (vendors, tokens): (Vec<&str>, Vec<i64>) = rows
+                    .iter()
+                    .filter(|r| !r.live)
+                    .map(|r| (r.vendor.as_str(), r.token))
+                    .unzip();
+                tx.execute(
+                    "DELETE FROM roster_leases l
                  USING unnest($2::text[], $3::bigint[]) AS g(vendor, token)
                  WHERE l.workspace = $1 AND l.vendor = g.vendor AND l.token = g.token",
-                &[&inner.workspace, &vendors, &tokens],
-            )
+                    &[&inner.workspace, &vendors, &tokens],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            })
             .await?;
-            tx.commit().await?;
-            Ok(rows)
-        })?;
         let describe = |live: bool| {
             let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for r in rows.iter().filter(|r| r.live == live) {
@@ -166,19 +170,17 @@ impl Inner {
     /// The error that stops the writes of a run whose lease no longer holds,
     /// saying what happened: taken over by another run (named), expired
     /// without renewal (and why the renewal failed), or removed.
-    pub(super) fn lost(&self, held: &Held) -> String {
+    pub(super) async fn lost(&self, held: &Held) -> String {
         let line = self.lease.lock().ok().and_then(|l| l.clone());
         let failure = line
             .as_ref()
             .and_then(|l| l.failure.lock().ok().and_then(|f| f.clone()));
         let client = line.map_or_else(|| self.client.clone(), |l| l.client);
-        let asked = self.runtime.block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(10),
-                explain_loss(&client, &self.workspace, held, self.ttl, failure),
-            )
-            .await
-        });
+        let asked = tokio::time::timeout(
+            Duration::from_secs(10),
+            explain_loss(&client, &self.workspace, held, self.ttl, failure),
+        )
+        .await;
         let what = asked.unwrap_or_else(|_| {
             "it no longer holds (the database did not say why in 10s)".to_string()
         });
@@ -191,7 +193,7 @@ impl Inner {
 
     /// Takes the leases of `scope`, waiting up to the lock timeout for a
     /// holder to finish; an expired lease is taken over.
-    fn acquire(&self, scope: &Scope, command: &str) -> Result<Held> {
+    async fn acquire(&self, scope: &Scope, command: &str) -> Result<Held> {
         let vendors: Vec<String> = match scope {
             Scope::All => vec![ALL.to_string()],
             Scope::Vendors(v) => v.iter().cloned().collect(),
@@ -211,7 +213,8 @@ impl Inner {
                 holder,
                 since: Some(since),
             },
-        )?;
+        )
+        .await?;
         if let Ok(mut c) = self.who.command.lock() {
             *c = command.to_string();
         }
@@ -223,13 +226,13 @@ impl Inner {
     }
 
     /// One attempt: the token, or who holds what this needs.
-    fn try_acquire(
+    async fn try_acquire(
         &self,
         vendors: &[String],
         command: &str,
     ) -> Result<Result<i64, (String, String)>> {
         let all = vendors.iter().any(|v| v == ALL);
-        self.block_on("taking the lease", async {
+        self.call("taking the lease", async {
             let mut client = self.client.lock().await;
             let tx = client.transaction().await?;
             // Lease changes in one workspace happen one at a time (briefly:
@@ -325,6 +328,7 @@ impl Inner {
             tx.commit().await?;
             Ok(Ok(token))
         })
+        .await
     }
 }
 
@@ -427,8 +431,8 @@ fn alive(pid: i64) -> bool {
     proc.join(pid.to_string()).exists()
 }
 
-/// What the renewal task needs; not the backend itself, whose runtime must not
-/// be dropped on one of its own threads.
+/// What the renewal task needs; not the backend itself, which the task would
+/// then keep alive.
 struct Renewal {
     line: LeaseLine,
     workspace: String,
@@ -490,33 +494,82 @@ struct Lease {
     inner: Arc<Inner>,
     token: i64,
     renewal: tokio::task::JoinHandle<()>,
+    /// The runtime the lease was taken on: a guard dropped unreleased spawns
+    /// its release there.
+    runtime: tokio::runtime::Handle,
+    released: bool,
 }
 
-impl LockGuard for Lease {}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
+impl Lease {
+    /// Stops the renewal and forgets the lease; what deletes its rows: the
+    /// lease's own connection (the main one may still be busy with a
+    /// statement the server has not ended yet), its workspace and token.
+    fn stop(&mut self) -> (Shared, String, i64, String) {
+        self.released = true;
         self.renewal.abort();
         if let Ok(mut held) = self.inner.held.lock() {
             *held = None;
         }
-        let inner = &self.inner;
-        // Through the lease's own connection: the main one may still be busy
-        // with a statement the server has not ended yet.
-        let line = inner.lease.lock().ok().and_then(|mut l| l.take());
-        let client = line.map_or_else(|| inner.client.clone(), |l| l.client);
-        let released = inner.block_on("releasing the lease", async {
-            client
-                .lock()
-                .await
-                .execute(
-                    "DELETE FROM roster_leases WHERE workspace = $1 AND token = $2",
-                    &[&inner.workspace, &self.token],
-                )
-                .await
-        });
-        if let Err(e) = released {
-            tracing::warn!("{e:#}; the lease expires by itself");
+        let line = self.inner.lease.lock().ok().and_then(|mut l| l.take());
+        let client = line.map_or_else(|| self.inner.client.clone(), |l| l.client);
+        (
+            client,
+            self.inner.workspace.clone(),
+            self.token,
+            self.inner.shown.clone(),
+        )
+    }
+}
+
+/// Deletes the lease rows of `token`; a failure is said, and the lease then
+/// expires by itself.
+async fn release((client, workspace, token, shown): (Shared, String, i64, String)) {
+    let released = tokio::time::timeout(CALL_TIMEOUT, async {
+        client
+            .lock()
+            .await
+            .execute(
+                "DELETE FROM roster_leases WHERE workspace = $1 AND token = $2",
+                &[&workspace, &token],
+            )
+            .await
+    })
+    .await;
+    let failed = match released {
+        Ok(Ok(_)) => return,
+        Ok(Err(e)) => format!(
+            "{}{}",
+            describe_error(&e),
+            if e.is_closed() {
+                " (the connection to the database was lost)"
+            } else {
+                ""
+            }
+        ),
+        Err(_) => format!(
+            "no answer from the database in {}",
+            humantime::format_duration(CALL_TIMEOUT)
+        ),
+    };
+    tracing::warn!("{shown}: releasing the lease failed: {failed}; the lease expires by itself");
+}
+
+#[async_trait::async_trait]
+impl LockGuard for Lease {
+    async fn release(mut self: Box<Self>) {
+        release(self.stop()).await;
+    }
+}
+
+impl Drop for Lease {
+    /// The fallback for a guard dropped unreleased (an early return, a
+    /// panic): the release is spawned on the runtime, not waited for, as a
+    /// drop must not block on it. Should it not run (the process ends
+    /// first), the lease's TTL is the backstop: unrenewed, it expires.
+    fn drop(&mut self) {
+        if !self.released {
+            let what = self.stop();
+            drop(self.runtime.spawn(release(what)));
         }
     }
 }

@@ -77,38 +77,7 @@ struct Held {
     scope: Scope,
 }
 
-/// The async runtime the store's calls run on: the caller's one, or, for a
-/// caller without one, the store's own.
-enum Runtime {
-    Shared(tokio::runtime::Handle),
-    Own(tokio::runtime::Runtime),
-}
-
-impl Runtime {
-    fn handle(&self) -> &tokio::runtime::Handle {
-        match self {
-            Runtime::Shared(handle) => handle,
-            Runtime::Own(runtime) => runtime.handle(),
-        }
-    }
-
-    /// Runs `f` to its end from synchronous code (never from within the
-    /// runtime's own tasks).
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.handle().block_on(f)
-    }
-
-    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.handle().spawn(f)
-    }
-}
-
 struct Inner {
-    runtime: Runtime,
     client: Shared,
     /// How to connect again (the lease's own connection).
     config: tokio_postgres::Config,
@@ -154,36 +123,14 @@ impl PgBackend {
     /// read through `env` only (the CLI passes [`crate::model::process_env`]):
     /// PGPASSWORD when the URL has no password, PGSSLROOTCERT,
     /// ROSTER_LEASE_TTL, and GITHUB_SHA or CI_COMMIT_SHA for the history.
-    pub fn connect(url: &str, workspace: &str, lock_timeout: Duration, env: Env) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("roster-postgres")
-            .enable_all()
-            .build()
-            .context("cannot start the database runtime")?;
-        Self::connect_on(Runtime::Own(runtime), url, workspace, lock_timeout, env)
-    }
-
-    /// [`PgBackend::connect`] on the caller's runtime (`handle`), which the
-    /// lease renewal and every call of the store then share: the binary runs
-    /// one runtime. Its methods must be called from outside that runtime's
-    /// tasks (from the thread that drives it, or a blocking one).
-    pub fn connect_with(
-        handle: tokio::runtime::Handle,
+    ///
+    /// Runs on the caller's runtime, which then drives the connections and
+    /// the lease renewal: it must outlive the store (the binary runs one).
+    pub async fn connect(
         url: &str,
         workspace: &str,
         lock_timeout: Duration,
-        env: Env,
-    ) -> Result<Self> {
-        Self::connect_on(Runtime::Shared(handle), url, workspace, lock_timeout, env)
-    }
-
-    fn connect_on(
-        runtime: Runtime,
-        url: &str,
-        workspace: &str,
-        lock_timeout: Duration,
-        env: Env,
+        env: Env<'_>,
     ) -> Result<Self> {
         let shown = redact(url);
         if workspace.is_empty() || workspace == ALL {
@@ -206,15 +153,24 @@ impl PgBackend {
         let unreachable = |e: anyhow::Error| {
             Error::unreachable(&shown, e.context(format!("cannot connect to {shown}")))
         };
-        let tls = url::tls(env("PGSSLROOTCERT")).map_err(unreachable)?;
-        let client = runtime
-            .block_on(open(&config, &tls, CALL_TIMEOUT))
+        // The file reads (PGSSLROOTCERT's certificates, who this process is)
+        // on a blocking thread.
+        let root_cert = env("PGSSLROOTCERT");
+        let (tls, pidns, boot) = crate::state::blocking(move || {
+            let pidns = std::fs::read_link("/proc/self/ns/pid")
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+            Ok((url::tls(root_cert), pidns, leases::boot()))
+        })
+        .await?;
+        let tls = tls.map_err(unreachable)?;
+        let client = open(&config, &tls, CALL_TIMEOUT)
+            .await
             .map_err(unreachable)?;
         let git_commit = ["GITHUB_SHA", "CI_COMMIT_SHA"]
             .iter()
             .find_map(|k| env(k).filter(|v| !v.trim().is_empty()));
         let inner = Inner {
-            runtime,
             client: Arc::new(tokio::sync::Mutex::new(client)),
             config,
             tls,
@@ -227,10 +183,8 @@ impl PgBackend {
                 run_id: uuid::Uuid::new_v4().to_string(),
                 host: super::hostname(),
                 pid: i64::from(std::process::id()),
-                pidns: std::fs::read_link("/proc/self/ns/pid")
-                    .ok()
-                    .map(|p| p.to_string_lossy().into_owned()),
-                boot: leases::boot(),
+                pidns,
+                boot,
                 git_commit,
                 input: Mutex::new(None),
                 command: Mutex::new("roster".into()),
@@ -238,7 +192,7 @@ impl PgBackend {
             held: Mutex::new(None),
             known: Mutex::new(None),
         };
-        inner.migrate()?;
+        inner.migrate().await?;
         Ok(PgBackend {
             inner: Arc::new(inner),
         })
@@ -297,25 +251,26 @@ fn describe_error(e: &tokio_postgres::Error) -> String {
 impl Inner {
     /// One statement on the store's connection, its rows, with the store's
     /// timeout and messages (`what` names the step in them).
-    fn query(
+    async fn query(
         &self,
         what: &str,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>> {
-        self.block_on(what, async {
+        self.call(what, async {
             self.client.lock().await.query(sql, params).await
         })
+        .await
     }
 
-    fn block_on<T>(
+    /// Awaits `f`, a call to the database, for at most the store's timeout;
+    /// its error in the store's words (`what` names the step).
+    async fn call<T>(
         &self,
         what: &str,
         f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T> {
-        let answered = self
-            .runtime
-            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await });
+        let answered = tokio::time::timeout(CALL_TIMEOUT, f).await;
         let Ok(result) = answered else {
             return Err(Error::Unreachable {
                 at: self.shown.clone(),
@@ -358,6 +313,7 @@ impl Inner {
     }
 }
 
+#[async_trait::async_trait]
 impl Backend for PgBackend {
     fn shared_budget(&self) -> Option<std::sync::Arc<dyn crate::model::SharedBudget>> {
         Some(self.budget())
@@ -367,34 +323,34 @@ impl Backend for PgBackend {
         format!("{} (workspace {})", self.inner.shown, self.inner.workspace)
     }
 
-    fn exists(&self) -> Result<bool> {
-        self.inner.exists()
+    async fn exists(&self) -> Result<bool> {
+        self.inner.exists().await
     }
 
-    fn load(&self) -> Result<State> {
-        self.inner.load()
+    async fn load(&self) -> Result<State> {
+        self.inner.load().await
     }
 
-    fn has_journal(&self) -> Result<bool> {
-        self.inner.has_journal()
+    async fn has_journal(&self) -> Result<bool> {
+        self.inner.has_journal().await
     }
 
-    fn save(&self, state: &mut State) -> Result<()> {
-        self.inner.save(state, false)
+    async fn save(&self, state: &mut State) -> Result<()> {
+        self.inner.save(state, false).await
     }
 
-    fn replace(&self, state: &State) -> Result<()> {
-        self.inner.save(&mut state.clone(), true)
+    async fn replace(&self, state: &State) -> Result<()> {
+        self.inner.save(&mut state.clone(), true).await
     }
 
-    fn journal(&self) -> Result<Box<dyn JournalSink>> {
+    async fn journal(&self) -> Result<Box<dyn JournalSink>> {
         Ok(Box::new(PgJournal {
             inner: self.inner.clone(),
         }))
     }
 
-    fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
-        self.inner.lock(scope, command)
+    async fn lock(&self, scope: &Scope, command: &str) -> Result<Box<dyn LockGuard>> {
+        self.inner.lock(scope, command).await
     }
 
     fn set_input(&self, digest: &str) {
@@ -403,8 +359,12 @@ impl Backend for PgBackend {
         }
     }
 
-    fn history(&self, vendors: &[String], emails: &[String]) -> Result<Option<Vec<HistoryEntry>>> {
-        self.inner.history(vendors, emails)
+    async fn history(
+        &self,
+        vendors: &[String],
+        emails: &[String],
+    ) -> Result<Option<Vec<HistoryEntry>>> {
+        self.inner.history(vendors, emails).await
     }
 
     /// Removes the leases whose holder is gone: expired ones, and those of a
@@ -412,8 +372,8 @@ impl Backend for PgBackend {
     /// whose holder is alive and renewing it is never removed (as a file's
     /// lock held by a running process is never broken): that is refused,
     /// naming the holder, after the others are removed.
-    fn unlock(&self) -> Result<Option<String>> {
-        self.inner.unlock()
+    async fn unlock(&self) -> Result<Option<String>> {
+        self.inner.unlock().await
     }
 }
 
@@ -421,9 +381,10 @@ struct PgJournal {
     inner: Arc<Inner>,
 }
 
+#[async_trait::async_trait]
 impl JournalSink for PgJournal {
-    fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
-        self.inner.append(records)
+    async fn append(&mut self, records: &[(String, String, Record)]) -> Result<()> {
+        self.inner.append(records).await
     }
 }
 
@@ -447,8 +408,8 @@ mod tests {
     /// The store reads no variable of its own: PGSSLROOTCERT comes from the
     /// environment it is given (here one the process does not have), and is
     /// read before any connection is tried.
-    #[test]
-    fn the_environment_is_the_one_given_at_connect() {
+    #[tokio::test]
+    async fn the_environment_is_the_one_given_at_connect() {
         let env = |name: &str| (name == "PGSSLROOTCERT").then(|| "/nonexistent/ca.pem".to_string());
         let err = PgBackend::connect(
             "postgres://roster:hunter2@127.0.0.1:1/roster",
@@ -456,6 +417,7 @@ mod tests {
             Duration::ZERO,
             &env,
         )
+        .await
         .err()
         .expect("no such certificate file");
         assert_eq!(err.kind(), crate::state::Kind::Unreachable);

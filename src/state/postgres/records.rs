@@ -85,33 +85,37 @@ macro_rules! fenced_write {
 }
 
 impl Inner {
-    pub(super) fn exists(&self) -> Result<bool> {
+    pub(super) async fn exists(&self) -> Result<bool> {
         let rows = self.query(
             "reading the state",
             "SELECT EXISTS (SELECT 1 FROM roster_workspaces WHERE workspace = $1 AND serial > 0)
                  OR EXISTS (SELECT 1 FROM roster_records WHERE workspace = $1)",
             &[&self.workspace],
-        )?;
+        )
+        .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
-    pub(super) fn has_journal(&self) -> Result<bool> {
-        let rows = self.query(
-            "reading the state",
-            "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
-            &[&self.workspace],
-        )?;
+    pub(super) async fn has_journal(&self) -> Result<bool> {
+        let rows = self
+            .query(
+                "reading the state",
+                "SELECT dirty FROM roster_workspaces WHERE workspace = $1",
+                &[&self.workspace],
+            )
+            .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
-    pub(super) fn history(
+    pub(super) async fn history(
         &self,
         vendors: &[String],
         emails: &[String],
     ) -> Result<Option<Vec<HistoryEntry>>> {
-        let rows = self.query(
-            "reading the history",
-            "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+        let rows = self
+            .query(
+                "reading the history",
+                "SELECT to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                             vendor, email, status, remote_id, error, run_id, host, command,
                             input, git_commit
                      FROM roster_history
@@ -119,8 +123,9 @@ impl Inner {
                        AND (cardinality($2::text[]) = 0 OR vendor = ANY($2))
                        AND (cardinality($3::text[]) = 0 OR email = ANY($3))
                      ORDER BY id",
-            &[&self.workspace, &vendors, &emails],
-        )?;
+                &[&self.workspace, &vendors, &emails],
+            )
+            .await?;
         Ok(Some(
             rows.iter()
                 .map(|r| HistoryEntry {
@@ -140,8 +145,9 @@ impl Inner {
         ))
     }
 
-    pub(super) fn load(&self) -> Result<State> {
-        let (meta, rows) = self.block_on("reading the state", async {
+    pub(super) async fn load(&self) -> Result<State> {
+        let (meta, rows) = self
+            .call("reading the state", async {
             let mut client = self.client.lock().await;
             // One snapshot for the workspace's row and its records.
             let client = client
@@ -167,7 +173,8 @@ impl Inner {
                 .await?;
             client.commit().await?;
             Ok((meta, rows))
-        })?;
+        })
+        .await?;
         let mut state = State::default();
         if let Some(m) = meta {
             state.lineage = m.get(0);
@@ -235,7 +242,7 @@ impl Inner {
     /// Upserts `records` with a history row each, and marks the workspace as
     /// journaled, in one statement: all of it lands, or (the lease lost, the
     /// connection gone) none.
-    pub(super) fn append(&self, records: &[(String, String, Record)]) -> Result<()> {
+    pub(super) async fn append(&self, records: &[(String, String, Record)]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -255,7 +262,8 @@ impl Inner {
                      SELECT ok FROM ok WHERE ok"
             ),
             &[],
-        )?;
+        )
+        .await?;
         if let Ok(mut known) = self.known.lock() {
             if let Some(known) = known.as_mut() {
                 for (vendor, email, record) in records {
@@ -268,7 +276,7 @@ impl Inner {
 
     /// Writes `state` as the saved one; its serial is raised, or with `exact`
     /// kept as it is (a copy from another backend).
-    pub(super) fn save(&self, state: &mut State, exact: bool) -> Result<()> {
+    pub(super) async fn save(&self, state: &mut State, exact: bool) -> Result<()> {
         let held = self.held()?;
         if exact && held.scope != Scope::All {
             fail!(
@@ -282,7 +290,7 @@ impl Inner {
             .map_err(|_| anyhow::anyhow!("state cache poisoned"))?
             .is_some();
         if !loaded {
-            self.load()?;
+            self.load().await?;
         }
         let (changed, removed) = {
             let known = self
@@ -320,12 +328,13 @@ impl Inner {
             .then(|| i64::try_from(state.serial))
             .transpose()
             .context("the serial is too large")?;
-        let saved = self.write_fenced(
-            "saving the state",
-            &held,
-            &changed,
-            fenced_write!(
-                before: "                     gone AS (
+        let saved = self
+            .write_fenced(
+                "saving the state",
+                &held,
+                &changed,
+                fenced_write!(
+                    before: "                     gone AS (
                         SELECT * FROM unnest($21::text[], $22::text[]) AS g(vendor, email)),
                      del AS (
                         DELETE FROM roster_records d USING gone g, ok
@@ -333,12 +342,12 @@ impl Inner {
                           AND d.email = g.email
                         RETURNING 1),
 ",
-                history: "                        UNION ALL
+                    history: "                        UNION ALL
                         SELECT $1, g.vendor, g.email, 'removed', NULL, NULL, NULL, $23,
                             $16, $17, $18, $19, $20
                         FROM gone g, ok WHERE ok.ok
 ",
-                rest: "                     UPDATE roster_workspaces SET
+                    rest: "                     UPDATE roster_workspaces SET
                         -- Fixed by the first save (another run's, perhaps),
                         -- or given by a copy.
                         lineage = CASE WHEN $28::bigint IS NOT NULL OR lineage = ''
@@ -348,18 +357,19 @@ impl Inner {
                         unfinished_started = $27, dirty = false
                      WHERE workspace = $1 AND (SELECT ok FROM ok)
                      RETURNING serial, lineage"
-            ),
-            &[
-                &gone_vendor,
-                &gone_email,
-                &now,
-                &lineage,
-                &existing,
-                &unfinished_input,
-                &started,
-                &exact_serial,
-            ],
-        )?;
+                ),
+                &[
+                    &gone_vendor,
+                    &gone_email,
+                    &now,
+                    &lineage,
+                    &existing,
+                    &unfinished_input,
+                    &started,
+                    &exact_serial,
+                ],
+            )
+            .await?;
         let (serial, lineage): (i64, String) = (saved.get(0), saved.get(1));
         state.lineage = lineage;
         state.serial = u64::try_from(serial).unwrap_or(0);
@@ -377,7 +387,7 @@ impl Inner {
     /// `held`, the records `cols` and who writes them, and `more` as $21 on.
     /// No row back means the fence did not hold and nothing was written: that
     /// is [`Error::Fenced`], saying why the lease was lost.
-    fn write_fenced(
+    async fn write_fenced(
         &self,
         what: &str,
         held: &Held,
@@ -417,12 +427,17 @@ impl Inner {
             &self.who.git_commit,
         ];
         params.extend_from_slice(more);
-        let row = self.block_on(what, async {
-            self.client.lock().await.query_opt(sql, &params).await
-        })?;
-        row.ok_or_else(|| Error::Fenced {
-            message: self.lost(held),
-        })
+        let row = self
+            .call(what, async {
+                self.client.lock().await.query_opt(sql, &params).await
+            })
+            .await?;
+        match row {
+            Some(row) => Ok(row),
+            None => Err(Error::Fenced {
+                message: self.lost(held).await,
+            }),
+        }
     }
 }
 

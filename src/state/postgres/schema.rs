@@ -85,40 +85,44 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 impl Inner {
-    pub(super) fn migrate(&self) -> Result<()> {
+    pub(super) async fn migrate(&self) -> Result<()> {
         let workspace = self.workspace.clone();
         let known = MIGRATIONS.len() as i64;
-        let version = self.block_on("creating the schema", async {
-            let mut client = self.client.lock().await;
-            let tx = client.transaction().await?;
-            // One migrator at a time; others wait, then find it done (two
-            // concurrent CREATE TABLE IF NOT EXISTS can collide).
-            tx.execute("SELECT pg_advisory_xact_lock(7243150917)", &[])
-                .await?;
-            tx.batch_execute("CREATE TABLE IF NOT EXISTS roster_schema (version bigint NOT NULL)")
-                .await?;
-            let version: i64 = tx
-                .query_opt("SELECT version FROM roster_schema", &[])
-                .await?
-                .map_or(0, |row| row.get(0));
-            if version < known {
-                for sql in &MIGRATIONS[version as usize..] {
-                    tx.batch_execute(sql).await?;
-                }
-                tx.execute("DELETE FROM roster_schema", &[]).await?;
-                tx.execute("INSERT INTO roster_schema (version) VALUES ($1)", &[&known])
+        let version = self
+            .call("creating the schema", async {
+                let mut client = self.client.lock().await;
+                let tx = client.transaction().await?;
+                // One migrator at a time; others wait, then find it done (two
+                // concurrent CREATE TABLE IF NOT EXISTS can collide).
+                tx.execute("SELECT pg_advisory_xact_lock(7243150917)", &[])
                     .await?;
-            }
-            if version <= known {
-                tx.execute(
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS roster_schema (version bigint NOT NULL)",
+                )
+                .await?;
+                let version: i64 = tx
+                    .query_opt("SELECT version FROM roster_schema", &[])
+                    .await?
+                    .map_or(0, |row| row.get(0));
+                if version < known {
+                    for sql in &MIGRATIONS[version as usize..] {
+                        tx.batch_execute(sql).await?;
+                    }
+                    tx.execute("DELETE FROM roster_schema", &[]).await?;
+                    tx.execute("INSERT INTO roster_schema (version) VALUES ($1)", &[&known])
+                        .await?;
+                }
+                if version <= known {
+                    tx.execute(
                     "INSERT INTO roster_workspaces (workspace) VALUES ($1) ON CONFLICT DO NOTHING",
                     &[&workspace],
                 )
                 .await?;
-            }
-            tx.commit().await?;
-            Ok(version)
-        })?;
+                }
+                tx.commit().await?;
+                Ok(version)
+            })
+            .await?;
         if version > known {
             fail!(
                 "{}: the database schema is version {version}, newer than this roster understands ({known}); upgrade roster",

@@ -231,15 +231,13 @@ impl Http {
         if !(rate > 0.0 && rate.is_finite()) || self.alone.load(Ordering::Relaxed) {
             return;
         }
-        let (budget, account) = (Arc::clone(budget), self.account.clone());
-        let reserve = tokio::task::spawn_blocking(move || budget.reserve(&account, rate));
+        let reserve = budget.reserve(&self.account, rate);
         let error = match tokio::time::timeout(BUDGET_TIMEOUT, reserve).await {
-            Ok(Ok(Ok(wait))) => {
+            Ok(Ok(wait)) => {
                 tokio::time::sleep(wait).await;
                 return;
             }
-            Ok(Ok(Err(e))) => format!("{e:#}"),
-            Ok(Err(e)) => format!("the reservation did not finish: {e}"),
+            Ok(Err(e)) => format!("{e:#}"),
             Err(_) => format!(
                 "no answer in {}",
                 humantime::format_duration(BUDGET_TIMEOUT)
