@@ -87,7 +87,31 @@ impl Store {
     /// The state on disk with any leftover journal folded in; an empty state if
     /// there is no file yet.
     pub fn load(&self) -> Result<State> {
-        let mut state = self.read_state()?;
+        let state = self.read_state()?;
+        self.fold_journal(state)
+    }
+
+    /// The state file's bytes, `None` when there is no file: the reading
+    /// half of [`Store::load`], then [`Store::parse`] and [`Store::fold_journal`].
+    pub fn read_file(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unreadable(&self.path, e)),
+        }
+    }
+
+    /// The state the file's bytes hold (an empty one for no file).
+    pub fn parse(&self, bytes: Option<&[u8]>) -> Result<State> {
+        match bytes {
+            Some(bytes) => parse_state(&self.path, bytes),
+            None => Ok(State::default()),
+        }
+    }
+
+    /// `state`, read from the file, with the journal folded in and its keys
+    /// in their one form.
+    pub fn fold_journal(&self, mut state: State) -> Result<State> {
         let (count, end) = self.replay(&mut state, 0)?;
         if count > 0 {
             tracing::warn!(
@@ -108,11 +132,7 @@ impl Store {
 
     /// The state file alone, without its journal.
     fn read_state(&self) -> Result<State> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => parse_state(&self.path, &bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) => Err(unreadable(&self.path, e)),
-        }
+        self.parse(self.read_file()?.as_deref())
     }
 
     /// Folds the journal's records from byte `from` on into `state`; returns how
