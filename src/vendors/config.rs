@@ -13,6 +13,7 @@ use crate::model::{Env, Template};
 use serde::de::value::StringDeserializer;
 use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +76,19 @@ pub struct Common {
 }
 
 impl Common {
+    /// Their keys.
+    const KEYS: [&'static str; 9] = [
+        "batch_size",
+        "concurrency",
+        "rate_limit",
+        "timeout",
+        "verify_grace",
+        "max_response",
+        "max_wait",
+        "max_accounts",
+        "max_pages",
+    ];
+
     /// The default of `verify_grace`.
     pub const DEFAULT_VERIFY_GRACE: Duration = Duration::from_secs(30);
 
@@ -253,20 +267,34 @@ impl<'de> Visitor<'de> for ConfigVisitor {
         let mut common = Common::default();
         // A kind's own keys written before `kind:`, held until it is known.
         let mut early = Vec::new();
+        let mut seen = BTreeSet::new();
+        let any_kind: Vec<&'static str> = Kind::ALL.iter().flat_map(|k| k.setting_keys()).copied().collect();
         let kind = loop {
-            let Some(key) = map.next_key::<String>()? else {
+            let key = Key {
+                takes: &any_kind,
+                kind: None,
+                seen: &mut seen,
+            };
+            let Some(key) = map.next_key_seed(key)? else {
                 return Err(A::Error::missing_field("kind"));
             };
             if key == "kind" {
                 break map.next_value::<Kind>()?;
             }
             if !common.read(&key, &mut map)? {
-                early.push((key, map.next_value::<serde_yaml::Value>()?));
+                // Read now, so a bad value is refused at its line; every
+                // kind's own setting is a template.
+                early.push((key, map.next_value::<Template>()?.raw().to_string()));
             }
         };
+        // The keys written before `kind:` that this kind does not take are
+        // refused by its struct, at the mapping's line.
+        seen.retain(|key| kind.setting_keys().contains(&key.as_str()));
         let rest = Rest {
             map,
+            kind,
             common: &mut common,
+            seen,
             early: early.into_iter(),
             held: None,
         };
@@ -279,9 +307,13 @@ impl<'de> Visitor<'de> for ConfigVisitor {
 /// settings struct sees it: the common settings are taken out on the way.
 struct Rest<'c, A> {
     map: A,
+    kind: Kind,
     common: &'c mut Common,
-    early: std::vec::IntoIter<(String, serde_yaml::Value)>,
-    held: Option<serde_yaml::Value>,
+    /// The kind's own keys read so far.
+    seen: BTreeSet<String>,
+    /// The keys written before `kind:`, with their templates as written.
+    early: std::vec::IntoIter<(String, String)>,
+    held: Option<String>,
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, A> {
@@ -297,7 +329,12 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, A> {
                 key
             }
             None => loop {
-                let Some(key) = self.map.next_key::<String>().map_err(Problem::At)? else {
+                let key = Key {
+                    takes: self.kind.setting_keys(),
+                    kind: Some(self.kind),
+                    seen: &mut self.seen,
+                };
+                let Some(key) = self.map.next_key_seed(key).map_err(Problem::At)? else {
                     return Ok(None);
                 };
                 if key == "kind" {
@@ -316,12 +353,89 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, A> {
         seed: V,
     ) -> Result<V::Value, Self::Error> {
         match self.held.take() {
-            Some(value) => seed
-                .deserialize(value)
-                .map_err(|e| Problem::Said(e.to_string())),
+            Some(raw) => seed.deserialize(StringDeserializer::new(raw)),
             None => self.map.next_value_seed(seed).map_err(Problem::At),
         }
     }
+}
+
+/// A key of a vendor's mapping, refused where it is written, so that the
+/// error carries its line and column: one that is neither `kind`, a common
+/// setting nor one `takes` holds, and one of `takes` given twice.
+struct Key<'s> {
+    takes: &'s [&'static str],
+    /// The kind, once read.
+    kind: Option<Kind>,
+    seen: &'s mut BTreeSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Key<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a setting's name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<String, E> {
+        if key == "kind" || Common::KEYS.contains(&key) {
+            return Ok(key.to_string());
+        }
+        if key == "<<" {
+            return Err(E::custom(
+                "`<<` (a YAML merge key) is not read in a vendor's settings: write them out",
+            ));
+        }
+        if !self.takes.contains(&key) {
+            return Err(E::custom(match self.kind {
+                Some(kind) => format!(
+                    "`{key}` is not a setting of kind {kind} (it takes: {})",
+                    self.takes.join(", ")
+                ),
+                None => format!("`{key}` is not a setting of any vendor kind"),
+            }));
+        }
+        if !self.seen.insert(key.to_string()) {
+            return Err(E::duplicate_field(self.takes[self.takes.iter().position(|k| *k == key).unwrap_or(0)]));
+        }
+        Ok(key.to_string())
+    }
+}
+
+/// The keys a `settings!` struct takes, asked of its `Deserialize` impl: it
+/// names them when it asks for a struct.
+pub fn setting_keys<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Ask<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Ask<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("asked"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Ask(&mut fields));
+    fields
 }
 
 /// What went wrong reading a kind's own settings: the parser's error (with

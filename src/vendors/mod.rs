@@ -193,6 +193,11 @@ macro_rules! registry {
                 match self { $(Kind::$variant => $module::DEFAULTS),+ }
             }
 
+            /// The keys of this kind's own settings.
+            pub fn setting_keys(self) -> &'static [&'static str] {
+                match self { $(Kind::$variant => config::setting_keys::<$module::Settings>()),+ }
+            }
+
             /// Reads the rest of a vendor's mapping as this kind's own settings.
             fn read_settings<'de, M: MapAccess<'de>>(self, map: M) -> Result<Settings, M::Error> {
                 let map = serde::de::value::MapAccessDeserializer::new(map);
