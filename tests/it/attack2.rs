@@ -159,6 +159,15 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+fn interrupt(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
 fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
@@ -175,7 +184,8 @@ fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process
 
 /// Two applies race on one database and one vendor: the second, with
 /// `--lock-timeout 1s`, waits about that long and is refused naming the
-/// first; the first, interrupted (SIGINT) while its creation hangs, exits
+/// first; a third, waiting longer, stops at once when interrupted; the
+/// first, interrupted (SIGINT) while its creation hangs, exits
 /// promptly and leaves no lease behind, so a third run takes it at once.
 #[test]
 fn a_raced_then_interrupted_apply_leaves_no_lease_on_the_database() {
@@ -196,13 +206,17 @@ fn a_raced_then_interrupted_apply_leaves_no_lease_on_the_database() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(20),
         "the second apply took {took:?}"
     );
+    // A third waits (up to 60s) for the lock; interrupted while it waits, it
+    // stops at once rather than waiting on and then applying.
+    let mut third = t.spawn(&["apply", "--yes", "--state", pg.url(), "--lock-timeout", "60s"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    interrupt(&third);
+    let stopped = Instant::now();
+    let status = exit_within(&mut third, Duration::from_secs(10));
+    assert!(!status.success());
+    assert!(stopped.elapsed() < Duration::from_secs(5), "{:?}", stopped.elapsed());
     // Give the first time to send its creation, then interrupt it.
-    std::thread::sleep(Duration::from_millis(500));
-    let pid = first.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
+    interrupt(&first);
     let status = exit_within(&mut first, Duration::from_secs(20));
     let mut err = String::new();
     first.stderr.take().unwrap().read_to_string(&mut err).unwrap();
