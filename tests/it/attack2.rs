@@ -198,7 +198,14 @@ fn a_raced_then_interrupted_apply_leaves_no_lease_on_the_database() {
         leases(&pg) != "0"
     });
     let started = Instant::now();
-    let second = t.run(&["apply", "--yes", "--state", pg.url(), "--lock-timeout", "1s"]);
+    let second = t.run(&[
+        "apply",
+        "--yes",
+        "--state",
+        pg.url(),
+        "--lock-timeout",
+        "1s",
+    ]);
     let took = started.elapsed();
     assert_ne!(second.code, 0, "{}", second.stderr);
     assert!(second.stderr.contains("roster apply"), "{}", second.stderr);
@@ -208,21 +215,41 @@ fn a_raced_then_interrupted_apply_leaves_no_lease_on_the_database() {
     );
     // A third waits (up to 60s) for the lock; interrupted while it waits, it
     // stops at once rather than waiting on and then applying.
-    let mut third = t.spawn(&["apply", "--yes", "--state", pg.url(), "--lock-timeout", "60s"]);
+    let mut third = t.spawn(&[
+        "apply",
+        "--yes",
+        "--state",
+        pg.url(),
+        "--lock-timeout",
+        "60s",
+    ]);
     std::thread::sleep(Duration::from_millis(1000));
     interrupt(&third);
     let stopped = Instant::now();
     let status = exit_within(&mut third, Duration::from_secs(10));
     assert!(!status.success());
-    assert!(stopped.elapsed() < Duration::from_secs(5), "{:?}", stopped.elapsed());
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stopped.elapsed()
+    );
     // Give the first time to send its creation, then interrupt it.
     interrupt(&first);
     let status = exit_within(&mut first, Duration::from_secs(20));
     let mut err = String::new();
-    first.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    first
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(!status.success(), "{err}");
     assert!(err.contains("interrupted"), "{err}");
-    assert_eq!(leases(&pg), "0", "the interrupted apply left its lease\n{err}");
+    assert_eq!(
+        leases(&pg),
+        "0",
+        "the interrupted apply left its lease\n{err}"
+    );
     let plan = t.run(&["plan", "--state", pg.url()]);
     plan.code(0);
     assert!(plan.stdout.contains("1 to verify"), "{}", plan.stdout);
