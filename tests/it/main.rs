@@ -8,6 +8,7 @@ mod adoption;
 mod apply;
 mod async_store;
 mod attack;
+mod attack2;
 mod backend_contract;
 mod bad_input;
 mod commands;
