@@ -2,7 +2,7 @@
 //! the state in memory, the state written once at the end.
 
 use crate::state::{Backend, JournalSink, Record, State};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Keeps the state in memory and the journal on disk in step.
 ///
@@ -10,10 +10,13 @@ use std::sync::Mutex;
 /// concurrent batches submitted while the previous append ran is written
 /// together (one fsync, or one round trip to the database), and each
 /// submitter resumes only once its lines are durable. Crash safety is the
-/// same as one fsync per write; the cost is one per round.
+/// same as one fsync per write; the cost is one per round. The writer also
+/// folds what it wrote into the state in memory, so a submitter that is
+/// cancelled (a signal) while its lines are written loses nothing: whatever
+/// the store, the state `finish` saves holds every line the journal does.
 pub struct Recorder {
     store: Box<dyn Backend>,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     commits: tokio::sync::mpsc::UnboundedSender<Commit>,
     writer: tokio::task::JoinHandle<()>,
 }
@@ -28,6 +31,7 @@ type Commit = (
 async fn write_rounds(
     mut journal: Box<dyn JournalSink>,
     mut pending: tokio::sync::mpsc::UnboundedReceiver<Commit>,
+    state: Arc<Mutex<State>>,
 ) {
     while let Some(first) = pending.recv().await {
         let mut round = vec![first];
@@ -40,7 +44,17 @@ async fn write_rounds(
             records.extend(batch);
             waiting.push(done);
         }
-        let result = journal.append(&records).await.map_err(|e| format!("{e:#}"));
+        let mut result = journal.append(&records).await.map_err(|e| format!("{e:#}"));
+        if result.is_ok() {
+            match state.lock() {
+                Ok(mut state) => {
+                    for (vendor, email, record) in records {
+                        state.set(&vendor, &email, record);
+                    }
+                }
+                Err(_) => result = Err("recorder poisoned".into()),
+            }
+        }
         for done in waiting {
             let _ = done.send(result.clone());
         }
@@ -52,16 +66,17 @@ impl Recorder {
     pub async fn new(store: Box<dyn Backend>, state: State) -> anyhow::Result<Recorder> {
         let journal = store.journal().await?;
         let (commits, pending) = tokio::sync::mpsc::unbounded_channel::<Commit>();
-        let writer = tokio::spawn(write_rounds(journal, pending));
+        let state = Arc::new(Mutex::new(state));
+        let writer = tokio::spawn(write_rounds(journal, pending, Arc::clone(&state)));
         Ok(Recorder {
             store,
-            state: Mutex::new(state),
+            state,
             commits,
             writer,
         })
     }
 
-    /// Journals `records` (durable when this returns), then records them.
+    /// Journals `records`; when this returns they are durable and in the state.
     pub async fn write(&self, vendor: &str, records: Vec<(&str, Record)>) -> anyhow::Result<()> {
         if records.is_empty() {
             return Ok(());
@@ -78,13 +93,6 @@ impl Recorder {
             .await
             .map_err(|_| anyhow::anyhow!("the journal writer stopped"))?
             .map_err(|e| anyhow::anyhow!(e))?;
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
-        for (email, record) in records {
-            state.set(vendor, email, record);
-        }
         Ok(())
     }
 
@@ -104,8 +112,9 @@ impl Recorder {
     pub async fn finish(self) -> anyhow::Result<State> {
         drop(self.commits);
         let _ = self.writer.await;
-        let mut state = self
-            .state
+        let state = Arc::try_unwrap(self.state)
+            .map_err(|_| anyhow::anyhow!("the journal writer did not stop"))?;
+        let mut state = state
             .into_inner()
             .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
         self.store.save(&mut state).await?;

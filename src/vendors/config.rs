@@ -268,7 +268,11 @@ impl<'de> Visitor<'de> for ConfigVisitor {
         // A kind's own keys written before `kind:`, held until it is known.
         let mut early = Vec::new();
         let mut seen = BTreeSet::new();
-        let any_kind: Vec<&'static str> = Kind::ALL.iter().flat_map(|k| k.setting_keys()).copied().collect();
+        let any_kind: Vec<&'static str> = Kind::ALL
+            .iter()
+            .flat_map(|k| k.setting_keys())
+            .copied()
+            .collect();
         let kind = loop {
             let key = Key {
                 takes: &any_kind,
@@ -289,7 +293,9 @@ impl<'de> Visitor<'de> for ConfigVisitor {
         };
         // The keys written before `kind:` that this kind does not take are
         // refused by its struct, at the mapping's line.
-        seen.retain(|key| kind.setting_keys().contains(&key.as_str()));
+        seen.retain(|key| {
+            Common::KEYS.contains(&key.as_str()) || kind.setting_keys().contains(&key.as_str())
+        });
         let rest = Rest {
             map,
             kind,
@@ -385,7 +391,7 @@ impl Visitor<'_> for Key<'_> {
     }
 
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<String, E> {
-        if key == "kind" || Common::KEYS.contains(&key) {
+        if key == "kind" {
             return Ok(key.to_string());
         }
         if key == "<<" {
@@ -393,7 +399,7 @@ impl Visitor<'_> for Key<'_> {
                 "`<<` (a YAML merge key) is not read in a vendor's settings: write them out",
             ));
         }
-        if !self.takes.contains(&key) {
+        if !Common::KEYS.contains(&key) && !self.takes.contains(&key) {
             return Err(E::custom(match self.kind {
                 Some(kind) => format!(
                     "`{key}` is not a setting of kind {kind} (it takes: {})",
@@ -403,7 +409,7 @@ impl Visitor<'_> for Key<'_> {
             }));
         }
         if !self.seen.insert(key.to_string()) {
-            return Err(E::duplicate_field(self.takes[self.takes.iter().position(|k| *k == key).unwrap_or(0)]));
+            return Err(E::custom(format_args!("duplicate field `{key}`")));
         }
         Ok(key.to_string())
     }
