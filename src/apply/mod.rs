@@ -74,16 +74,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_outcome_journaled_while_its_writer_was_cancelled_is_saved_by_any_store() {
-        let kept = Kept::default();
+    /// Records a creation through a writer that is cancelled (a signal) once
+    /// its line is on its way to the journal, before it hears back; then
+    /// finishes, and gives the state `store` saved.
+    fn cancelled_write_then_finish(store: Box<dyn Backend>) -> State {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let recorder = runtime
-            .block_on(Recorder::new(Box::new(kept.clone()), State::default()))
-            .unwrap();
+        let state = runtime.block_on(store.load()).unwrap();
+        let recorder = runtime.block_on(Recorder::new(store, state)).unwrap();
         let record = Record {
             status: Status::Created,
             remote_id: Some("r1".into()),
@@ -100,7 +100,13 @@ mod tests {
             futures::pin_mut!(write);
             let _ = futures::poll!(write);
         });
-        runtime.block_on(recorder.finish()).unwrap();
+        runtime.block_on(recorder.finish()).unwrap()
+    }
+
+    #[test]
+    fn an_outcome_journaled_while_its_writer_was_cancelled_is_saved_by_any_store() {
+        let kept = Kept::default();
+        cancelled_write_then_finish(Box::new(kept.clone()));
         let (saved, journaled) = kept.0.lock().unwrap().clone();
         assert_eq!(journaled, 1);
         assert_eq!(
@@ -113,33 +119,7 @@ mod tests {
     fn an_outcome_journaled_but_not_yet_in_memory_is_saved() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::state::FileBackend::new(dir.path().join("s.json"));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let state = runtime.block_on(store.load()).unwrap();
-        let recorder = runtime
-            .block_on(Recorder::new(Box::new(store), state))
-            .unwrap();
-        let record = Record {
-            status: Status::Created,
-            remote_id: Some("r1".into()),
-            at: now(),
-            fingerprint: "sha256:00".into(),
-            spec: RawSpec::of(&serde_json::json!({})),
-            error: None,
-            inactive: false,
-            vendor_status: None,
-            warnings: vec![],
-        };
-        runtime.block_on(async {
-            // Cancelled (a signal) once its line is on its way to the journal,
-            // before the state in memory is told.
-            let write = recorder.write("v", vec![("a@x.io", record)]);
-            futures::pin_mut!(write);
-            let _ = futures::poll!(write);
-        });
-        let state = runtime.block_on(recorder.finish()).unwrap();
+        let state = cancelled_write_then_finish(Box::new(store));
         assert_eq!(
             state.get("v", "a@x.io").map(|r| r.status),
             Some(Status::Created)
