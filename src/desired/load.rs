@@ -311,8 +311,9 @@ impl Loader<'_> {
     fn unknown_vendor(&self, file: usize, path: &str, name: &str) -> String {
         let known: Vec<&str> = self.kinds.keys().map(String::as_str).collect();
         format!(
-            "{}: {path}: unknown vendor `{name}` (vendors: {})",
+            "{}: {path}: unknown vendor `{name}`{} (vendors: {})",
             self.name(file),
+            crate::model::did_you_mean(name, known.iter().copied()),
             if known.is_empty() {
                 "none defined".to_string()
             } else {
@@ -436,8 +437,9 @@ impl Loader<'_> {
                 None => {
                     let known: Vec<&str> = self.role_blocks.keys().map(String::as_str).collect();
                     self.problems.push(format!(
-                        "{}: unknown role `{role}` (roles: {})",
+                        "{}: unknown role `{role}`{} (roles: {})",
                         at(&format!(".roles[{i}]")),
+                        crate::model::did_you_mean(role, known.iter().copied()),
                         if known.is_empty() {
                             "none defined".into()
                         } else {

@@ -12,6 +12,7 @@ mod identity;
 mod merge;
 mod numbers;
 mod person;
+mod suggest;
 
 pub use budget::SharedBudget;
 pub use env::{process_env, Env, Template};
@@ -23,3 +24,4 @@ pub use identity::{
 pub use merge::Merge;
 pub use numbers::{check_percent, group};
 pub use person::{Password, Profile};
+pub use suggest::did_you_mean;

@@ -17,9 +17,8 @@ use std::path::Path;
 /// needs a person's eye is logged as warnings.
 pub fn run(ctx: &Context<'_>, file: &Path, name: &str) -> anyhow::Result<Dump> {
     let desired = load_desired(file, ctx.env)?;
-    let Some(vendor) = desired.vendors.get(name) else {
-        bail!("--vendor {name}: no vendor of that name in the desired state");
-    };
+    super::settings::check_vendor("--vendor", name, &desired, None)?;
+    let vendor = &desired.vendors[name];
     let kind = vendor.config.kind();
     let driver = crate::vendors::connect(vendor, &crate::vendors::Context::new(ctx.env, None))?;
     if driver.lister().is_none() {

@@ -44,9 +44,7 @@ pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     let desired = load_desired(&req.file, ctx.env)?;
     let mut state = load_state(ctx, store.as_ref(), "this import starts a new one")?;
     for v in &req.vendors {
-        if !desired.vendors.contains_key(v) {
-            bail!("--vendor {v}: no vendor of that name in the desired state");
-        }
+        super::settings::check_vendor("--vendor", v, &desired, None)?;
     }
     let filter = filter(&req.vendors, &req.users, &desired, &state)?;
     let mut read = read_vendors(

@@ -158,9 +158,7 @@ impl Guard {
         accept: std::collections::BTreeSet<String>,
     ) -> anyhow::Result<Guard> {
         for v in &accept {
-            if !desired.vendors.contains_key(v) {
-                bail!("--accept-gone {v}: no vendor of that name in the desired state");
-            }
+            check_vendor("--accept-gone", v, desired, None)?;
         }
         let s = &desired.safety;
         let source = if s.max_gone_percent.is_some() || s.min_existing.is_some() {
@@ -179,6 +177,30 @@ impl Guard {
     }
 }
 
+/// Refuses `flag`'s vendor `name` unless the desired state (or, given, the
+/// recorded one) has it, suggesting the name most like it.
+pub fn check_vendor(
+    flag: &str,
+    name: &str,
+    desired: &Desired,
+    state: Option<&State>,
+) -> anyhow::Result<()> {
+    let recorded = state.map(|s| &s.vendors);
+    if desired.vendors.contains_key(name) || recorded.is_some_and(|r| r.contains_key(name)) {
+        return Ok(());
+    }
+    let known = desired
+        .vendors
+        .keys()
+        .chain(recorded.into_iter().flat_map(|r| r.keys()))
+        .map(String::as_str);
+    bail!(
+        "{flag} {name}: no vendor of that name in the desired{} state{}",
+        if state.is_some() { " or recorded" } else { "" },
+        crate::model::did_you_mean(name, known)
+    )
+}
+
 /// Builds the filter from flags, refusing names that match nothing (a typo would
 /// otherwise narrow the plan to nothing, silently).
 pub fn filter(
@@ -188,9 +210,7 @@ pub fn filter(
     state: &State,
 ) -> anyhow::Result<Filter> {
     for v in vendors {
-        if !desired.vendors.contains_key(v) && !state.vendors.contains_key(v) {
-            bail!("--vendor {v}: no vendor of that name in the desired or recorded state");
-        }
+        check_vendor("--vendor", v, desired, Some(state))?;
     }
     let users: std::collections::BTreeSet<String> =
         users.iter().map(|u| crate::model::identity(u)).collect();

@@ -402,10 +402,14 @@ impl Visitor<'_> for Key<'_> {
         if !Common::KEYS.contains(&key) && !self.takes.contains(&key) {
             return Err(E::custom(match self.kind {
                 Some(kind) => format!(
-                    "`{key}` is not a setting of kind {kind} (it takes: {})",
+                    "`{key}` is not a setting of kind {kind}{} (it takes: {})",
+                    crate::model::did_you_mean(key, self.takes.iter().copied()),
                     self.takes.join(", ")
                 ),
-                None => format!("`{key}` is not a setting of any vendor kind"),
+                None => format!(
+                    "`{key}` is not a setting of any vendor kind{}",
+                    crate::model::did_you_mean(key, self.takes.iter().copied())
+                ),
             }));
         }
         if !self.seen.insert(key.to_string()) {

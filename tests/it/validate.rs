@@ -243,3 +243,53 @@ fn vendors_defined_after_their_users_are_still_checked_with_lines() {
         run.stderr
     );
 }
+
+/// A misspelt name gets the known one most like it: a vendor flag, a vendor
+/// or role in a user, another kind's or a mistyped setting. A name like none
+/// gets no guess.
+#[test]
+fn a_misspelt_name_is_answered_with_the_closest_known_one() {
+    let t = Test::new().env("SCIM_TOKEN", "tok");
+    let file = |vendor: &str, user: &str| {
+        format!("version: 1\nvendors:\n  okta-app:\n    kind: scim\n    base_url: http://127.0.0.1:9\n{vendor}roles:\n  admins:\n    okta-app: {{}}\nusers:\n  - email: a@x.io\n    first_name: A\n    last_name: B\n{user}")
+    };
+    let token = "    token: ${SCIM_TOKEN}\n";
+    let accounts = "    accounts:\n      okta-app: {}\n";
+    for (vendor, user, said) in [
+        (
+            token.to_string(),
+            "    accounts:\n      octa-app: {}\n".to_string(),
+            "unknown vendor `octa-app` (did you mean `okta-app`?)",
+        ),
+        (
+            token.to_string(),
+            format!("    roles: [admin]\n{accounts}"),
+            "unknown role `admin` (did you mean `admins`?)",
+        ),
+        (
+            "    tokn: ${SCIM_TOKEN}\n".to_string(),
+            accounts.to_string(),
+            "`tokn` is not a setting of kind scim (did you mean `token`?)",
+        ),
+        (
+            token.to_string(),
+            "    accounts:\n      zzz: {}\n".to_string(),
+            "unknown vendor `zzz` (vendors: okta-app)",
+        ),
+    ] {
+        t.write("roster.yaml", &file(&vendor, &user));
+        let run = t.run(&["validate"]);
+        run.code(1);
+        assert!(run.stderr.contains(said), "{said}\n{}", run.stderr);
+    }
+    t.write("roster.yaml", &file(token, accounts));
+    let run = t.run(&["plan", "--vendor", "octa-app"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "--vendor octa-app: no vendor of that name in the desired or recorded state (did you mean `okta-app`?)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
