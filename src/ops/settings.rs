@@ -2,7 +2,7 @@
 //! narrowed to, the safety limits on top of roster.yaml's, and the checks of
 //! vendor settings once the environment gives them.
 
-use crate::desired::{self, Desired};
+use crate::desired::Desired;
 use crate::plan::{Baseline, Filter, GoneLimit, Threshold, Verdict};
 use crate::state::{Backend, FileBackend, State};
 use anyhow::bail;
@@ -113,21 +113,28 @@ impl Limits {
     /// The threshold from roster.yaml's `safety:`, with the flags on top.
     pub fn threshold(&self, desired: &Desired, file: &Path) -> Threshold {
         let s = &desired.safety;
-        let source = if self.max_create.is_some() || self.max_create_percent.is_some() {
-            "from the command line".to_string()
-        } else if *s != desired::Safety::default() {
-            format!("from safety: in {}", file.display())
-        } else {
-            "the default".to_string()
+        // Each limit says where it comes from: a flag, the file, or the default.
+        let origin = |flag: bool, file_sets: bool| {
+            if flag {
+                "from the command line".to_string()
+            } else if file_sets {
+                format!("from safety: in {}", file.display())
+            } else {
+                "the default".to_string()
+            }
         };
         Threshold {
+            source: origin(
+                self.max_create_percent.is_some(),
+                s.max_create_percent.is_some(),
+            ),
+            max_create_source: origin(self.max_create.is_some(), s.max_create.is_some()),
             max_create: self.max_create.or(s.max_create),
             max_create_percent: self
                 .max_create_percent
                 .or(s.max_create_percent)
                 .unwrap_or(Threshold::DEFAULT_PERCENT),
             min_existing: s.min_existing.unwrap_or(Threshold::DEFAULT_MIN_EXISTING),
-            source,
         }
     }
 

@@ -11,8 +11,11 @@ pub struct Threshold {
     pub max_create: Option<usize>,
     pub max_create_percent: f64,
     pub min_existing: usize,
-    /// Where the limits come from ("the default", "from the command line", ...).
+    /// Where `max_create_percent` comes from ("the default", "from the
+    /// command line", "from safety: in FILE").
     pub source: String,
+    /// Where `max_create` comes from, when it is set.
+    pub max_create_source: String,
 }
 
 /// What creations are judged against: the accounts the state records, or, when
@@ -87,8 +90,9 @@ impl Threshold {
             return Verdict {
                 refuses: true,
                 line: format!(
-                    "apply will refuse: {n} > max_create {} ({source}); --force goes ahead",
-                    group(max)
+                    "apply will refuse: {n} > max_create {} ({}); --force goes ahead",
+                    group(max),
+                    self.max_create_source
                 ),
             };
         }
@@ -192,6 +196,7 @@ mod tests {
             max_create_percent: 30.0,
             min_existing: 10,
             source: "the default".into(),
+            max_create_source: "from the command line".into(),
         }
     }
 

@@ -125,6 +125,34 @@ fn the_safety_threshold_refuses_big_applies_unless_forced() {
     );
     assert_eq!(created(&server).len(), 20, "nothing was created");
 
+    // A file that sets only max_create: the percentage is still the default's,
+    // and said so; the count is the file's.
+    t.write(
+        "roster.yaml",
+        &acton_yaml(&server.url, &users(&refs))
+            .replace("users:\n", "safety:\n  max_create: 1000\nusers:\n"),
+    );
+    let run = t.run(&["plan"]);
+    assert!(
+        run.stdout
+            .contains("of the 20 accounts recorded (max_create_percent, the default)"),
+        "{}",
+        run.stdout
+    );
+    t.write(
+        "roster.yaml",
+        &acton_yaml(&server.url, &users(&refs))
+            .replace("users:\n", "safety:\n  max_create: 5\nusers:\n"),
+    );
+    let run = t.run(&["plan"]);
+    assert!(
+        run.stdout
+            .contains("10 creates > max_create 5 (from safety: in roster.yaml)"),
+        "{}",
+        run.stdout
+    );
+    t.write("roster.yaml", &acton_yaml(&server.url, &users(&refs)));
+
     // A flag raises it; so does --force.
     t.run(&["apply", "--yes", "--max-create-percent", "60"])
         .code(0);
