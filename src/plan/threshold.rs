@@ -196,7 +196,7 @@ mod tests {
             max_create_percent: 30.0,
             min_existing: 10,
             source: "the default".into(),
-            max_create_source: "from the command line".into(),
+            max_create_source: "the default".into(),
         }
     }
 
