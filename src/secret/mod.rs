@@ -717,28 +717,7 @@ mod tests {
         }
     }
 
-    /// Whether a base64 run in `text`, read from any of its first four
-    /// characters, decodes to bytes that hold `needle`.
-    fn base64_holds(text: &str, needle: &[u8]) -> bool {
-        let runs = text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_".contains(c)));
-        runs.into_iter().any(|run| {
-            let std: String = run
-                .chars()
-                .map(|c| match c {
-                    '-' => '+',
-                    '_' => '/',
-                    c => c,
-                })
-                .collect();
-            (0..4).any(|skip| {
-                let body = std.get(skip..).unwrap_or("");
-                let body = &body[..body.len() / 4 * 4];
-                STANDARD
-                    .decode(body)
-                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            })
-        })
-    }
+    use roster_mock::leaks::base64_holds;
 
     #[test]
     fn base64_inside_a_longer_text_at_every_alignment() {

@@ -5,8 +5,6 @@
 //! stderr at RUST_LOG=trace, the state or the journal.
 
 use crate::support::{Config, Server, Test};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -131,30 +129,6 @@ fn forms(secret: &str) -> Vec<String> {
     ]
 }
 
-/// Whether a base64 run in `text`, read from any of its first four characters
-/// and in either alphabet, decodes to bytes that hold `needle`.
-fn base64_holds(text: &str, needle: &[u8]) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_".contains(c)))
-        .filter(|run| run.len() >= 8)
-        .any(|run| {
-            let std: String = run
-                .chars()
-                .map(|c| match c {
-                    '-' => '+',
-                    '_' => '/',
-                    c => c,
-                })
-                .collect();
-            (0..4).any(|skip| {
-                let body = std.get(skip..).unwrap_or("");
-                let body = &body[..body.len() / 4 * 4];
-                STANDARD
-                    .decode(body)
-                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            })
-        })
-}
-
 /// Every form of every secret found in `text`.
 fn leaks(text: &str, secrets: &[String]) -> Vec<String> {
     let mut found = Vec::new();
@@ -163,7 +137,7 @@ fn leaks(text: &str, secrets: &[String]) -> Vec<String> {
             if text.contains(&form) {
                 found.push(format!("{form:?} (of {secret:?})"));
             }
-            if base64_holds(text, form.as_bytes()) {
+            if roster_mock::leaks::base64_holds(text, form.as_bytes()) {
                 found.push(format!("base64 of {form:?} (of {secret:?})"));
             }
         }

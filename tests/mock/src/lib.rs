@@ -11,7 +11,7 @@
 //! roster, not Nagle's algorithm.
 //!
 //! [`pg`] starts a throwaway PostgreSQL server for the tests of the database
-//! state.
+//! state; [`leaks`] finds a secret hidden in what roster wrote.
 
 mod activeplatform;
 mod acton;
@@ -19,6 +19,7 @@ mod config;
 mod docusign;
 mod faults;
 mod formsonfire;
+pub mod leaks;
 pub mod pg;
 mod scim;
 mod server;
