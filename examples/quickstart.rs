@@ -4,7 +4,7 @@
 //! left in target/quickstart/ to look at.
 
 use roster::ops::{self, Context, Events, Limits, Narrow, StateLocation, Target};
-use roster::plan::render::{self, View};
+use roster::plan::render;
 use roster_mock as mock;
 use std::path::{Path, PathBuf};
 
@@ -39,13 +39,7 @@ fn plan(ctx: &Context<'_>, file: &Path, state: &Path) -> anyhow::Result<bool> {
             out: None,
         },
     )?;
-    let view = View {
-        changes: &report.plan.changes,
-        summary: report.summary,
-        verdict: Some(&report.verdict),
-        warnings: &report.warnings,
-    };
-    print!("{}", render::text(&view, false));
+    print!("{}", render::text(&report.view(), false));
     Ok(report.summary.has_work())
 }
 
@@ -86,14 +80,7 @@ fn run(file: &Path, state: &Path) -> anyhow::Result<()> {
     };
     let report = ops::apply::run(&ctx, &request, std::future::pending())?;
     if let ops::apply::Outcome::Applied(r) = &report.outcome {
-        println!(
-            "Apply: {} created, {} adopted, {} failed, {} unverified ({} request(s)).",
-            r.created,
-            r.adopted,
-            r.failed.len(),
-            r.pending.len(),
-            r.requests
-        );
+        println!("{}", r.line());
     }
     anyhow::ensure!(report.ok(), "apply did not finish cleanly");
     anyhow::ensure!(!plan(&ctx, file, state)?, "the second plan still has work");

@@ -16,6 +16,20 @@ pub struct Report {
     pub requests: usize,
 }
 
+impl Report {
+    /// The one line that sums it up: `Apply: 9 created, 0 adopted, ...`.
+    pub fn line(&self) -> String {
+        format!(
+            "Apply: {} created, {} adopted, {} failed, {} unverified ({} request(s)).",
+            self.created,
+            self.adopted,
+            self.failed.len(),
+            self.pending.len(),
+            self.requests
+        )
+    }
+}
+
 /// One (vendor, email) pair and what there is to say of it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Note {

@@ -90,14 +90,7 @@ fn print(report: &Report) {
             return;
         }
     };
-    say!(
-        "\nApply: {} created, {} adopted, {} failed, {} unverified ({} request(s)).",
-        r.created,
-        r.adopted,
-        r.failed.len(),
-        r.pending.len(),
-        r.requests
-    );
+    say!("\n{}", r.line());
     for n in &r.failed {
         say!("  failed      {}  {}: {}", n.vendor, n.email, n.message);
     }

@@ -61,13 +61,7 @@ pub fn exec(ctx: &Context<'_>, stderr: &Stderr, args: &PlanArgs) -> anyhow::Resu
             out: args.out.clone(),
         },
     )?;
-    let view = View {
-        changes: &report.plan.changes,
-        summary: report.summary,
-        verdict: Some(&report.verdict),
-        warnings: &report.warnings,
-    };
-    emit(&render(&view, args.format));
+    emit(&render(&report.view(), args.format));
     if !report.refused.is_empty() {
         // A scheduled drift check must see it: the plan is shown, not saved.
         let names: Vec<&str> = report.refused.iter().map(|r| r.vendor.as_str()).collect();

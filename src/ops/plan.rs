@@ -42,6 +42,18 @@ pub struct Report {
     pub refused: Vec<Refused>,
 }
 
+impl Report {
+    /// What the renderers show: the plan with its verdict and warnings.
+    pub fn view(&self) -> crate::plan::render::View<'_> {
+        crate::plan::render::View {
+            changes: &self.plan.changes,
+            summary: self.summary,
+            verdict: Some(&self.verdict),
+            warnings: &self.warnings,
+        }
+    }
+}
+
 pub fn run(ctx: &Context<'_>, req: &Request) -> anyhow::Result<Report> {
     let store = req.target.state.store(ctx)?;
     let desired = load_desired(&req.target.file, ctx.env)?;
