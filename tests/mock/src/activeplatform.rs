@@ -1,22 +1,19 @@
 //! ActivePlatform: one user per creation, lists by page.
 
 use crate::state::Mock;
-use crate::wire::{answer, number, query};
-use axum::body::Bytes;
+use crate::wire::{answer, number, query, Call};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
 /// ActivePlatform: `POST users.json?api_token=T`, one user, 201 with the user.
-pub(crate) async fn create(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri,
+        headers: _,
+        body,
+    } = call;
     mock.pause().await;
     if query(&uri).get("api_token") != Some(&mock.config.activeplatform_token) {
         return answer(
@@ -100,13 +97,10 @@ pub(crate) async fn create(
     answer(StatusCode::CREATED, stored)
 }
 
-pub(crate) async fn list(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(&method, &uri, &headers, b"");
+pub(crate) async fn list(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri, headers: _, ..
+    } = call;
     let q = query(&uri);
     if q.get("api_token") != Some(&mock.config.activeplatform_token) {
         return answer(

@@ -1,10 +1,9 @@
 //! Act-On: batch creation (`POST /api/1/user`) and its OAuth endpoint.
 
 use crate::state::Mock;
-use crate::wire::{answer, bearer, form};
-use axum::body::Bytes;
+use crate::wire::{answer, bearer, form, Call};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -15,14 +14,12 @@ fn password_ok(p: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "!@#$%^&*?|".contains(c))
 }
 
-pub(crate) async fn create(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri: _,
+        headers,
+        body,
+    } = call;
     mock.pause().await;
     let token_ok = bearer(&headers).is_some_and(|t| {
         t == mock.config.acton_token || mock.data().issued_tokens.iter().any(|i| i == t)
@@ -109,14 +106,12 @@ pub(crate) async fn create(
 }
 
 /// Act-On's OAuth endpoint: the password grant and refresh_token.
-pub(crate) async fn token(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+pub(crate) async fn token(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri: _,
+        headers: _,
+        body,
+    } = call;
     let f = form(&body);
     let c = &mock.config;
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();

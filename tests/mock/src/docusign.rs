@@ -2,10 +2,9 @@
 //! errors, and lists by start position.
 
 use crate::state::Mock;
-use crate::wire::{answer, bearer, form, number, query};
-use axum::body::Bytes;
+use crate::wire::{answer, bearer, form, number, query, Call};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -42,15 +41,13 @@ fn refusal(mock: &Mock, headers: &HeaderMap) -> Option<Response> {
 
 /// DocuSign's OAuth JWT grant: an RS256 assertion from the configured app and
 /// user, for this host, with the signature scopes, valid at most an hour.
-pub(crate) async fn token(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn token(State(mock): State<Mock>, call: Call) -> Response {
     use jsonwebtoken::errors::ErrorKind;
-    mock.record(&method, &uri, &headers, &body);
+    let Call {
+        uri: _,
+        headers,
+        body,
+    } = call;
     let refuse = |error: &str, description: &str| {
         answer(
             StatusCode::BAD_REQUEST,
@@ -126,12 +123,13 @@ pub(crate) async fn token(
 pub(crate) async fn create(
     State(mock): State<Mock>,
     axum::extract::Path(account): axum::extract::Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    call: Call,
 ) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+    let Call {
+        uri: _,
+        headers,
+        body,
+    } = call;
     mock.pause().await;
     if let Some(refused) = refusal(&mock, &headers) {
         return refused;
@@ -213,13 +211,8 @@ pub(crate) async fn create(
     response
 }
 
-pub(crate) async fn list(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(&method, &uri, &headers, b"");
+pub(crate) async fn list(State(mock): State<Mock>, call: Call) -> Response {
+    let Call { uri, headers, .. } = call;
     if let Some(refused) = refusal(&mock, &headers) {
         return refused;
     }

@@ -1,10 +1,9 @@
 //! Forms On Fire: creation with credentials in the body, search by page.
 
 use crate::state::Mock;
-use crate::wire::{answer, number, query};
-use axum::body::Bytes;
+use crate::wire::{answer, number, query, Call};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -16,14 +15,12 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str, errors: Value
 }
 
 /// Forms On Fire: `POST /user?format=json`, credentials in the body.
-pub(crate) async fn create(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri: _,
+        headers,
+        body,
+    } = call;
     mock.pause().await;
     let json_body = headers
         .get("content-type")
@@ -113,13 +110,10 @@ pub(crate) async fn create(
     )
 }
 
-pub(crate) async fn search(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(&method, &uri, &headers, b"");
+pub(crate) async fn search(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri, headers: _, ..
+    } = call;
     let q = query(&uri);
     let c = &mock.config;
     if q.get("CompanyId") != Some(&c.formsonfire_company.to_string())

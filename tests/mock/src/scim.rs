@@ -1,10 +1,9 @@
 //! SCIM 2.0: `/Users` (create, list and filter) and `/ServiceProviderConfig`.
 
 use crate::state::Mock;
-use crate::wire::{answer, bearer, number, query};
-use axum::body::Bytes;
+use crate::wire::{answer, bearer, number, query, Call};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -22,14 +21,12 @@ pub(crate) fn error(status: StatusCode, scim_type: Option<&str>, detail: &str) -
 }
 
 /// SCIM 2.0: `POST /Users`, 201 with id and Location; 409 uniqueness on userName.
-pub(crate) async fn create(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    mock.record(&method, &uri, &headers, &body);
+pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri: _,
+        headers,
+        body,
+    } = call;
     mock.pause().await;
     if bearer(&headers) != Some(mock.config.scim_token.as_str()) {
         return error(
@@ -119,13 +116,8 @@ pub(crate) async fn create(
     r
 }
 
-pub(crate) async fn list(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(&method, &uri, &headers, b"");
+pub(crate) async fn list(State(mock): State<Mock>, call: Call) -> Response {
+    let Call { uri, headers, .. } = call;
     if bearer(&headers) != Some(mock.config.scim_token.as_str()) {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -170,13 +162,10 @@ pub(crate) async fn list(
 }
 
 /// SCIM's ServiceProviderConfig: what the server supports.
-pub(crate) async fn config(
-    State(mock): State<Mock>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(&method, &uri, &headers, b"");
+pub(crate) async fn config(State(mock): State<Mock>, call: Call) -> Response {
+    let Call {
+        uri: _, headers: _, ..
+    } = call;
     answer(
         StatusCode::OK,
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
