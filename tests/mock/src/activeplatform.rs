@@ -9,11 +9,7 @@ use serde_json::{json, Value};
 
 /// ActivePlatform: `POST users.json?api_token=T`, one user, 201 with the user.
 pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri,
-        headers: _,
-        body,
-    } = call;
+    let Call { uri, body, .. } = call;
     mock.pause().await;
     if query(&uri).get("api_token") != Some(&mock.config.activeplatform_token) {
         return answer(
@@ -98,9 +94,7 @@ pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
 }
 
 pub(crate) async fn list(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri, headers: _, ..
-    } = call;
+    let Call { uri, .. } = call;
     let q = query(&uri);
     if q.get("api_token") != Some(&mock.config.activeplatform_token) {
         return answer(

@@ -15,11 +15,7 @@ fn password_ok(p: &str) -> bool {
 }
 
 pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri: _,
-        headers,
-        body,
-    } = call;
+    let Call { headers, body, .. } = call;
     mock.pause().await;
     let token_ok = bearer(&headers).is_some_and(|t| {
         t == mock.config.acton_token || mock.data().issued_tokens.iter().any(|i| i == t)
@@ -107,11 +103,7 @@ pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
 
 /// Act-On's OAuth endpoint: the password grant and refresh_token.
 pub(crate) async fn token(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri: _,
-        headers: _,
-        body,
-    } = call;
+    let Call { body, .. } = call;
     let f = form(&body);
     let c = &mock.config;
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();

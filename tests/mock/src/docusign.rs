@@ -43,11 +43,7 @@ fn refusal(mock: &Mock, headers: &HeaderMap) -> Option<Response> {
 /// user, for this host, with the signature scopes, valid at most an hour.
 pub(crate) async fn token(State(mock): State<Mock>, call: Call) -> Response {
     use jsonwebtoken::errors::ErrorKind;
-    let Call {
-        uri: _,
-        headers,
-        body,
-    } = call;
+    let Call { headers, body, .. } = call;
     let refuse = |error: &str, description: &str| {
         answer(
             StatusCode::BAD_REQUEST,
@@ -125,11 +121,7 @@ pub(crate) async fn create(
     axum::extract::Path(account): axum::extract::Path<String>,
     call: Call,
 ) -> Response {
-    let Call {
-        uri: _,
-        headers,
-        body,
-    } = call;
+    let Call { headers, body, .. } = call;
     mock.pause().await;
     if let Some(refused) = refusal(&mock, &headers) {
         return refused;

@@ -16,11 +16,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str, errors: Value
 
 /// Forms On Fire: `POST /user?format=json`, credentials in the body.
 pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri: _,
-        headers,
-        body,
-    } = call;
+    let Call { headers, body, .. } = call;
     mock.pause().await;
     let json_body = headers
         .get("content-type")
@@ -111,9 +107,7 @@ pub(crate) async fn create(State(mock): State<Mock>, call: Call) -> Response {
 }
 
 pub(crate) async fn search(State(mock): State<Mock>, call: Call) -> Response {
-    let Call {
-        uri, headers: _, ..
-    } = call;
+    let Call { uri, .. } = call;
     let q = query(&uri);
     let c = &mock.config;
     if q.get("CompanyId") != Some(&c.formsonfire_company.to_string())
