@@ -591,6 +591,40 @@ mod tests {
         serde_yaml::from_str(yaml).map_err(|e| e.to_string())
     }
 
+    /// `Common::KEYS` (what the key check lets through) and `Common::read`
+    /// (what reads them) name the same settings.
+    #[test]
+    fn every_common_key_is_read() {
+        let value = |key: &str| match key {
+            "rate_limit" => "5/s",
+            "timeout" | "verify_grace" | "max_wait" => "5s",
+            "max_response" => "1MiB",
+            _ => "3",
+        };
+        let yaml: String = Common::KEYS
+            .iter()
+            .map(|k| format!("{k}: {}\n", value(k)))
+            .collect();
+        let config = read(&format!("kind: scim\nbase_url: http://x\ntoken: t\n{yaml}")).unwrap();
+        let c = config.common;
+        assert_eq!(
+            (c.batch_size, c.concurrency, c.max_accounts, c.max_pages),
+            (Some(3), Some(3), Some(3), Some(3))
+        );
+        assert_eq!(
+            (c.timeout, c.verify_grace, c.max_wait),
+            (
+                Some(Duration::from_secs(5)),
+                Some(Duration::from_secs(5)),
+                Some(Duration::from_secs(5))
+            )
+        );
+        assert_eq!(
+            (c.max_response, c.rate_limit.map(RateLimit::per_second)),
+            (Some(1 << 20), Some(5.0))
+        );
+    }
+
     #[test]
     fn the_kind_picks_which_keys_are_taken_wherever_it_is_written() {
         let first = read("kind: scim\nbase_url: http://x\ntoken: t\ntimeout: 5s").unwrap();
