@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for Size {
 }
 
 /// Keys of a vendor's settings that hold credentials.
-pub const SECRET_KEYS: &[&str] = &[
+const SECRET_KEYS: &[&str] = &[
     "token",
     "client_secret",
     "password",

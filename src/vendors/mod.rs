@@ -35,9 +35,7 @@ use async_trait::async_trait;
 use serde::de::MapAccess;
 use std::time::Duration;
 
-pub use config::{
-    resolve, Common, MaybeTemplate, RateLimit, Rules, Vendor, VendorConfig, SECRET_KEYS,
-};
+pub use config::{resolve, Common, MaybeTemplate, RateLimit, Rules, Vendor, VendorConfig};
 pub use connect::{
     base_url, check_setting, connect_all, interpolated, Connection, Context, MIN_INTERPOLATED,
 };
